@@ -1,0 +1,3 @@
+"""mfg_desktop: an offline machine-learning workbench for factory engineers."""
+
+__version__ = "0.1.0"

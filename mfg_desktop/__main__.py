@@ -1,0 +1,3 @@
+from mfg_desktop.cli import main
+
+raise SystemExit(main())
