@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from mfg_desktop import __version__
 from mfg_desktop.core.errors import Cancelled, MfgError
 
-SUBCOMMANDS = ("profile", "train")
+if TYPE_CHECKING:  # pandas loads only when a command runs
+    from mfg_desktop.core.profile import DataProfile, TargetReport
+
+SUBCOMMANDS = ("profile", "train", "predict", "evaluate", "report")
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -33,6 +37,10 @@ def _build_parser() -> argparse.ArgumentParser:
     profile.add_argument("--delimiter", help="override the detected delimiter")
     profile.add_argument("--sheet", help="Excel sheet name or index")
     profile.set_defaults(func=_cmd_profile)
+    _add_train_parser(sub)
+    _add_predict_parser(sub)
+    _add_evaluate_parser(sub)
+    _add_report_parser(sub)
     return parser
 
 
@@ -45,7 +53,517 @@ def _gui_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_profile(args: argparse.Namespace) -> int:
-    raise SystemExit("profile is being implemented")
+    # pandas and core load here, not at import, so that the window's cold start stays quick
+    import json
+
+    from mfg_desktop.core.ingest import ReadOptions, load_files
+    from mfg_desktop.core.jobs import JobState
+    from mfg_desktop.core.profile import analyze_target, profile_frame
+
+    state = JobState(on_progress=_progress_printer()) if sys.stderr.isatty() else None
+    # ingest resolves delimiter words (tab, space, ...) and whether a sheet is a name or an index
+    options = ReadOptions(encoding=args.encoding, delimiter=args.delimiter, sheet=args.sheet)
+    loaded = load_files(args.files, options, state=state)
+    profile = profile_frame(loaded.frame, state=state)
+    report = analyze_target(loaded.frame, args.target, profile, state=state) if args.target else None
+    if state is not None:
+        print(file=sys.stderr)
+    files = [_file_settings(f) for f in loaded.files]
+    if args.json:
+        out = profile.to_dict()
+        out.update({
+            "encoding": files[0]["encoding"] if files else None,
+            "delimiter": files[0]["delimiter"] if files else None,
+            "files": files,
+        })
+        if report is not None:
+            target = report.to_dict()
+            out.update({
+                "target": report.target,
+                "target_columns": report.columns,
+                "task": report.task,
+                "class_counts": report.class_counts,
+                "minority_share": target["minority_share"],
+                "leak_suspects": [s.column for s in report.leak_suspects],
+                "leak_reasons": {s.column: s.reason for s in report.leak_suspects},
+                "target_warnings": report.warnings,
+            })
+        print(json.dumps(out, ensure_ascii=False, indent=2, allow_nan=False))
+    else:
+        print(_profile_text(profile, report, files))
+    return 0
+
+
+def _progress_printer() -> Callable[[float, str], None]:
+    def show(fraction: float, message: str) -> None:
+        print(f"\r{fraction * 100:5.1f} % {message[:60]:<60}", end="", file=sys.stderr, flush=True)
+
+    return show
+
+
+def _file_settings(settings: object) -> dict:
+    return {
+        name: (str(getattr(settings, name)) if name == "path" else getattr(settings, name, None))
+        for name in ("path", "kind", "encoding", "delimiter", "decimal", "thousands", "header", "sheet")
+    }
+
+
+def _profile_text(profile: DataProfile, report: TargetReport | None, files: list[dict]) -> str:
+    """The profile as a plain-text report for a terminal."""
+    def human_bytes(n: int) -> str:
+        for unit in ("B", "KiB", "MiB", "GiB"):
+            if n < 1024 or unit == "GiB":
+                return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+            n /= 1024
+        return str(n)
+
+    def cell(value: object) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, float):
+            return str(int(value)) if value.is_integer() and abs(value) < 1e12 else f"{value:.4g}"
+        text = str(value)
+        return text if len(text) <= 19 else text[:10] + "…"  # ISO timestamps: date only
+
+    lines = []
+    for f in files:
+        delimiter = {"\t": "tab", " ": "space"}.get(f["delimiter"], f["delimiter"])
+        extra = f", sheet {f['sheet']}" if f.get("sheet") not in (None, "") else ""
+        lines.append(f"file: {f['path']}  (encoding {f['encoding']}, delimiter {delimiter!r}, "
+                     f"decimal {f['decimal']!r}{extra})")
+    lines.append(
+        f"rows: {profile.rows}   columns: {profile.n_columns}   duplicate rows: {profile.duplicate_rows}"
+        f"   memory: {human_bytes(profile.memory_bytes)}"
+    )
+    lines.append("")
+    header = ["column", "kind", "missing", "distinct", "min", "mean", "max", "outliers", "notes"]
+    rows = []
+    for c in profile.columns:
+        notes = [n for flag, n in ((c.constant, "constant"), (c.near_constant, "near-constant"),
+                                   (c.identifier_like, "id-like")) if flag]
+        name = c.name if len(c.name) <= 30 else c.name[:29] + "…"
+        missing = f"{c.missing} ({c.missing_share * 100:.1f}%)" if c.missing else "0"
+        rows.append([name, c.kind, missing, str(c.distinct), cell(c.min), cell(c.mean), cell(c.max),
+                     str(c.outliers) if c.outliers else "", ", ".join(notes)])
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
+    right = {2, 3, 4, 5, 6, 7}
+    for r in [header, ["-" * w for w in widths], *rows]:
+        lines.append("  ".join(v.rjust(w) if i in right else v.ljust(w)
+                               for i, (v, w) in enumerate(zip(r, widths, strict=True))).rstrip())
+    warnings = [f"{c.name}: {w}" for c in profile.columns for w in c.warnings] + profile.warnings
+    if warnings:
+        lines += ["", "warnings:"] + [f"  - {w}" for w in warnings]
+    if profile.onehot_groups:
+        lines += ["", "one-hot groups (usable as one multiclass target with --target A+B+C):"]
+        lines += [f"  - {'+'.join(g)}" for g in profile.onehot_groups]
+    if report is not None:
+        lines += ["", f"target: {report.target}", f"task: {report.task}"]
+        if report.class_counts:
+            total = sum(report.class_counts.values())
+            lines.append("classes: " + ", ".join(
+                f"{k} {v} ({v / total * 100:.1f}%)" for k, v in report.class_counts.items()))
+        if report.leak_suspects:
+            lines.append("leak suspects:")
+            lines += [f"  - {s.column}: {s.reason}" for s in report.leak_suspects]
+        else:
+            lines.append("leak suspects: none found")
+        lines += [f"  ! {w}" for w in report.warnings if not w.startswith("Likely leaks")]
+    return "\n".join(lines)
+
+
+def _add_train_parser(sub: argparse._SubParsersAction) -> None:
+    from mfg_desktop.core.network import DEFAULT_PRESET, PRESETS
+
+    train = sub.add_parser(
+        "train", help="train a network on one or more files and save the model file",
+        description="Train with the same defaults as the window: likely leaks are left out (and listed "
+        "with their reason), the recipe is the proposed one, the split is random and stratified.",
+    )
+    train.add_argument("files", nargs="+", metavar="DATA", help="CSV or Excel files (stacked when several)")
+    train.add_argument("--target", required=True, help="target column (or one-hot columns joined with '+')")
+    train.add_argument("--exclude", action="append", default=[], metavar="COL[,COL...]",
+                       help="columns not to use as inputs (repeatable)")
+    train.add_argument("--keep", action="append", default=[], metavar="COL[,COL...]",
+                       help="use these leak suspects as inputs after all (repeatable)")
+    train.add_argument("--derive", action="append", default=[], metavar="'NAME = FORMULA'",
+                       help='derived column, e.g. --derive \'dT = "Process temperature [K]" - "Air temperature [K]"\'')
+    train.add_argument("--split", default="random", metavar="random|time:COL|group:COL",
+                       help="how to split rows into training/validation/test (default: random, stratified)")
+    train.add_argument("--preset", choices=list(PRESETS), default=DEFAULT_PRESET,
+                       help=f"network preset (default: {DEFAULT_PRESET})")
+    train.add_argument("--epochs", type=int, help="maximum number of epochs (default: the preset's)")
+    train.add_argument("--seed", type=int, default=0, help="random seed for split and training (default: 0)")
+    train.add_argument("--class-weights", choices=("auto", "on", "off"), default="auto",
+                       help="balance rare classes (auto: on when the rarest class is under 20%%)")
+    train.add_argument("--out", required=True, metavar="MODEL", help="model file to write (.mfgmodel)")
+    train.add_argument("--encoding", help="override the detected encoding")
+    train.add_argument("--delimiter", help="override the detected delimiter")
+    train.add_argument("--sheet", help="Excel sheet name or index")
+    train.set_defaults(func=_cmd_train)
+
+
+def _split_names(values: Sequence[str]) -> list[str]:
+    return [name.strip() for value in values for name in value.split(",") if name.strip()]
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from mfg_desktop.core.bundle import save_model_file
+    from mfg_desktop.core.formula import apply_derived, parse_derived_list
+    from mfg_desktop.core.ingest import ReadOptions, load_files
+    from mfg_desktop.core.jobs import JobState
+    from mfg_desktop.core.network import preset
+    from mfg_desktop.core.profile import analyze_target
+    from mfg_desktop.core.recipe import propose_recipe
+    from mfg_desktop.core.split import SplitSpec
+    from mfg_desktop.core.train import EpochUpdate, train_run
+
+    if args.epochs is not None and args.epochs < 1:
+        raise MfgError("--epochs must be at least 1.")
+    options = ReadOptions(encoding=args.encoding, delimiter=args.delimiter, sheet=args.sheet)
+    data = load_files(args.files, options)
+    df = data.frame
+    derived = parse_derived_list(args.derive, list(map(str, df.columns)))
+    excluded = _split_names(args.exclude)
+    unknown = [c for c in excluded if c not in set(map(str, df.columns))]
+    if unknown:
+        raise MfgError(f"--exclude names a column that is not in the data: {unknown[0]!r}.", column=unknown[0])
+    keep = set(_split_names(args.keep))
+    report = analyze_target(apply_derived(df, derived) if derived else df, args.target)
+    leaks = {s.column: s.reason for s in report.leak_suspects if s.column not in keep}
+    for column, reason in leaks.items():
+        print(f"left out (likely leak): {column}: {reason}")
+    recipe = propose_recipe(df, args.target, exclude=excluded, derived=derived, leak_suspects=leaks)
+    split = SplitSpec.parse(args.split, seed=args.seed)
+    spec = preset(args.preset)
+    if args.epochs is not None:
+        spec = spec.with_changes(epochs=args.epochs)
+    class_weight = {"auto": "auto", "on": True, "off": False}[args.class_weights]
+    print(f"{len(df):,} rows, target {args.target!r} ({recipe.task}), inputs: {', '.join(recipe.inputs)}")
+    print(f"split {split.text}, preset {args.preset}, up to {spec.epochs} epochs, seed {args.seed}")
+
+    def print_epoch(u: EpochUpdate) -> None:
+        parts = [f"epoch {u.epoch}/{u.epochs} ({u.epoch / u.epochs:4.0%})", f"loss {u.loss:.4f}"]
+        if u.val_loss is not None:
+            parts.append(f"val_loss {u.val_loss:.4f}")
+        if u.val_metric is not None:
+            parts.append(f"val_{u.metric_name} {u.val_metric:.4f}")
+        if u.val_pr_auc is not None:
+            parts.append(f"val_pr_auc {u.val_pr_auc:.4f}")
+        parts += [f"{u.elapsed_s:.1f} s", f"{u.samples_per_s:,.0f} samples/s"]
+        print("  ".join(parts), flush=True)
+
+    state = JobState()
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        # The first Ctrl+C stops training gracefully; the best weights so far are still saved.
+        def on_interrupt(signum, frame):
+            print("stopping after this batch (Ctrl+C again to abort)...", file=sys.stderr, flush=True)
+            state.request_cancel()
+            signal.signal(signal.SIGINT, previous or signal.default_int_handler)
+
+        previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        run = train_run(df, recipe, split, spec, seed=args.seed, class_weight=class_weight, state=state,
+                        data_files=args.files, printer=print_epoch)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    how = "cancelled" if run.cancelled else ("stopped early" if run.stopped_early else "finished")
+    print(f"{how} after {run.epochs_run} epochs in {run.duration_s:.1f} s on {run.device}; "
+          f"best epoch {run.best_epoch}")
+    if run.class_weights:
+        print("class weights: " + ", ".join(f"{run.classes[k]!r} {v:.3g}" for k, v in run.class_weights.items()))
+    print("validation: " + ", ".join(f"{k} {v:.4f}" for k, v in run.metrics.items()))
+    path = save_model_file(run, args.out)
+    print(f"saved {path}")
+    return 0
+
+
+def _add_predict_parser(sub: argparse._SubParsersAction) -> None:
+    predict = sub.add_parser(
+        "predict", help="score CSV/Excel files (or whole folders) with a model file",
+        description="Score files with a model file: each file is checked against the model's inputs, "
+        "scored in chunks and written as <name>_scored.csv into --out (never over an input). "
+        "A summary per file goes to stdout.",
+        epilog="exit status: 0 every row of every file scored; 1 a file was rejected (nothing scored); "
+        "3 files scored but some rows rejected; 2 a usage or model problem.",
+    )
+    predict.add_argument("model", metavar="MODEL", help="model file (.mfgmodel)")
+    predict.add_argument("inputs", nargs="+", metavar="FILE_OR_FOLDER", help="files, or folders of files")
+    predict.add_argument("--out", required=True, metavar="DIR", help="folder for the scored files")
+    predict.add_argument("--format", choices=("csv", "xlsx"), default="csv",
+                         help="output format (xlsx only for files that fit in one sheet; default: csv)")
+    predict.add_argument("--watch", action="store_true",
+                         help="keep watching the folders and score each new file once (stop with Ctrl+C)")
+    predict.add_argument("--poll", type=float, default=2.0, metavar="S",
+                         help="seconds between looks at watched folders (default: 2)")
+    predict.add_argument("--stable", type=float, default=2.0, metavar="S",
+                         help="a file counts as completely written once unchanged this long (default: 2)")
+    predict.add_argument("--encoding", help="override the detected encoding")
+    predict.add_argument("--delimiter", help="override the detected delimiter")
+    predict.add_argument("--sheet", help="Excel sheet name or index")
+    predict.set_defaults(func=_cmd_predict)
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+    import time
+    from pathlib import Path
+
+    from mfg_desktop.core.bundle import load_model_file
+    from mfg_desktop.core.ingest import ReadOptions
+    from mfg_desktop.core.jobs import JobState
+    from mfg_desktop.core.score import ScoreOptions, model_card_text, score_files, write_score_summary
+    from mfg_desktop.core.watch import FolderWatcher
+
+    if args.poll <= 0 or args.stable < 0:
+        raise MfgError("--poll must be above 0 and --stable at least 0 seconds.")
+    model = load_model_file(args.model)
+    print(model_card_text(model), file=sys.stderr, flush=True)
+    read = None
+    if args.encoding or args.delimiter or args.sheet:
+        read = ReadOptions(encoding=args.encoding, delimiter=args.delimiter, sheet=args.sheet)
+    options = ScoreOptions(read=read, format=args.format)
+    results = []
+
+    def report(obj: object) -> None:
+        summary = getattr(obj, "summary", None)
+        if summary is not None:
+            results.append(obj)
+            print(summary(), flush=True)
+            try:  # next to the output: what `mfg-desktop report MODEL --predictions DIR` reads
+                write_score_summary(obj, args.out, model.run.id)
+            except (OSError, MfgError) as exc:
+                print(f"warning: the summary of {obj.path.name} was not written ({exc})", file=sys.stderr)
+
+    state = JobState(on_partial_result=report)
+    previous: dict[int, object] = {}
+    if threading.current_thread() is threading.main_thread():
+        def stop(signum, frame):
+            print("stopping...", file=sys.stderr, flush=True)
+            state.request_cancel()
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, stop)
+    try:
+        if not args.watch:
+            score_files(model, args.inputs, args.out, state=state, options=options)
+        else:
+            folders = [Path(p) for p in args.inputs if Path(p).is_dir()]
+            files = [p for p in args.inputs if not Path(p).is_dir()]
+            if not folders:
+                raise MfgError("--watch needs at least one folder to watch.", hint="Give the folder the line exports into.")
+            if files:
+                score_files(model, files, args.out, state=state, options=options)
+
+            def on_event(event) -> None:
+                if event.score is not None:
+                    report(event.score)
+                elif event.kind != "waiting":
+                    print(event.text(), file=sys.stderr, flush=True)
+
+            watchers = [FolderWatcher(f, args.out, model, poll_s=args.poll, stable_s=args.stable,
+                                      on_event=on_event, options=options) for f in folders]
+            for f in folders:
+                print(f"watching {f} (Ctrl+C to stop)", file=sys.stderr, flush=True)
+            while not state.is_interruption_requested():
+                for watcher in watchers:
+                    watcher.poll_once(state)
+                deadline = time.monotonic() + args.poll
+                while time.monotonic() < deadline and not state.is_interruption_requested():
+                    time.sleep(0.05)
+    except Cancelled:
+        if not args.watch:
+            raise
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if any(r.rejected for r in results):
+        return 1
+    if any(r.rows_rejected for r in results):
+        return 3
+    return 0
+
+
+def _add_evaluate_parser(sub: argparse._SubParsersAction) -> None:
+    evaluate = sub.add_parser(
+        "evaluate", help="judge a model file on labelled data (held-out rows only)",
+        description="Metrics, baselines, threshold and permutation importance of a model file on labelled "
+        "data. On the file the model was trained on only its held-out test rows are used; on any other "
+        "file every labelled row.",
+    )
+    evaluate.add_argument("model", metavar="MODEL", help="model file (.mfgmodel)")
+    evaluate.add_argument("files", nargs="+", metavar="DATA", help="labelled CSV or Excel files (stacked)")
+    evaluate.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    evaluate.add_argument("--encoding", help="override the detected encoding")
+    evaluate.add_argument("--delimiter", help="override the detected delimiter")
+    evaluate.add_argument("--sheet", help="Excel sheet name or index")
+    evaluate.set_defaults(func=_cmd_evaluate)
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    from mfg_desktop.core.bundle import load_model_file
+    from mfg_desktop.core.evaluate import evaluate_model_file
+    from mfg_desktop.core.ingest import ReadOptions, load_files
+    from mfg_desktop.core.jobs import JobState
+
+    loaded = load_model_file(args.model)
+    options = ReadOptions(encoding=args.encoding, delimiter=args.delimiter, sheet=args.sheet)
+    state = JobState(on_progress=_progress_printer()) if sys.stderr.isatty() else None
+    data = load_files(args.files, options, state=state)
+    evaluation = evaluate_model_file(loaded, data.frame, data_files=args.files, state=state)
+    if state is not None:
+        print(file=sys.stderr)
+    if args.json:
+        print(json.dumps(evaluation.to_dict(), ensure_ascii=False, indent=2, allow_nan=False))
+    else:
+        print(_evaluation_text(evaluation))
+    return 0
+
+
+def _evaluation_text(evaluation) -> str:
+    """The evaluation as plain text: metrics beside the baselines, confusion matrix, importance."""
+    from mfg_desktop.core.evaluate import METRIC_TEXT, metrics_table, model_columns
+
+    d = evaluation.to_dict()
+    lines = [f"task: {d['task']}   target: {d['target']}", f"rows used: {d['rows_used']:,} — {d['note']}"]
+    if d["threshold"] is not None:
+        lines.append(f"decision threshold on p({d['positive_class']}): {d['threshold']:.3f}")
+    lines += [f"note: {n}" for n in d["notes"]]
+    lines.append("")
+    header = ["metric", *model_columns(evaluation)]
+    rows = [[METRIC_TEXT.get(k, k), *("—" if v is None else f"{v:.4f}" for v in values)]
+            for k, values in metrics_table(evaluation)]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for r in [header, ["-" * w for w in widths], *rows]:
+        lines.append("  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(r, widths))))
+    lines.append(d["baseline_note"])
+    conf = d.get("confusion")
+    if conf:
+        lines += ["", "confusion matrix (rows: actual, columns: predicted; count and share of the actual class):"]
+        labels = conf["labels"]
+        width = max(8, *(len(x) for x in labels))
+        lines.append(" " * width + "  " + "  ".join(x.rjust(14) for x in labels))
+        for label, counts, shares in zip(labels, conf["counts"], conf["shares"]):
+            cells = [f"{c} ({s * 100:.1f}%)".rjust(14) for c, s in zip(counts, shares)]
+            lines.append(label.ljust(width) + "  " + "  ".join(cells))
+    if d["importance"]:
+        info = d["importance_info"]
+        metric = METRIC_TEXT.get(info["metric"], info["metric"])
+        lines += ["", (f"permutation importance (drop in {metric}, {info['n_repeats']} shuffles of "
+                      f"{info['n_rows']:,} rows):")]
+        width = max(len(c) for c in d["importance"])
+        for column, v in d["importance"].items():
+            mean = "—" if v["mean"] is None else f"{v['mean']:+.4f}"
+            std = "" if v["std"] is None else f" ± {v['std']:.4f}"
+            lines.append(f"  {column.ljust(width)}  {mean}{std}")
+        if info["pca"]:
+            lines.append("  PCA is on: importance is per original column, measured through the PCA.")
+    return "\n".join(lines)
+
+
+def _add_report_parser(sub: argparse._SubParsersAction) -> None:
+    report = sub.add_parser(
+        "report", help="write a PDF report of a model file, or of the files it scored",
+        description="Write a PDF report. Of a model: data, preparation, model, training curves and, with --data, "
+        "the data-quality profile, the evaluation on held-out rows and feature importance. With --predictions: "
+        "a batch report of the files `mfg-desktop predict` scored into that folder (it reads the "
+        "*_scored.summary.json files predict writes next to each output; nothing is scored again). "
+        "Plant, line and author default to the ones saved in the app's settings.",
+    )
+    report.add_argument("model", metavar="MODEL", help="model file (.mfgmodel)")
+    report.add_argument("--out", required=True, metavar="FILE.pdf", help="the PDF to write")
+    report.add_argument("--data", nargs="+", metavar="FILE",
+                        help="labelled data to profile and evaluate on (the training file: its held-out test rows)")
+    report.add_argument("--predictions", metavar="DIR", help="folder written by `mfg-desktop predict --out DIR`")
+    report.add_argument("--sections", metavar="LIST",
+                        help="comma-separated sections of a model report (default: all): "
+                        "data,preparation,model,training,evaluation,importance")
+    report.add_argument("--plant", help="plant name for the cover and page headers")
+    report.add_argument("--line", help="line name for the cover and page headers")
+    report.add_argument("--author", help="author named on the cover")
+    report.add_argument("--title", help="report title")
+    report.add_argument("--paper", choices=("auto", "A4", "Letter"), default="auto",
+                        help="paper size (auto: Letter in the US and Canada, else A4)")
+    report.add_argument("--cost-missed", type=float, default=10.0, metavar="C",
+                        help="binary: cost of a missed positive, for the cost at the threshold (default: 10)")
+    report.add_argument("--cost-false-alarm", type=float, default=1.0, metavar="C",
+                        help="binary: cost of a false alarm (default: 1)")
+    report.add_argument("--encoding", help="override the detected encoding of --data")
+    report.add_argument("--delimiter", help="override the detected delimiter of --data")
+    report.add_argument("--sheet", help="Excel sheet name or index of --data")
+    report.set_defaults(func=_cmd_report)
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from mfg_desktop.core import report as rp
+    from mfg_desktop.core.bundle import load_model_file
+    from mfg_desktop.core.jobs import JobState
+
+    if args.predictions and args.data:
+        raise MfgError("--predictions makes a batch report of scored files; --data is for a model report. "
+                       "Give one of them.")
+    sections = tuple(rp.SECTIONS)
+    if args.sections:
+        sections = tuple(s.strip().lower() for s in args.sections.split(",") if s.strip())
+        unknown = [s for s in sections if s not in rp.SECTIONS]
+        if unknown:
+            raise MfgError(f"Unknown section(s) in --sections: {', '.join(unknown)}.",
+                           hint=f"Choose from: {','.join(rp.SECTIONS)}.")
+    if args.cost_missed < 0 or args.cost_false_alarm < 0:
+        raise MfgError("Costs must be zero or positive.")
+    # Qt's GUI module draws the PDF (fonts, painter); no window opens, offscreen without a display.
+    from mfg_desktop.qt.report_render import ensure_gui_app, render_pdf
+    from mfg_desktop.qt.settings import app_settings
+
+    ensure_gui_app()
+    saved = app_settings()
+
+    def setting(value: str | None, key: str) -> str:
+        return value if value is not None else str(saved.value(f"report/{key}", "") or "")
+
+    settings = rp.ReportSettings(
+        sections=sections, plant=setting(args.plant, "plant"), line=setting(args.line, "line"),
+        author=setting(args.author, "author"), title=args.title or "", paper=args.paper,
+        cost_missed=args.cost_missed, cost_false_alarm=args.cost_false_alarm,
+    )
+    state = JobState(on_progress=_progress_printer()) if sys.stderr.isatty() else None
+    loaded = load_model_file(args.model)
+    if args.predictions:
+        from mfg_desktop.core.score import read_score_summaries
+
+        summaries = read_score_summaries(args.predictions)
+        if not summaries:
+            raise MfgError("The folder holds no scoring summaries (*_scored.summary.json).", file=args.predictions,
+                           hint="Score files with `mfg-desktop predict MODEL FILES --out DIR` first; it writes a "
+                                "summary next to each scored file.")
+        doc = rp.build_batch_report(loaded, summaries, settings)
+    else:
+        evaluation = profile = target_report = None
+        if args.data:
+            from mfg_desktop.core.evaluate import evaluate_model_file
+            from mfg_desktop.core.ingest import ReadOptions, load_files
+            from mfg_desktop.core.profile import analyze_target, profile_frame
+
+            options = ReadOptions(encoding=args.encoding, delimiter=args.delimiter, sheet=args.sheet)
+            data = load_files(args.data, options, state=state)
+            profile = profile_frame(data.frame, state=state)
+            target_report = analyze_target(data.frame, loaded.run.recipe.target, profile, state=state)
+            evaluation = evaluate_model_file(loaded, data.frame, data_files=args.data, state=state)
+        doc = rp.build_model_report(loaded, evaluation, profile, target_report, settings)
+    result = render_pdf(doc, args.out, state=state, paper=None if args.paper == "auto" else args.paper)
+    if state is not None:
+        print(file=sys.stderr)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"wrote {result.path} ({result.pages} pages, {result.paper})")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

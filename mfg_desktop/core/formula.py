@@ -26,6 +26,9 @@ import pandas as pd
 from mfg_desktop.core.errors import DataError, MfgError
 
 MAX_FORMULA_LENGTH = 2000
+# Checked explicitly: relying on RecursionError would depend on the interpreter's recursion limit,
+# which other libraries change.
+MAX_NESTING = 100
 _PLACEHOLDER = "_mfgcol{}_"
 _PLACEHOLDER_RE = re.compile(r"_mfgcol\d+_")
 
@@ -318,6 +321,8 @@ def _compile(expression: str) -> _Compiled:
         raise FormulaError(
             f"The formula cannot be read ({type(exc).__name__}).", hint="Simplify the formula."
         ) from None
+    if _nesting(tree) > MAX_NESTING:
+        raise FormulaError("The formula is nested too deeply.", hint="Simplify the formula.")
     # Offsets in the tree are relative to the stripped text; map them back through `lead`.
     lead = len(rewritten) - len(rewritten.lstrip())
     stripped_positions = positions[lead:]
@@ -329,6 +334,16 @@ def _compile(expression: str) -> _Compiled:
     keys = {node.id: name for name, node in refs}
     where = tuple((name, _where(rewritten.strip(), stripped_positions, node)) for name, node in refs)
     return _Compiled(tree, keys, columns, where)
+
+
+def _nesting(tree: ast.AST) -> int:
+    """Depth of the syntax tree, measured without recursion."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
 
 
 def _split_assignment(text: str) -> tuple[str, str]:

@@ -1073,13 +1073,18 @@ def _schema(frame: pd.DataFrame, recipe: Recipe, origins: Mapping[str, str]) -> 
             "missing_share": float(s.isna().sum() / n),
         }
         role = entry["role"]
+        # "median"/"mode": a typical training value, the reference that per-row explanations
+        # (core.explain) swap in for an input; kept in the schema so a model file carries it.
         if role == "categorical":
-            cats = sorted({c for c in _categories(s) if isinstance(c, str)})
-            entry.update(dtype="text", categories=cats)
+            texts = _categories(s)
+            cats = sorted({c for c in texts if isinstance(c, str)})
+            counts = pd.Series(texts, dtype=object).dropna().value_counts()
+            entry.update(dtype="text", categories=cats, mode=str(counts.index[0]) if len(counts) else None)
         elif role == "datetime":
             t = _to_datetime(s)
             entry.update(
-                dtype="datetime", min=t.min().isoformat(), max=t.max().isoformat(), origin=origins[column]
+                dtype="datetime", min=t.min().isoformat(), max=t.max().isoformat(), origin=origins[column],
+                median=t.dropna().median().isoformat() if t.notna().any() else None,
             )
         else:
             x = _numbers(s)
@@ -1088,9 +1093,37 @@ def _schema(frame: pd.DataFrame, recipe: Recipe, origins: Mapping[str, str]) -> 
                 dtype="number",
                 min=float(finite.min()) if finite.size else None,
                 max=float(finite.max()) if finite.size else None,
+                median=float(np.median(finite)) if finite.size else None,
             )
+        entry["distribution"] = _distribution(s, role)
         schema.append(entry)
     return schema
+
+
+DISTRIBUTION_BINS = 10
+
+
+def _distribution(s: pd.Series, role: str) -> dict[str, Any] | None:
+    """The training distribution of one input, kept so that prediction can measure drift (PSI).
+
+    Numbers: interior bin edges at the training deciles (repeated edges merged) and the training
+    share of values per bin, a value ``x`` falling in bin ``searchsorted(edges, x, side="right")``;
+    text: the share of each category. Shares count present values only (missing is its own
+    statistic, ``missing_share``). Dates have none: new data lies after the training period by nature.
+    """
+    if role == "categorical":
+        counts = pd.Series(_categories(s), dtype=object).dropna().value_counts()
+        total = int(counts.sum())
+        return {"categories": {str(k): int(v) / total for k, v in counts.items()}} if total else None
+    if role == "datetime":
+        return None
+    x = _numbers(s)
+    x = x[np.isfinite(x)]
+    if not x.size:
+        return None
+    edges = np.unique(np.quantile(x, np.arange(1, DISTRIBUTION_BINS) / DISTRIBUTION_BINS))
+    counts = np.bincount(np.searchsorted(edges, x, side="right"), minlength=len(edges) + 1)
+    return {"edges": [float(e) for e in edges], "shares": [float(c) / x.size for c in counts]}
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,0 +1,694 @@
+"""Evaluate a training run honestly: on held-out rows only, against baselines, with explanations.
+
+:func:`evaluate_run` scores a run on the TEST rows of its own split (never a training or validation
+row); :func:`evaluate_model_file` scores an opened model file on a labelled table, using only the
+stored test rows when that table is the one the model was trained on (same fingerprint) and all
+its rows otherwise. Every metric comes from scikit-learn.
+
+Baselines, trained on the same training rows and read the same fitted-recipe matrix the network
+reads (so the comparison is about the model, not the preparation):
+
+* ``trivial``: ``DummyClassifier(strategy="prior")`` (predicts the majority class, scores every row
+  with the class shares: ROC-AUC 0.5, PR-AUC = the positive share) or ``DummyRegressor`` (mean);
+* ``HistGradientBoosting``: scikit-learn's default ``HistGradientBoostingClassifier/Regressor``
+  with the run's seed and the run's class weights as sample weights. Trees do not care about the
+  recipe's scaling, and one-hot columns are as good as native categories for the few categories a
+  recipe one-hot encodes; with PCA on, it sees the components like the network does.
+
+Binary models decide with a threshold on p(positive): the run's (0.5 unless chosen here); the
+baselines decide at 0.5 (their own ``predict``). ROC-AUC and PR-AUC do not depend on it.
+:func:`best_threshold` picks the threshold with the lowest expected cost on the VALIDATION rows.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mfg_desktop.core.errors import DataError
+from mfg_desktop.core.explain import (
+    MAIN_METRIC,
+    Importance,
+    contributions,
+    permutation_importance,
+)
+from mfg_desktop.core.jobs import JobState, ensure_state
+from mfg_desktop.core.task import BINARY, REGRESSION, target_columns, target_series
+
+TRIVIAL = "trivial"
+HGB = "HistGradientBoosting"
+NETWORK = "network"
+CLASSIFICATION_KEYS = ("accuracy", "balanced_accuracy", "precision", "recall", "f1", "precision_macro",
+                       "recall_macro", "f1_macro", "roc_auc", "pr_auc")
+REGRESSION_KEYS = ("mae", "rmse", "r2")
+METRIC_TEXT = {
+    "accuracy": "accuracy",
+    "balanced_accuracy": "balanced accuracy",
+    "precision": "precision",
+    "recall": "recall",
+    "f1": "F1",
+    "precision_macro": "precision (macro)",
+    "recall_macro": "recall (macro)",
+    "f1_macro": "F1 (macro)",
+    "roc_auc": "ROC-AUC",
+    "pr_auc": "PR-AUC",
+    "mae": "MAE",
+    "rmse": "RMSE",
+    "r2": "R²",
+}
+SINGLE_THREAD_ROWS = 50_000
+# Lower is better for these; higher for every other metric.
+LOWER_IS_BETTER = frozenset({"mae", "rmse"})
+
+
+def metric_keys(task: str) -> tuple[str, ...]:
+    return REGRESSION_KEYS if task == REGRESSION else CLASSIFICATION_KEYS
+
+
+def _num(v: Any) -> float | None:
+    if v is None:
+        return None
+    v = float(v)
+    return v if math.isfinite(v) else None
+
+
+def _plain(v: Any) -> Any:
+    return v.item() if isinstance(v, np.generic) else v
+
+
+# --------------------------------------------------------------------------------------------
+# metrics
+
+
+def classification_metrics(y: np.ndarray, proba: np.ndarray, predicted: np.ndarray, n_classes: int,
+                           task: str) -> dict[str, float]:
+    """Accuracy, balanced accuracy, precision/recall/F1 and ROC-/PR-AUC (scikit-learn).
+
+    Binary: precision, recall and F1 are those of the positive class (output 1) at the decision
+    used for ``predicted``; ROC-AUC and PR-AUC score p(positive). Multiclass: they are macro
+    averages, and the AUCs are one-vs-rest macro averages over the classes present in ``y`` (a
+    class without rows has no curve). ``*_macro`` are macro averages in both cases. NaN where a
+    metric is undefined (e.g. AUC with one class present).
+    """
+    from sklearn import metrics as skm
+
+    y = np.asarray(y, dtype=np.int64)
+    labels = list(range(n_classes))
+    out: dict[str, float] = {k: math.nan for k in CLASSIFICATION_KEYS}
+    if len(y) == 0:
+        return out
+    out["accuracy"] = float(skm.accuracy_score(y, predicted))
+    out["balanced_accuracy"] = float(skm.balanced_accuracy_score(y, predicted))
+    p, r, f, _ = skm.precision_recall_fscore_support(y, predicted, labels=labels, average="macro",
+                                                     zero_division=0)
+    out["precision_macro"], out["recall_macro"], out["f1_macro"] = float(p), float(r), float(f)
+    present = np.unique(y)
+    if task == BINARY:
+        p, r, f, _ = skm.precision_recall_fscore_support(y, predicted, labels=[1], average=None,
+                                                         zero_division=0)
+        out["precision"], out["recall"], out["f1"] = float(p[0]), float(r[0]), float(f[0])
+        if len(present) == 2:
+            out["roc_auc"] = float(skm.roc_auc_score(y, proba[:, 1]))
+            out["pr_auc"] = float(skm.average_precision_score(y, proba[:, 1]))
+        return out
+    out["precision"], out["recall"], out["f1"] = out["precision_macro"], out["recall_macro"], out["f1_macro"]
+    if len(present) >= 2:
+        if len(present) == n_classes:
+            out["roc_auc"] = float(skm.roc_auc_score(y, proba, multi_class="ovr", average="macro",
+                                                     labels=labels))
+        else:
+            out["roc_auc"] = float(np.mean([skm.roc_auc_score(y == c, proba[:, c]) for c in present]))
+        onehot = (y[:, None] == np.arange(n_classes)[None, :]).astype(np.int64)
+        out["pr_auc"] = float(skm.average_precision_score(onehot[:, present], proba[:, present], average="macro"))
+    return out
+
+
+def regression_metrics(y: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    from sklearn import metrics as skm
+
+    if len(y) == 0:
+        return {k: math.nan for k in REGRESSION_KEYS}
+    return {
+        "mae": float(skm.mean_absolute_error(y, predicted)),
+        "rmse": float(skm.root_mean_squared_error(y, predicted)),
+        "r2": float(skm.r2_score(y, predicted)) if len(y) > 1 else math.nan,
+    }
+
+
+def decide(proba: np.ndarray, task: str, threshold: float | None) -> np.ndarray:
+    """Class codes: binary -> p(positive) >= threshold (0.5 when None); multiclass -> most probable."""
+    if task == BINARY:
+        t = 0.5 if threshold is None else float(threshold)
+        return (proba[:, 1] >= t).astype(np.int64)
+    return proba.argmax(axis=1).astype(np.int64)
+
+
+def per_class_report(y: np.ndarray, predicted: np.ndarray, classes: Sequence[Any]) -> dict[str, dict[str, float]]:
+    """Precision, recall, F1 and support per class (scikit-learn), keyed by the class name."""
+    from sklearn import metrics as skm
+
+    labels = list(range(len(classes)))
+    if len(y) == 0:
+        return {}
+    p, r, f, s = skm.precision_recall_fscore_support(y, predicted, labels=labels, average=None, zero_division=0)
+    return {str(c): {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
+            for i, c in enumerate(classes)}
+
+
+@dataclass
+class Confusion:
+    """Confusion matrix: rows are the actual classes, columns the predicted ones."""
+
+    labels: list[str]
+    counts: np.ndarray  # int (k, k)
+
+    @property
+    def shares(self) -> np.ndarray:
+        """Each row divided by its total: the share of each actual class predicted as each class."""
+        totals = self.counts.sum(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(totals > 0, self.counts / np.maximum(totals, 1), 0.0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"labels": list(self.labels), "counts": self.counts.astype(int).tolist(),
+                "shares": [[float(v) for v in row] for row in self.shares]}
+
+
+def confusion(y: np.ndarray, predicted: np.ndarray, classes: Sequence[Any]) -> Confusion:
+    from sklearn.metrics import confusion_matrix
+
+    k = len(classes)
+    counts = (confusion_matrix(y, predicted, labels=list(range(k))) if len(y)
+              else np.zeros((k, k), dtype=np.int64))
+    return Confusion([str(c) for c in classes], counts.astype(np.int64))
+
+
+class ThresholdSweep:
+    """Binary confusion counts at any threshold in O(log n), for a live slider.
+
+    A row counts as predicted positive when p(positive) >= threshold (the rule prediction uses).
+    """
+
+    def __init__(self, y: np.ndarray, p_positive: np.ndarray) -> None:
+        y = np.asarray(y, dtype=np.int64)
+        p = np.asarray(p_positive, dtype=np.float64)
+        self._pos = np.sort(p[y == 1])
+        self._neg = np.sort(p[y == 0])
+
+    def counts(self, threshold: float) -> tuple[int, int, int, int]:
+        """(tn, fp, fn, tp) at ``threshold``."""
+        t = float(threshold)
+        fn = int(np.searchsorted(self._pos, t, side="left"))
+        tn = int(np.searchsorted(self._neg, t, side="left"))
+        return tn, len(self._neg) - tn, fn, len(self._pos) - fn
+
+
+def expected_cost(y: np.ndarray, p_positive: np.ndarray, threshold: float, cost_fn: float, cost_fp: float) -> float:
+    """Total cost of the decisions at ``threshold``: missed positives x cost_fn + false alarms x cost_fp."""
+    _, fp, fn, _ = ThresholdSweep(y, p_positive).counts(threshold)
+    return fn * float(cost_fn) + fp * float(cost_fp)
+
+
+def best_threshold(y_valid: np.ndarray, p_valid: np.ndarray, cost_fn: float, cost_fp: float) -> float:
+    """The threshold with the lowest total cost ``FN * cost_fn + FP * cost_fp`` on the validation rows.
+
+    Candidates are the cuts between consecutive distinct scores (rows with p >= threshold count as
+    positive); the threshold returned is the midpoint of the best cut, so it does not sit on a
+    validation score. Below the lowest score: (0 + lowest) / 2; above the highest: (highest + 1) / 2.
+    Equal costs: the cut with fewer wrong rows wins, then the one nearer 0.5.
+    """
+    y = np.asarray(y_valid, dtype=np.int64)
+    p = np.asarray(p_valid, dtype=np.float64)
+    if len(y) == 0 or len(y) != len(p):
+        raise DataError("Proposing a threshold needs validation rows with their scores.")
+    if not (cost_fn >= 0 and cost_fp >= 0) or (cost_fn == 0 and cost_fp == 0):
+        raise DataError("Costs must be zero or positive, and not both zero.",
+                        hint="E.g. a missed defect costs 50, a false alarm 1.")
+    scores = np.unique(p)  # ascending
+    cuts = np.concatenate([[0.0], (scores[:-1] + scores[1:]) / 2, [(scores[-1] + 1.0) / 2]])
+    cuts[0] = scores[0] / 2
+    sweep = ThresholdSweep(y, p)
+    best: tuple[float, int, float] | None = None
+    chosen = 0.5
+    for t in cuts:
+        _, fp, fn, _ = sweep.counts(t)
+        key = (fn * float(cost_fn) + fp * float(cost_fp), fn + fp, abs(t - 0.5))
+        if best is None or key < best:
+            best, chosen = key, float(t)
+    return chosen
+
+
+def set_run_threshold(run: Any, threshold: float) -> None:
+    """Store a binary decision threshold in the run; save the model file afterwards to keep it."""
+    if run.task != BINARY:
+        raise DataError("Only a yes/no (binary) model has a decision threshold.")
+    t = float(threshold)
+    if not 0.0 < t < 1.0:
+        raise DataError(f"A threshold must lie between 0 and 1 (got {t:g}).")
+    run.threshold = t
+
+
+# --------------------------------------------------------------------------------------------
+# baselines
+
+
+def fit_baselines(run: Any, x_train: np.ndarray, y_train: np.ndarray, seed: int = 0) -> dict[str, Any]:
+    """The trivial and the HistGradientBoosting model, fitted on the run's training rows."""
+    from sklearn.dummy import DummyClassifier, DummyRegressor
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from threadpoolctl import threadpool_limits
+
+    # Small data: one OpenMP thread. Spinning OpenMP threads on a busy CPU (a network training at
+    # the same time, Keras' own threads) measured 20-40x slower here (14 s against 0.5 s for 7,000
+    # rows), while below this size threads save little.
+    threads = 1 if len(x_train) < SINGLE_THREAD_ROWS else None
+    with threadpool_limits(limits=threads, user_api="openmp"):
+        if run.task == REGRESSION:
+            return {HGB: HistGradientBoostingRegressor(random_state=seed).fit(x_train, y_train),
+                    TRIVIAL: DummyRegressor(strategy="mean").fit(x_train, y_train)}
+        weights = None
+        if run.class_weights:
+            weights = np.array([run.class_weights.get(int(c), 1.0) for c in y_train], dtype=np.float64)
+        return {HGB: HistGradientBoostingClassifier(random_state=seed).fit(x_train, y_train,
+                                                                           sample_weight=weights),
+                TRIVIAL: DummyClassifier(strategy="prior").fit(x_train, y_train)}
+
+
+def _baseline_outputs(model: Any, x: np.ndarray, task: str, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """(outputs, predicted codes); probabilities widened to all classes (a model trained without a
+    class has no column for it)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1 if len(x) < SINGLE_THREAD_ROWS else None, user_api="openmp"):
+        if task == REGRESSION:
+            out = np.asarray(model.predict(x), dtype=np.float64)
+            return out, out
+        proba = np.zeros((len(x), n_classes))
+        proba[:, np.asarray(model.classes_, dtype=np.int64)] = model.predict_proba(x)
+        return proba, np.asarray(model.predict(x), dtype=np.int64)
+
+
+# --------------------------------------------------------------------------------------------
+# the evaluation
+
+
+@dataclass
+class Curves:
+    """ROC and precision-recall points per class (binary: the positive class only)."""
+
+    roc: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # class -> (fpr, tpr)
+    pr: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # class -> (recall, precision)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"roc": {k: {"fpr": a.tolist(), "tpr": b.tolist()} for k, (a, b) in self.roc.items()},
+                "pr": {k: {"recall": a.tolist(), "precision": b.tolist()} for k, (a, b) in self.pr.items()}}
+
+
+def make_curves(y: np.ndarray, proba: np.ndarray, task: str, classes: Sequence[Any]) -> Curves:
+    from sklearn.metrics import precision_recall_curve, roc_curve
+
+    curves = Curves()
+    targets = [1] if task == BINARY else list(range(len(classes)))
+    for c in targets:
+        hit = np.asarray(y) == c
+        if hit.all() or not hit.any():
+            continue  # one class only: no curve
+        fpr, tpr, _ = roc_curve(hit, proba[:, c])
+        precision, recall, _ = precision_recall_curve(hit, proba[:, c])
+        curves.roc[str(classes[c])] = (fpr, tpr)
+        curves.pr[str(classes[c])] = (recall, precision)
+    return curves
+
+
+@dataclass
+class Evaluation:
+    """A model judged on held-out rows. ``to_dict`` is what the CLI prints and the GUI shows."""
+
+    task: str
+    classes: list[Any]
+    target: str
+    rows: np.ndarray  # positions (in the evaluated table) of the rows used
+    rows_total: int  # rows in the evaluated table
+    source: str  # "test" (test rows of the training split) or "all" (every labelled row of a new file)
+    note: str
+    y: np.ndarray  # encoded true values of the rows used
+    outputs: np.ndarray  # network outputs: probabilities (n, k) or values (n,)
+    threshold: float | None
+    metrics: dict[str, float]
+    baselines: dict[str, dict[str, float]]
+    baseline_outputs: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    baseline_note: str = ""
+    per_class: dict[str, dict[str, float]] = field(default_factory=dict)
+    confusion: Confusion | None = None
+    curves: Curves = field(default_factory=Curves)
+    importance: Importance | None = None
+    valid_y: np.ndarray | None = None  # validation rows (binary), for proposing a threshold
+    valid_p: np.ndarray | None = None
+    frame: pd.DataFrame | None = field(default=None, repr=False)  # the evaluated rows, for explanations
+    run: Any = field(default=None, repr=False)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    _sweep: ThresholdSweep | None = field(default=None, repr=False)
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.rows)
+
+    @property
+    def main_metric(self) -> str:
+        return MAIN_METRIC[self.task]
+
+    @property
+    def predicted(self) -> np.ndarray:
+        """Network decisions (class codes) or values for the rows used."""
+        if self.task == REGRESSION:
+            return self.outputs
+        return decide(self.outputs, self.task, self.threshold)
+
+    @property
+    def residuals(self) -> np.ndarray:
+        """Regression: actual - predicted."""
+        return np.asarray(self.y, dtype=np.float64) - self.outputs
+
+    def confusion_at(self, threshold: float) -> Confusion:
+        """Binary: the confusion matrix at another threshold, fast enough for a live slider."""
+        if self.task != BINARY:
+            raise DataError("Only a yes/no (binary) model has a decision threshold.")
+        if self._sweep is None:
+            self._sweep = ThresholdSweep(self.y, self.outputs[:, 1])
+        tn, fp, fn, tp = self._sweep.counts(threshold)
+        return Confusion([str(c) for c in self.classes], np.array([[tn, fp], [fn, tp]], dtype=np.int64))
+
+    def propose_threshold(self, cost_fn: float, cost_fp: float) -> float:
+        """The lowest-cost threshold on the run's VALIDATION rows (never on the evaluated rows)."""
+        if self.task != BINARY:
+            raise DataError("Only a yes/no (binary) model has a decision threshold.")
+        if self.valid_y is None or self.valid_p is None or len(self.valid_y) == 0:
+            raise DataError("The validation rows are not available here, so no threshold can be proposed "
+                            "without tuning on the evaluated rows.",
+                            hint="Evaluate the model on the file it was trained on, then propose a threshold.")
+        return best_threshold(self.valid_y, self.valid_p, cost_fn, cost_fp)
+
+    def set_threshold(self, threshold: float) -> None:
+        """Decide at ``threshold`` from now on: threshold-dependent metrics are recomputed."""
+        if self.task != BINARY:
+            raise DataError("Only a yes/no (binary) model has a decision threshold.")
+        t = float(threshold)
+        if not 0.0 < t < 1.0:
+            raise DataError(f"A threshold must lie between 0 and 1 (got {t:g}).")
+        self.threshold = t
+        predicted = self.predicted
+        self.metrics = classification_metrics(self.y, self.outputs, predicted, len(self.classes), self.task)
+        self.per_class = per_class_report(self.y, predicted, self.classes)
+        self.confusion = confusion(self.y, predicted, self.classes)
+
+    def explain_row(self, position: int, class_index: int | None = None) -> Any:
+        """Per-input contributions for the ``position``-th evaluated row (see core.explain)."""
+        if self.frame is None or self.run is None:
+            raise DataError("This evaluation keeps no rows to explain.")
+        return contributions(self.run, self.frame.iloc[[int(position)]], class_index=class_index)
+
+    def to_dict(self, curves: bool = False) -> dict[str, Any]:
+        """JSON-able summary (NaN as null); ``curves=True`` adds the ROC/PR points."""
+        out: dict[str, Any] = {
+            "task": self.task,
+            "target": self.target,
+            "classes": [_plain(c) for c in self.classes],
+            "rows_used": self.n_rows,
+            "rows_total": int(self.rows_total),
+            "rows_source": self.source,
+            "note": self.note,
+            "main_metric": self.main_metric,
+            "metrics": {k: _num(v) for k, v in self.metrics.items()},
+            "baselines": {name: {k: _num(v) for k, v in m.items()} for name, m in self.baselines.items()},
+            "baseline_note": self.baseline_note,
+            "threshold": _num(self.threshold) if self.task == BINARY else None,
+            "importance": self.importance.as_mapping() if self.importance is not None else {},
+            "importance_info": ({k: v for k, v in self.importance.to_dict().items() if k != "columns"}
+                                if self.importance is not None else None),
+            "notes": list(self.notes),
+        }
+        if self.task != REGRESSION:
+            out["positive_class"] = _plain(self.classes[1]) if self.task == BINARY else None
+            out["per_class"] = self.per_class
+            out["confusion"] = self.confusion.to_dict() if self.confusion is not None else None
+        if curves:
+            out["curves"] = self.curves.to_dict()
+        return out
+
+
+def _labelled_target(run: Any, df: pd.DataFrame, where: str) -> pd.Series:
+    """The target of ``df`` (a one-hot group as one Series); a clear message when it is absent."""
+    recipe = run.fitted.recipe
+    columns = target_columns(recipe.target, list(map(str, df.columns)))
+    missing = [c for c in columns if c not in set(map(str, df.columns))]
+    if missing:
+        raise DataError(
+            f"The {where} has no target column {' + '.join(repr(c) for c in missing)}: evaluation needs the "
+            "true values to compare with.",
+            column=missing[0],
+            hint="Load a labelled file with that column, or use Predict to score an unlabelled file.",
+        )
+    return target_series(df, recipe.target)
+
+
+def _encode(run: Any, y: pd.Series) -> np.ndarray:
+    """Encoded targets; unknown classes raise a DataError naming them and the known ones."""
+    try:
+        return run.fitted.label_mapping.encode(y)
+    except DataError as exc:
+        if "not trained on" in exc.message:
+            raise DataError(
+                exc.message.replace("The target holds values the model was not trained on",
+                                    "The file's target holds classes the model never saw"),
+                column=exc.column,
+                hint=(exc.hint or "") + " A model can only be judged on the classes it learned.",
+            ) from exc
+        raise
+
+
+def _evaluate(
+    run: Any,
+    df: pd.DataFrame,
+    rows: np.ndarray,
+    source: str,
+    note: str,
+    train_rows: np.ndarray | None,
+    valid_rows: np.ndarray | None,
+    state: JobState,
+    importance: bool,
+    baselines: bool,
+    n_repeats: int,
+    max_rows: int,
+    n_jobs: int | None,
+) -> Evaluation:
+    t0 = time.perf_counter()
+    if run.model is None:
+        raise DataError("This run has no trained model to evaluate.")
+    task = run.task
+    classes = list(run.classes)
+    n_classes = len(classes)
+    rows = np.asarray(rows, dtype=np.int64)
+    if len(rows) == 0:
+        raise DataError("There are no rows to evaluate on.",
+                        hint="Give the split a test share, or evaluate on a labelled file.")
+    state.set_progress(0.02, "scoring the evaluated rows")
+    frame = df.iloc[rows]
+    y_series = _labelled_target(run, frame, "data")
+    y = _encode(run, y_series)
+    x = run.fitted.transform(frame)
+    from mfg_desktop.core.train import predict_outputs
+
+    outputs = predict_outputs(run.model, x, task)
+    threshold = (0.5 if run.threshold is None else float(run.threshold)) if task == BINARY else None
+    notes: list[str] = []
+    if getattr(run, "cancelled", False):
+        notes.append(f"Training was cancelled after {run.epochs_run} epochs; the model has the best weights "
+                     f"so far (epoch {run.best_epoch}).")
+
+    if task == REGRESSION:
+        metrics = regression_metrics(y, outputs)
+        per_class: dict[str, dict[str, float]] = {}
+        conf = None
+        curves = Curves()
+    else:
+        predicted = decide(outputs, task, threshold)
+        metrics = classification_metrics(y, outputs, predicted, n_classes, task)
+        per_class = per_class_report(y, predicted, classes)
+        conf = confusion(y, predicted, classes)
+        curves = make_curves(y, outputs, task, classes)
+        absent = [str(classes[i]) for i in range(n_classes) if not np.any(y == i)]
+        if absent:
+            notes.append("No evaluated row belongs to " + ", ".join(repr(c) for c in absent)
+                         + "; curves and AUC leave those classes out.")
+    state.check_cancelled()
+
+    valid_y = valid_p = None
+    if task == BINARY and valid_rows is not None and len(valid_rows):
+        vframe = df.iloc[np.asarray(valid_rows, dtype=np.int64)]
+        valid_y = run.fitted.encode_target(vframe)
+        valid_p = predict_outputs(run.model, run.fitted.transform(vframe), task)[:, 1]
+
+    base_metrics: dict[str, dict[str, float]] = {}
+    base_outputs: dict[str, np.ndarray] = {}
+    if baselines and train_rows is not None and len(train_rows):
+        state.set_progress(0.08, "training the baselines on the same training rows")
+        tframe = df.iloc[np.asarray(train_rows, dtype=np.int64)]
+        x_train = run.fitted.transform(tframe)
+        y_train = run.fitted.encode_target(tframe)
+        for name, model in fit_baselines(run, x_train, y_train, seed=int(getattr(run, "seed", 0))).items():
+            out, pred = _baseline_outputs(model, x, task, n_classes)
+            base_outputs[name] = out
+            base_metrics[name] = (regression_metrics(y, out) if task == REGRESSION
+                                  else classification_metrics(y, out, pred, n_classes, task))
+            state.check_cancelled()
+        baseline_note = ("Baselines trained on the same training rows and recipe features as the network; "
+                         "scored on the same rows. Their yes/no decisions use 0.5." if task == BINARY else
+                         "Baselines trained on the same training rows and recipe features as the network; "
+                         "scored on the same rows.")
+    elif baselines:
+        baseline_note = ("Baselines need the training rows: evaluate on the file the model was trained on "
+                         "to compare with them.")
+    else:
+        baseline_note = "Baselines not computed."
+
+    imp = None
+    if importance:
+        state.set_progress(0.3, "measuring permutation importance")
+        imp = permutation_importance(run, frame, y, n_repeats=n_repeats, max_rows=max_rows,
+                                     seed=int(getattr(run, "seed", 0)), n_jobs=n_jobs, state=state,
+                                     progress_span=(0.3, 1.0))
+    state.set_progress(1.0, "evaluation done")
+    return Evaluation(
+        task=task, classes=classes, target=str(y_series.name), rows=rows, rows_total=len(df), source=source,
+        note=note, y=y, outputs=outputs, threshold=threshold, metrics=metrics, baselines=base_metrics,
+        baseline_outputs=base_outputs, baseline_note=baseline_note, per_class=per_class, confusion=conf,
+        curves=curves, importance=imp, valid_y=valid_y, valid_p=valid_p, frame=frame, run=run, notes=notes,
+        seconds=time.perf_counter() - t0,
+    )
+
+
+def _test_note(run: Any, n_rows: int) -> str:
+    return f"test rows of the training split ({len(run.split_test):,} of {n_rows:,})"
+
+
+def evaluate_run(
+    run: Any,
+    df: pd.DataFrame,
+    state: JobState | None = None,
+    *,
+    importance: bool = True,
+    baselines: bool = True,
+    n_repeats: int = 5,
+    max_rows: int = 2000,
+    n_jobs: int | None = None,
+) -> Evaluation:
+    """Judge ``run`` on the test rows of its split. ``df`` is the table given to ``train_run``
+    (the run's row positions index it); another table is refused rather than misread."""
+    from mfg_desktop.core.train import frame_fingerprint
+
+    state = ensure_state(state)
+    stored = getattr(run, "data_fingerprint", {}) or {}
+    if stored.get("rows") is not None and int(stored["rows"]) != len(df):
+        raise DataError(
+            f"This table has {len(df):,} rows, the run was trained on one with {int(stored['rows']):,}.",
+            hint="Evaluate the run on the data it was trained on, or open its model file and evaluate it "
+                 "on a new labelled file.")
+    if stored.get("frame_sha256") and frame_fingerprint(df) != stored["frame_sha256"]:
+        raise DataError(
+            "This is not the table the run was trained on (its contents differ), so its test rows cannot "
+            "be found in it.",
+            hint="Evaluate the run on the data it was trained on, or evaluate its model file on a new labelled "
+                 "file.")
+    if len(run.split_test) == 0:
+        raise DataError("The run's split has no test rows: there is nothing held out to evaluate on.",
+                        hint="Train again with a test share above 0, or evaluate on a new labelled file.")
+    return _evaluate(run, df, run.split_test, "test", _test_note(run, len(df)), run.split_train,
+                     run.split_valid, state, importance, baselines, n_repeats, max_rows, n_jobs)
+
+
+def same_data(run: Any, df: pd.DataFrame, data_files: Sequence[str | Path] = ()) -> bool:
+    """Whether ``df`` is the table ``run`` was trained on: same frame fingerprint, or the same file
+    contents (sha256, in order) with the same number of rows."""
+    from mfg_desktop.core.train import file_sha256, frame_fingerprint
+
+    stored = getattr(run, "data_fingerprint", {}) or {}
+    if stored.get("rows") is not None and int(stored["rows"]) != len(df):
+        return False
+    if stored.get("frame_sha256") and frame_fingerprint(df) == stored["frame_sha256"]:
+        return True
+    files = [f.get("sha256") for f in stored.get("files", [])]
+    if data_files and files and len(files) == len(data_files) and all(files):
+        try:
+            return [file_sha256(p) for p in data_files] == files
+        except OSError:
+            return False
+    return False
+
+
+def evaluate_model_file(
+    loaded: Any,
+    df: pd.DataFrame,
+    data_files: Sequence[str | Path] = (),
+    state: JobState | None = None,
+    *,
+    importance: bool = True,
+    baselines: bool = True,
+    n_repeats: int = 5,
+    max_rows: int = 2000,
+    n_jobs: int | None = None,
+) -> Evaluation:
+    """Judge an opened model file on a labelled table.
+
+    The table the model was trained on (see :func:`same_data`): only its stored test rows, with
+    baselines and validation rows for thresholds. Any other table: every row with a target value.
+    A table without the target, or with classes the model never saw, raises :class:`DataError`.
+    """
+    state = ensure_state(state)
+    run = loaded.run if hasattr(loaded, "run") else loaded
+    where = ", ".join(Path(p).name for p in data_files) or "table"
+    y_all = _labelled_target(run, df, f"file {where}" if data_files else "table")
+    if same_data(run, df, data_files):
+        if len(run.split_test) == 0:
+            raise DataError("This is the file the model was trained on, and its split kept no test rows: "
+                            "there is nothing held out to evaluate on.",
+                            hint="Evaluate the model on a new labelled file.")
+        note = _test_note(run, len(df)) + ": this is the file the model was trained on, so only its held-out " \
+                                          "test rows are used"
+        return _evaluate(run, df, run.split_test, "test", note, run.split_train, run.split_valid, state,
+                         importance, baselines, n_repeats, max_rows, n_jobs)
+    labelled = np.flatnonzero(y_all.notna().to_numpy())
+    if len(labelled) == 0:
+        raise DataError(f"The target column {y_all.name!r} of {where} has no values.",
+                        column=str(y_all.name), hint="Load a labelled file.")
+    _encode(run, y_all.iloc[labelled])  # unknown classes: refuse before any work
+    note = f"all {len(labelled):,} labelled rows of {where} (a file the model was not trained on)"
+    if len(labelled) < len(df):
+        left = len(df) - len(labelled)
+        note += f"; {left:,} row{'s' if left != 1 else ''} without a target value left out"
+    return _evaluate(run, df, labelled, "all", note, None, None, state, importance, baselines, n_repeats,
+                     max_rows, n_jobs)
+
+
+def metrics_table(evaluation: Evaluation) -> list[tuple[str, list[float | None]]]:
+    """(metric label, [network, baselines...]) rows, the layout the GUI and the CLI text share."""
+    names = [NETWORK, *evaluation.baselines]
+    rows = []
+    for key in metric_keys(evaluation.task):
+        if key not in evaluation.metrics:
+            continue
+        values = [_num(evaluation.metrics.get(key))] + [_num(evaluation.baselines[n].get(key))
+                                                        for n in names[1:]]
+        rows.append((key, values))
+    return rows
+
+
+def model_columns(evaluation: Evaluation) -> list[str]:
+    return [NETWORK, *evaluation.baselines]

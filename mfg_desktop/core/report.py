@@ -1,0 +1,901 @@
+"""The report as data: a Qt-free list of blocks that a renderer draws (PDF in ``qt/report_render``).
+
+A :class:`ReportDocument` holds headings, paragraphs, key-value tables, tables with a header row,
+and charts as plain numbers (line/point series, bars with error bars, a confusion heatmap). It is
+assembled here from what the app already computed — the run or model file, its evaluation, the
+data profile and target report, the scored files — so the PDF shows the same numbers as the window
+and the command line, and a test can read them back from the PDF's text.
+
+:func:`build_model_report` writes the model report (cover, data, preparation, model, training
+curves, evaluation, feature importance); :func:`build_batch_report` the report of a batch of
+scored files (per-file summary, schema and drift warnings, first flagged rows). Numbers are
+formatted once, here: metrics with 4 decimals, counts with thousands separators.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mfg_desktop import __version__
+from mfg_desktop.core.task import BINARY, MULTICLASS, REGRESSION
+
+# Sections of the model report, in order; the user may leave any of them out.
+SECTIONS = ("data", "preparation", "model", "training", "evaluation", "importance")
+SECTION_TITLES = {
+    "data": "Data",
+    "preparation": "Preparation",
+    "model": "Model",
+    "training": "Training curves",
+    "evaluation": "Evaluation",
+    "importance": "Feature importance",
+}
+MAX_CURVE_POINTS = 400  # ROC/PR points kept per curve: plenty for a printed chart
+MAX_SCATTER_POINTS = 1500
+FLAGGED_ROWS_SHOWN = 15
+PAPER_SIZES = ("auto", "A4", "Letter")
+
+
+# --------------------------------------------------------------------------------------------
+# blocks
+
+
+@dataclass
+class Heading:
+    text: str
+    level: int = 1  # 1: section (starts a new page in the model report), 2: subsection
+
+
+@dataclass
+class Paragraph:
+    text: str
+    style: str = "body"  # "body" | "note" (small, grey) | "warning" (marked) | "mono"
+
+
+@dataclass
+class Bullets:
+    items: list[str]
+    style: str = "body"  # "body" | "warning"
+
+
+@dataclass
+class KeyValues:
+    rows: list[tuple[str, str]]
+
+
+@dataclass
+class Table:
+    """A table whose first row is the header; rows are never split across pages."""
+
+    header: list[str]
+    rows: list[list[str]]
+    align: list[str] = field(default_factory=list)  # per column "l" | "r"; default left
+    mono: list[int] = field(default_factory=list)  # columns in a fixed-width font (hashes)
+    caption: str = ""
+
+
+@dataclass
+class Series:
+    name: str
+    x: list[float]
+    y: list[float]
+    mode: str = "line"  # "line" | "points" | "line+points"
+
+
+@dataclass
+class LineChart:
+    title: str
+    x_label: str
+    y_label: str
+    series: list[Series]
+    markers: list[tuple[float, str]] = field(default_factory=list)  # vertical lines (x, label)
+    diagonal: bool = False  # the y = x reference line (ROC chance, predicted = actual)
+    x_range: tuple[float, float] | None = None
+    y_range: tuple[float, float] | None = None
+    square: bool = False  # equal height and width (ROC, PR, predicted vs actual)
+
+
+@dataclass
+class BarChart:
+    title: str
+    labels: list[str]
+    values: list[float]
+    errors: list[float] | None = None  # +- one standard deviation, drawn as error bars
+    value_label: str = ""
+    horizontal: bool = True
+    x_edges: list[float] | None = None  # vertical histogram: bin edges (len(values) + 1)
+
+
+@dataclass
+class Heatmap:
+    """Confusion matrix: rows are the actual classes, columns the predicted ones."""
+
+    title: str
+    labels: list[str]
+    counts: list[list[int]]
+    shares: list[list[float]]  # per row (share of the actual class)
+    row_title: str = "actual"
+    column_title: str = "predicted"
+
+
+@dataclass
+class ChartRow:
+    """Charts side by side (e.g. ROC and PR)."""
+
+    charts: list[Any]
+
+
+@dataclass
+class PageBreak:
+    pass
+
+
+Block = Heading | Paragraph | Bullets | KeyValues | Table | LineChart | BarChart | Heatmap | ChartRow | PageBreak
+
+
+@dataclass
+class ReportSettings:
+    """What the user chose: sections, names for the cover and header, paper, costs."""
+
+    sections: tuple[str, ...] = SECTIONS
+    plant: str = ""
+    line: str = ""
+    author: str = ""
+    title: str = ""  # empty: "Model report" / "Batch scoring report"
+    paper: str = "auto"  # "auto" (by locale) | "A4" | "Letter"
+    cost_missed: float | None = 10.0  # binary: cost of a missed positive (the Evaluate step's default)
+    cost_false_alarm: float | None = 1.0
+    date: datetime | None = None  # None: now (tests fix it)
+
+
+@dataclass
+class ReportDocument:
+    title: str
+    kind: str  # "model" | "batch"
+    header_left: str  # on every page
+    header_right: str
+    cover: list[Block]
+    blocks: list[Block]
+    paper: str = "auto"
+    created: str = ""
+
+    def all_blocks(self) -> list[Block]:
+        return [*self.cover, PageBreak(), *self.blocks] if self.cover else list(self.blocks)
+
+    def text(self) -> str:
+        """All the words of the document, in order (tests, and the CJK font check)."""
+        parts: list[str] = [self.title, self.header_left, self.header_right]
+        for block in self.all_blocks():
+            parts += _block_texts(block)
+        return "\n".join(p for p in parts if p)
+
+    def section_titles(self) -> list[str]:
+        return [b.text for b in self.blocks if isinstance(b, Heading) and b.level == 1]
+
+
+def _block_texts(block: Any) -> list[str]:
+    if isinstance(block, Heading | Paragraph):
+        return [block.text]
+    if isinstance(block, Bullets):
+        return list(block.items)
+    if isinstance(block, KeyValues):
+        return [f"{k} {v}" for k, v in block.rows]
+    if isinstance(block, Table):
+        return [block.caption, " ".join(block.header)] + [" ".join(r) for r in block.rows]
+    if isinstance(block, LineChart):
+        return [block.title, block.x_label, block.y_label] + [s.name for s in block.series] + \
+            [m[1] for m in block.markers]
+    if isinstance(block, BarChart):
+        return [block.title, block.value_label, *block.labels]
+    if isinstance(block, Heatmap):
+        return [block.title, *block.labels]
+    if isinstance(block, ChartRow):
+        return [t for c in block.charts for t in _block_texts(c)]
+    return []
+
+
+# --------------------------------------------------------------------------------------------
+# formatting
+
+
+def fmt_metric(v: Any) -> str:
+    """Metrics as everywhere in the app: 4 decimals; undefined as an em dash."""
+    if v is None:
+        return "—"
+    v = float(v)
+    return f"{v:.4f}" if math.isfinite(v) else "—"
+
+
+def fmt_int(v: Any) -> str:
+    return "—" if v is None else f"{int(v):,}"
+
+
+def fmt_num(v: Any, digits: int = 4) -> str:
+    if v is None or v == "":
+        return ""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool | np.bool_):
+        return "yes" if v else "no"
+    if isinstance(v, int | np.integer):
+        return f"{int(v):,}"
+    f = float(v)
+    if not math.isfinite(f):
+        return "—"
+    if f.is_integer() and abs(f) < 1e12:
+        return f"{int(f):,}"
+    return f"{f:.{digits}g}"
+
+
+def fmt_share(v: Any) -> str:
+    return "—" if v is None or not math.isfinite(float(v)) else f"{float(v) * 100:.1f} %"
+
+
+def fmt_seconds(s: float) -> str:
+    s = float(s)
+    if s < 60:
+        return f"{s:.1f} s"
+    m, sec = divmod(round(s), 60)
+    return f"{m} min {sec:02d} s" if m < 60 else f"{m // 60} h {m % 60:02d} min"
+
+
+def _thin(x: np.ndarray, y: np.ndarray, limit: int) -> tuple[list[float], list[float]]:
+    """At most ``limit`` points, always keeping the first and the last."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if len(x) > limit:
+        keep = np.unique(np.linspace(0, len(x) - 1, limit).round().astype(int))
+        x, y = x[keep], y[keep]
+    return x.tolist(), y.tolist()
+
+
+def _now(settings: ReportSettings) -> datetime:
+    return settings.date or datetime.now().astimezone()
+
+
+def _run_of(model: Any) -> tuple[Any, Any]:
+    """(TrainingRun, LoadedModel or None) from either."""
+    if hasattr(model, "run") and hasattr(model, "manifest"):
+        return model.run, model
+    return model, None
+
+
+def _header(settings: ReportSettings, title: str) -> str:
+    where = " · ".join(p for p in (settings.plant.strip(), settings.line.strip()) if p)
+    return f"{title} — {where}" if where else title
+
+
+# --------------------------------------------------------------------------------------------
+# the model report
+
+
+def build_model_report(
+    model: Any,
+    evaluation: Any = None,
+    profile: Any = None,
+    target_report: Any = None,
+    settings: ReportSettings | None = None,
+) -> ReportDocument:
+    """The report of one model: ``model`` is a :class:`TrainingRun` or an opened model file.
+
+    ``evaluation`` (core.evaluate.Evaluation), ``profile`` (DataProfile) and ``target_report``
+    (TargetReport) are optional: a section without its input says what is missing and how to get
+    it, rather than leaving a silent gap.
+    """
+    settings = settings or ReportSettings()
+    run, loaded = _run_of(model)
+    unknown = [s for s in settings.sections if s not in SECTIONS]
+    if unknown:
+        from mfg_desktop.core.errors import MfgError
+
+        raise MfgError(f"Unknown report section(s): {', '.join(unknown)}.",
+                       hint=f"Choose from: {', '.join(SECTIONS)}.")
+    if evaluation is not None and getattr(evaluation, "run", None) is not None and evaluation.run is not run \
+            and getattr(evaluation.run, "id", None) != run.id:
+        from mfg_desktop.core.errors import MfgError
+
+        raise MfgError("The evaluation belongs to another model than the one reported.",
+                       hint="Evaluate this model, then export the report again.")
+    title = settings.title.strip() or "Model report"
+    date = _now(settings)
+    doc = ReportDocument(
+        title=title, kind="model",
+        header_left=_header(settings, title),
+        header_right=f"model {run.id} · {date:%Y-%m-%d}",
+        cover=_model_cover(run, loaded, evaluation, settings, title, date),
+        blocks=[], paper=settings.paper, created=date.isoformat(timespec="seconds"),
+    )
+    builders = {
+        "data": lambda: _data_section(run, profile, target_report),
+        "preparation": lambda: _preparation_section(run),
+        "model": lambda: _model_section(run, loaded),
+        "training": lambda: _training_section(run),
+        "evaluation": lambda: _evaluation_section(run, evaluation, settings),
+        "importance": lambda: _importance_section(evaluation),
+    }
+    for key in SECTIONS:
+        if key in settings.sections:
+            doc.blocks += [Heading(SECTION_TITLES[key], 1), *builders[key]()]
+    return doc
+
+
+def _target_text(run: Any) -> str:
+    target = run.recipe.target
+    return target if isinstance(target, str) else " + ".join(map(str, target))
+
+
+def _task_text(task: str) -> str:
+    return {BINARY: "yes/no (binary classification)", MULTICLASS: "classes (multiclass classification)",
+            REGRESSION: "a number (regression)"}.get(task, task)
+
+
+def _headline(run: Any, evaluation: Any) -> list[Block]:
+    """The one-paragraph answer a reader looks for first."""
+    from mfg_desktop.core.evaluate import HGB, METRIC_TEXT
+
+    if evaluation is None:
+        vals = ", ".join(f"{k.replace('val_', '').replace('_', '-')} {fmt_metric(v)}" for k, v in run.metrics.items())
+        return [Paragraph(f"Not evaluated on held-out test rows yet. On the validation rows: {vals}.", "note")]
+    key = evaluation.main_metric
+    ours = evaluation.metrics.get(key)
+    text = (f"On {evaluation.n_rows:,} held-out rows ({evaluation.note}), the model reaches "
+            f"{METRIC_TEXT.get(key, key)} {fmt_metric(ours)}")
+    hgb = evaluation.baselines.get(HGB, {}).get(key)
+    if hgb is not None and math.isfinite(float(hgb)):
+        text += f"; the gradient-boosting baseline {fmt_metric(hgb)} on the same rows"
+    keys = {BINARY: ("pr_auc", "roc_auc", "recall", "precision"),
+            MULTICLASS: ("balanced_accuracy", "accuracy", "f1_macro", "roc_auc"),
+            REGRESSION: ("r2", "mae", "rmse")}[evaluation.task]
+    base = evaluation.baselines.get(HGB, {})
+    rows = [[METRIC_TEXT.get(k, k), fmt_metric(evaluation.metrics.get(k)), fmt_metric(base.get(k))]
+            for k in keys if k in evaluation.metrics]
+    return [Paragraph(text + "."), Table(["key result", "this model", "gradient boosting"], rows,
+                                         align=["l", "r", "r"])]
+
+
+def _model_cover(run: Any, loaded: Any, evaluation: Any, settings: ReportSettings, title: str,
+                 date: datetime) -> list[Block]:
+    rows = [
+        ("Plant", settings.plant.strip() or "—"),
+        ("Line", settings.line.strip() or "—"),
+        ("Author", settings.author.strip() or "—"),
+        ("Date", f"{date:%Y-%m-%d %H:%M}"),
+        ("App version", f"mfg-desktop {__version__}"),
+        ("Model id", run.id),
+    ]
+    if loaded is not None and getattr(loaded, "path", None):
+        rows.append(("Model file", Path(loaded.path).name))
+    rows += [
+        ("Trained", run.created[:19].replace("T", " ") + " UTC"),
+        ("Target", _target_text(run)),
+        ("Task", _task_text(run.task)),
+    ]
+    if run.task == BINARY:
+        rows.append(("Positive class", str(run.fitted.label_mapping.positive_class)))
+    blocks: list[Block] = [Heading(title, 0), KeyValues(rows), *_headline(run, evaluation)]
+    if run.cancelled:
+        blocks.append(Paragraph(f"Training was cancelled after {run.epochs_run} epochs; the model keeps the best "
+                                f"weights so far (epoch {run.best_epoch}).", "warning"))
+    included = [SECTION_TITLES[s] for s in SECTIONS if s in settings.sections]
+    blocks.append(Paragraph("Contents: " + ", ".join(included) + ".", "note"))
+    return blocks
+
+
+# -- data ------------------------------------------------------------------------------------
+
+
+def _data_section(run: Any, profile: Any, target_report: Any) -> list[Block]:
+    fp = run.data_fingerprint or {}
+    out: list[Block] = [Heading("Training data", 2)]
+    files = fp.get("files") or []
+    if files:
+        out.append(Table(["file", "size", "sha256"],
+                         [[str(f.get("name")), _size(f.get("size")), str(f.get("sha256") or "not readable")]
+                          for f in files], align=["l", "r", "l"], mono=[2]))
+    else:
+        out.append(Paragraph("The model was trained on a table without a file name (e.g. pasted or built in "
+                             "the session); its content fingerprint identifies it.", "note"))
+    out.append(KeyValues([
+        ("Rows", fmt_int(fp.get("rows"))),
+        ("Columns", fmt_int(fp.get("columns"))),
+        ("Table fingerprint (sha256)", str(fp.get("frame_sha256") or "—")),
+    ]))
+    if profile is None:
+        out.append(Paragraph("No data profile was given, so data-quality findings are not part of this report. "
+                             "Load the training data (or pass --data FILE on the command line) to include them.",
+                             "note"))
+    else:
+        out += _profile_blocks(profile)
+    out += _leak_blocks(run, target_report)
+    return out
+
+
+def _size(n: Any) -> str:
+    if n is None:
+        return "—"
+    n = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def _profile_blocks(profile: Any) -> list[Block]:
+    out: list[Block] = [Heading("Data quality", 2), KeyValues([
+        ("Rows profiled", fmt_int(profile.rows)),
+        ("Columns", fmt_int(profile.n_columns)),
+        ("Duplicate rows", fmt_int(profile.duplicate_rows)),
+    ])]
+    rows = []
+    for c in profile.columns:
+        notes = [n for flag, n in ((c.constant, "constant"), (c.near_constant, "near-constant"),
+                                   (c.identifier_like, "id-like")) if flag]
+        missing = f"{c.missing:,} ({c.missing_share * 100:.1f} %)" if c.missing else "0"
+        rows.append([c.name, c.kind, missing, fmt_int(c.distinct), _cell(c.min), _cell(c.mean), _cell(c.max),
+                     fmt_int(c.outliers) if c.outliers else "", ", ".join(notes)])
+    out.append(Table(["column", "kind", "missing", "distinct", "min", "mean", "max", "outliers", "notes"], rows,
+                     align=["l", "l", "r", "r", "r", "r", "r", "r", "l"]))
+    warnings = [f"{c.name}: {w}" for c in profile.columns for w in c.warnings] + list(profile.warnings)
+    if warnings:
+        out += [Paragraph("Findings and warnings:"), Bullets(warnings, "warning")]
+    else:
+        out.append(Paragraph("No data-quality warnings.", "note"))
+    return out
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, str):
+        return v[:10] if len(v) > 19 else v  # ISO timestamps: the date
+    return fmt_num(v)
+
+
+def _leak_blocks(run: Any, target_report: Any) -> list[Block]:
+    """Leak suspects and what was done: left out of the inputs, or kept by the user's choice."""
+    inputs = set(run.recipe.inputs)
+    reasons: dict[str, str] = {}
+    if target_report is not None:
+        reasons = {s.column: s.reason for s in target_report.leak_suspects}
+    out: list[Block] = [Heading("Leak suspects", 2)]
+    rows = [[col, reason, "kept as an input (the user's choice)" if col in inputs else "left out of the inputs"]
+            for col, reason in reasons.items()]
+    if rows:
+        out.append(Table(["column", "why it is suspected", "what was done"], rows))
+    elif target_report is not None:
+        out.append(Paragraph("No column looks like a leak of the target.", "note"))
+    dropped = [p for p in run.recipe.columns if p.role == "drop" and p.name not in reasons]
+    if dropped:
+        out.append(Paragraph("Other columns left out of the inputs, with the reason recorded in the recipe:"))
+        out.append(Table(["column", "reason"], [[p.name, p.reason or "left out by the user"] for p in dropped]))
+    if target_report is None and not dropped:
+        out.append(Paragraph("No target analysis was given; every column was used as an input.", "note"))
+    if target_report is not None:
+        extra = [w for w in target_report.warnings if not w.startswith("Likely leaks")]
+        if extra:
+            out += [Paragraph("Target warnings:"), Bullets(extra, "warning")]
+    return out
+
+
+# -- preparation -----------------------------------------------------------------------------
+
+
+def _preparation_section(run: Any) -> list[Block]:
+    recipe = run.recipe
+    fitted = run.fitted
+    out: list[Block] = [Heading("Target", 2)]
+    kv = [("Target", _target_text(run)), ("Task", _task_text(run.task))]
+    if run.task != REGRESSION:
+        kv.append(("Classes", ", ".join(map(str, run.classes))))
+    if run.task == BINARY:
+        kv.append(("Positive class", str(fitted.label_mapping.positive_class)))
+    if run.class_weights:
+        kv.append(("Class weights", ", ".join(f"{run.classes[k]}: {v:.3g}" for k, v in run.class_weights.items())))
+    elif run.task != REGRESSION:
+        kv.append(("Class weights", "none"))
+    out.append(KeyValues(kv))
+
+    out.append(Heading("Recipe per column", 2))
+    rows = []
+    for p in recipe.columns:
+        if p.role == "drop":
+            rows.append([p.name, "left out", "", "", p.reason])
+        elif p.role == "categorical":
+            rows.append([p.name, "category", p.impute, p.encode, p.reason])
+        else:
+            rows.append([p.name, p.role, p.impute, p.scale, p.reason])
+    out.append(Table(["column", "role", "missing values", "scaling / encoding", "why"], rows))
+    if recipe.derived:
+        out.append(Table(["derived column", "formula"], [[d.name, d.expression] for d in recipe.derived],
+                         caption="Derived columns (computed the same way when predicting)"))
+    notes = [f"The network reads {fitted.n_features} numbers per row."]
+    if recipe.add_missing_indicators:
+        notes.append("Columns with missing values in training get a 0/1 'was missing' indicator.")
+    out.append(Paragraph(" ".join(notes), "note"))
+
+    ratios = fitted.explained_variance_ratio
+    if recipe.pca.enabled and ratios is not None and len(ratios):
+        ratios = np.asarray(ratios, dtype=np.float64)
+        cumulative = np.cumsum(ratios)
+        out.append(Heading("PCA", 2))
+        out.append(Paragraph(f"PCA keeps {len(ratios)} components, explaining {cumulative[-1] * 100:.1f} % of the "
+                             "variance of the prepared training columns."))
+        k = np.arange(1, len(ratios) + 1, dtype=float)
+        out.append(LineChart("Explained variance", "components", "share of variance", [
+            Series("cumulative", k.tolist(), cumulative.tolist(), "line+points"),
+            Series("per component", k.tolist(), ratios.tolist(), "line+points"),
+        ], y_range=(0.0, 1.0)))
+
+    spec = run.split_spec
+    out.append(Heading("Split", 2))
+    how = {"random": "random" + (", stratified by class" if spec.stratify and run.task != REGRESSION else ""),
+           "time": f"by time: column {spec.column!r}, the latest rows held out",
+           "group": f"by group: column {spec.column!r}, each group in one part only"}.get(spec.method, spec.method)
+    out.append(Table(["part", "share", "rows", "used for"], [
+        ["training", f"{spec.train * 100:.0f} %", f"{len(run.split_train):,}", "fitting the recipe and the network"],
+        ["validation", f"{spec.valid * 100:.0f} %", f"{len(run.split_valid):,}",
+         "early stopping, best epoch, threshold"],
+        ["test", f"{spec.test * 100:.0f} %", f"{len(run.split_test):,}", "the evaluation in this report"],
+    ], align=["l", "r", "r", "l"], caption=f"Split: {how}; seed {spec.seed}"))
+    return out
+
+
+# -- model -----------------------------------------------------------------------------------
+
+
+def architecture_rows(model: Any) -> list[list[str]]:
+    """(layer, type, output shape, parameters) of a Keras model, read from its layers."""
+    rows = []
+    for layer in getattr(model, "layers", []):
+        try:
+            shape = tuple(layer.output.shape)
+            shape_text = "(" + ", ".join("batch" if d is None else str(d) for d in shape) + ")"
+        except (AttributeError, ValueError):
+            shape_text = ""
+        rows.append([layer.name, type(layer).__name__, shape_text, f"{int(layer.count_params()):,}"])
+    return rows
+
+
+def _model_section(run: Any, loaded: Any) -> list[Block]:
+    spec = run.network
+    out: list[Block] = [Heading("Architecture", 2)]
+    if run.model is not None:
+        rows = architecture_rows(run.model)
+        total = int(run.model.count_params())
+        out.append(Table(["layer", "type", "output shape", "parameters"], rows, align=["l", "l", "l", "r"]))
+        out.append(Paragraph(f"Parameters: {total:,} in total.", "body"))
+    hidden = " → ".join(str(u) for u in spec.hidden)
+    encoding = (f"piecewise-linear encoding, {spec.n_bins} bins, embedding {spec.embedding_dim}"
+                if spec.numeric_encoding == "ple" else "none")
+    out.append(Heading("Training settings", 2))
+    out.append(KeyValues([
+        ("Hidden layers", f"{hidden} units, {spec.activation}" + (", batch norm" if spec.batch_norm else "")),
+        ("Dropout", f"{spec.dropout:g}"),
+        ("Input handling", ("smooth clipping, " if spec.smooth_clip else "") + encoding),
+        ("Optimizer", f"{spec.optimizer}, learning rate {spec.learning_rate:g}, weight decay {spec.weight_decay:g}"),
+        ("Learning-rate schedule", spec.lr_schedule + (f" with {spec.warmup_epochs} warm-up epochs"
+                                                        if spec.lr_schedule == "cosine" else "")),
+        ("Loss", spec.loss),
+        ("Batch size", str(spec.batch_size)),
+        ("Epochs", f"at most {spec.epochs}, patience {spec.patience}, monitor {spec.monitor}"),
+        ("Seed", str(run.seed)),
+    ]))
+    stop = ("cancelled by the user" if run.cancelled else
+            "stopped early (no improvement for the patience)" if run.stopped_early else "ran all epochs")
+    versions = run.versions or {}
+    out.append(Heading("Run", 2))
+    out.append(KeyValues([
+        ("Device", run.device + (" (mixed precision)" if run.mixed_precision else "")),
+        ("Duration", fmt_seconds(run.duration_s)),
+        ("Epochs run", f"{run.epochs_run}; {stop}"),
+        ("Best epoch", f"{run.best_epoch} (its weights are the model's)"),
+        ("Validation metrics", ", ".join(f"{k} {fmt_metric(v)}" for k, v in run.metrics.items())),
+        ("Software", ", ".join(f"{k} {v}" for k, v in versions.items() if k != "backend_version")
+         + (f" ({versions['backend_version']})" if "backend_version" in versions else "")),
+    ]))
+    return out
+
+
+# -- training curves ---------------------------------------------------------------------------
+
+
+def training_charts(run: Any) -> list[LineChart]:
+    """Loss and the task's metric per epoch, training and validation, with the best epoch marked."""
+    from mfg_desktop.core.network import metric_name
+
+    h = run.history
+    metric = metric_name(run.task)
+    marker = [(float(run.best_epoch), f"best epoch {run.best_epoch}")] if run.best_epoch else []
+
+    def series(key: str, name: str) -> Series | None:
+        values = h.get(key) or []
+        if not values:
+            return None
+        return Series(name, [float(i) for i in range(1, len(values) + 1)], [float(v) for v in values], "line+points")
+
+    charts = [LineChart("Loss", "epoch", "loss",
+                        [s for s in (series("loss", "training"), series("val_loss", "validation")) if s],
+                        markers=marker)]
+    label = "mean absolute error" if metric == "mae" else metric
+    charts.append(LineChart(label.capitalize(), "epoch", label,
+                            [s for s in (series(metric, "training"), series(f"val_{metric}", "validation")) if s],
+                            markers=marker))
+    if h.get("val_pr_auc"):
+        charts.append(LineChart("Validation PR-AUC (what early stopping follows)", "epoch", "PR-AUC",
+                                [s for s in (series("val_pr_auc", "validation"),) if s], markers=marker))
+    return [c for c in charts if c.series]
+
+
+def _training_section(run: Any) -> list[Block]:
+    charts = training_charts(run)
+    if not charts:
+        return [Paragraph("No training history was recorded.", "note")]
+    out: list[Block] = [Paragraph(f"{run.epochs_run} epochs; the dashed line marks the best epoch "
+                                  f"({run.best_epoch}), whose weights the model keeps.", "note")]
+    out += charts
+    return out
+
+
+# -- evaluation ------------------------------------------------------------------------------
+
+
+def _evaluation_section(run: Any, ev: Any, settings: ReportSettings) -> list[Block]:
+    from mfg_desktop.core.evaluate import METRIC_TEXT, metrics_table, model_columns
+
+    if ev is None:
+        return [Paragraph("This model has not been evaluated on held-out rows. Evaluate it (Evaluate step, or "
+                          "pass --data FILE on the command line) to include metrics, baselines, the confusion "
+                          "matrix and curves.", "note")]
+    out: list[Block] = [Paragraph(f"Rows used: {ev.n_rows:,} — {ev.note}.")]
+    out += [Paragraph(n, "warning") for n in ev.notes]
+    names = {"network": "network", "trivial": "trivial baseline", "HistGradientBoosting": "gradient boosting"}
+    header = ["metric", *(names.get(n, n) for n in model_columns(ev))]
+    rows = [[METRIC_TEXT.get(k, k), *(fmt_metric(v) for v in values)] for k, values in metrics_table(ev)]
+    out.append(Table(header, rows, align=["l"] + ["r"] * (len(header) - 1), caption="Metrics beside the baselines"))
+    if ev.baseline_note:
+        out.append(Paragraph(ev.baseline_note, "note"))
+    if ev.task == BINARY:
+        out += _threshold_blocks(ev, settings)
+    if ev.task != REGRESSION and ev.confusion is not None:
+        conf = ev.confusion
+        out.append(Heatmap("Confusion matrix (count and share of the actual class)", list(conf.labels),
+                           conf.counts.astype(int).tolist(), [[float(v) for v in r] for r in conf.shares]))
+        out += _curve_charts(ev)
+        if ev.per_class:
+            out.append(Table(["class", "precision", "recall", "F1", "rows"],
+                             [[c, fmt_metric(m["precision"]), fmt_metric(m["recall"]), fmt_metric(m["f1"]),
+                               fmt_int(m["support"])] for c, m in ev.per_class.items()],
+                             align=["l", "r", "r", "r", "r"], caption="Per class"))
+    elif ev.task == REGRESSION:
+        out += _regression_charts(ev)
+    return out
+
+
+def _threshold_blocks(ev: Any, settings: ReportSettings) -> list[Block]:
+    from mfg_desktop.core.evaluate import expected_cost
+
+    t = float(ev.threshold if ev.threshold is not None else 0.5)
+    positive = ev.classes[1]
+    tn, fp, fn, tp = (int(v) for v in np.asarray(ev.confusion.counts).ravel())
+    kv = [("Decision threshold", f"p({positive}) ≥ {t:.3f}"),
+          ("On the evaluated rows", f"{tp:,} caught, {fn:,} missed, {fp:,} false alarms, {tn:,} correct passes")]
+    cm, cf = settings.cost_missed, settings.cost_false_alarm
+    if cm is not None and cf is not None:
+        kv.append(("Costs", f"a missed {positive} (false negative) costs {cm:g}, a false alarm {cf:g}"))
+        kv.append(("Cost on the evaluated rows", f"{fn * cm + fp * cf:,.1f}"))
+        if ev.valid_y is not None and ev.valid_p is not None and len(ev.valid_y):
+            kv.append(("Cost on the validation rows",
+                       f"{expected_cost(ev.valid_y, ev.valid_p, t, cm, cf):,.1f} ({len(ev.valid_y):,} rows)"))
+    return [Heading("Threshold and cost", 2), KeyValues(kv)]
+
+
+def _curve_charts(ev: Any) -> list[Block]:
+    from sklearn.metrics import precision_recall_curve, roc_curve
+
+    from mfg_desktop.core.evaluate import HGB
+
+    if not ev.curves.roc:
+        return []
+    binary = ev.task == BINARY
+    roc_series, pr_series = [], []
+    for name, (fpr, tpr) in ev.curves.roc.items():
+        label = f"network (AUC {fmt_metric(ev.metrics.get('roc_auc'))})" if binary else str(name)
+        roc_series.append(Series(label, *_thin(fpr, tpr, MAX_CURVE_POINTS)))
+    for name, (recall, precision) in ev.curves.pr.items():
+        label = f"network (AP {fmt_metric(ev.metrics.get('pr_auc'))})" if binary else str(name)
+        pr_series.append(Series(label, *_thin(recall, precision, MAX_CURVE_POINTS)))
+    if binary and HGB in ev.baseline_outputs and len(np.unique(ev.y)) == 2:
+        p = np.asarray(ev.baseline_outputs[HGB])[:, 1]
+        fpr, tpr, _ = roc_curve(ev.y == 1, p)
+        precision, recall, _ = precision_recall_curve(ev.y == 1, p)
+        base = ev.baselines[HGB]
+        roc_series.append(Series(f"gradient boosting (AUC {fmt_metric(base.get('roc_auc'))})",
+                                 *_thin(fpr, tpr, MAX_CURVE_POINTS)))
+        pr_series.append(Series(f"gradient boosting (AP {fmt_metric(base.get('pr_auc'))})",
+                                *_thin(recall, precision, MAX_CURVE_POINTS)))
+    title_suffix = "" if binary else " (one class against the rest)"
+    roc = LineChart("ROC curve" + title_suffix, "false positive rate", "true positive rate", roc_series,
+                    diagonal=True, x_range=(0, 1), y_range=(0, 1), square=True)
+    pr = LineChart("Precision-recall curve" + title_suffix, "recall", "precision", pr_series,
+                   x_range=(0, 1), y_range=(0, 1.02), square=True)
+    return [Heading("Curves", 2), ChartRow([roc, pr])]
+
+
+def _regression_charts(ev: Any) -> list[Block]:
+    y = np.asarray(ev.y, dtype=np.float64)
+    pred = np.asarray(ev.outputs, dtype=np.float64)
+    if not len(y):
+        return []
+    keep = np.arange(len(y))
+    if len(y) > MAX_SCATTER_POINTS:
+        keep = np.sort(np.random.default_rng(0).choice(len(y), MAX_SCATTER_POINTS, replace=False))
+    lo, hi = float(min(y.min(), pred.min())), float(max(y.max(), pred.max()))
+    scatter = LineChart("Predicted against actual", "predicted", "actual",
+                        [Series("rows", pred[keep].tolist(), y[keep].tolist(), "points")],
+                        diagonal=True, x_range=(lo, hi), y_range=(lo, hi), square=True)
+    residuals = y - pred
+    counts, edges = np.histogram(residuals, bins=30)
+    hist = BarChart("Residuals (actual − predicted)", [], counts.astype(float).tolist(), value_label="rows",
+                    horizontal=False, x_edges=edges.tolist())
+    note = [] if len(keep) == len(y) else [Paragraph(f"The scatter shows {len(keep):,} of {len(y):,} rows, "
+                                                     "drawn at random.", "note")]
+    return [Heading("Predictions", 2), ChartRow([scatter, hist]), *note]
+
+
+# -- importance ------------------------------------------------------------------------------
+
+
+def _importance_section(ev: Any) -> list[Block]:
+    from mfg_desktop.core.explain import MAIN_METRIC_TEXT
+
+    imp = getattr(ev, "importance", None) if ev is not None else None
+    if imp is None:
+        return [Paragraph("Feature importance was not measured (it comes with the evaluation).", "note")]
+    metric = MAIN_METRIC_TEXT.get(imp.metric, imp.metric)
+    mean = np.asarray(imp.mean, dtype=np.float64)
+    std = np.asarray(imp.std, dtype=np.float64)
+    labels = [str(c) for c in imp.columns]
+    chart = BarChart(f"Permutation importance: drop in {metric}", labels,
+                     [0.0 if not math.isfinite(v) else float(v) for v in mean],
+                     [0.0 if not math.isfinite(v) else float(v) for v in std], value_label=f"drop in {metric}")
+    rows = [[str(i), c, f"{m:+.4f}" if math.isfinite(m) else "—", f"{s:.4f}" if math.isfinite(s) else "—"]
+            for i, (c, m, s) in enumerate(zip(labels, mean, std, strict=True), start=1)]
+    return [Paragraph(imp.note, "note"), chart,
+            Table(["rank", "column", f"drop in {metric}", "std"], rows, align=["r", "l", "r", "r"],
+                  caption=f"{imp.n_repeats} shuffles of {imp.n_rows:,} rows; score without shuffling "
+                          f"{fmt_metric(imp.baseline_score)}")]
+
+
+# --------------------------------------------------------------------------------------------
+# the batch report
+
+
+def build_batch_report(model: Any, file_scores: Sequence[Any], settings: ReportSettings | None = None
+                       ) -> ReportDocument:
+    """The report of scored files: a summary table, then per file its schema and drift warnings
+    and the first flagged rows. ``file_scores`` are :class:`FileScore` objects or the summaries
+    they write (:meth:`FileScore.to_dict`, read back from ``*_scored.summary.json``)."""
+    from mfg_desktop.core.errors import MfgError
+
+    settings = settings or ReportSettings()
+    run, loaded = _run_of(model)
+    summaries = [s.to_dict() if hasattr(s, "to_dict") else dict(s) for s in file_scores]
+    if not summaries:
+        raise MfgError("There are no scored files to report on.", hint="Score files on the Predict step first.")
+    title = settings.title.strip() or "Batch scoring report"
+    date = _now(settings)
+    total_read = sum(int(s.get("rows_read") or 0) for s in summaries)
+    total_scored = sum(int(s.get("rows_scored") or 0) for s in summaries)
+    rejected_files = sum(1 for s in summaries if s.get("status") == "rejected")
+    cover_rows = [
+        ("Plant", settings.plant.strip() or "—"),
+        ("Line", settings.line.strip() or "—"),
+        ("Author", settings.author.strip() or "—"),
+        ("Date", f"{date:%Y-%m-%d %H:%M}"),
+        ("App version", f"mfg-desktop {__version__}"),
+        ("Model id", run.id),
+    ]
+    if loaded is not None and getattr(loaded, "path", None):
+        cover_rows.append(("Model file", Path(loaded.path).name))
+    cover_rows += [("Target", _target_text(run)), ("Task", _task_text(run.task))]
+    if run.task == BINARY:
+        t = run.threshold if run.threshold is not None else 0.5
+        cover_rows.append(("Flagged when", f"p({run.fitted.label_mapping.positive_class}) ≥ {t:.3f}"))
+    cover_rows.append(("Files", (f"{len(summaries)} ({rejected_files} rejected); {total_scored:,} of "
+                                 f"{total_read:,} rows scored")))
+    cover: list[Block] = [Heading(title, 0), KeyValues(cover_rows)]
+    others = sorted({str(s.get("model_id")) for s in summaries if s.get("model_id") not in (None, run.id)})
+    if others:
+        cover.append(Paragraph(f"Some files were scored by another model ({', '.join(others)}) than the one named "
+                               "above; their numbers are that model's.", "warning"))
+
+    blocks: list[Block] = [Heading("Summary", 1)]
+    binary = run.task == BINARY
+    header = ["file", "status", "rows read", "scored", "rejected"] + (["flagged", "flagged share"] if binary else [])
+    rows = []
+    for s in summaries:
+        row = [str(s.get("file")), str(s.get("status")), fmt_int(s.get("rows_read")), fmt_int(s.get("rows_scored")),
+               fmt_int(s.get("rows_rejected"))]
+        if binary:
+            scored = int(s.get("rows_scored") or 0)
+            flagged = int(s.get("flagged_count") or 0)
+            row += [fmt_int(flagged), fmt_share(flagged / scored) if scored else "—"]
+        rows.append(row)
+    blocks.append(Table(header, rows, align=["l", "l", "r", "r", "r", "r", "r"]))
+    drifted = [f"{s.get('file')}: {', '.join(d['column'] for d in s.get('drift') or [] if d.get('flagged'))}"
+               for s in summaries if any(d.get("flagged") for d in s.get("drift") or [])]
+    if drifted:
+        blocks += [Paragraph("Files with drift warnings:"), Bullets(drifted, "warning")]
+    for s in summaries:
+        blocks += _file_blocks(s, run)
+    return ReportDocument(title=title, kind="batch", header_left=_header(settings, title),
+                          header_right=f"model {run.id} · {date:%Y-%m-%d}", cover=cover, blocks=blocks,
+                          paper=settings.paper, created=date.isoformat(timespec="seconds"))
+
+
+def _file_blocks(s: Mapping[str, Any], run: Any) -> list[Block]:
+    out: list[Block] = [Heading(str(s.get("file")), 1)]
+    rows_text = (f"{fmt_int(s.get('rows_read'))} read, {fmt_int(s.get('rows_scored'))} scored, "
+                 f"{fmt_int(s.get('rows_rejected'))} rejected")
+    kv = [("Status", str(s.get("status"))), ("Rows", rows_text)]
+    if s.get("sha256"):
+        kv.append(("sha256", str(s["sha256"])))
+    if s.get("output"):
+        kv.append(("Output", str(s["output"])))
+    if s.get("scored_at"):
+        kv.append(("Scored", str(s["scored_at"])))
+    counts = s.get("class_counts") or {}
+    if counts:
+        total = max(sum(int(v) for v in counts.values()), 1)
+        kv.append(("Predicted", ", ".join(f"{k}: {int(v):,} ({int(v) / total * 100:.1f} %)" for k, v in counts.items())))
+    if s.get("value_summary"):
+        kv.append(("Predicted values", ", ".join(f"{k} {fmt_num(v)}" for k, v in s["value_summary"].items())))
+    out.append(KeyValues(kv))
+    if s.get("error"):
+        out.append(Paragraph(str(s["error"]), "warning"))
+    schema = list(s.get("schema") or [])
+    rejects = list(s.get("rejects") or [])
+    out.append(Heading("Schema", 2))
+    if schema or rejects:
+        out.append(Bullets(schema + rejects, "warning"))
+    else:
+        out.append(Paragraph("Every required column present with the expected types.", "note"))
+    drift = [d for d in s.get("drift") or [] if d.get("kind") != "datetime"]
+    if drift:
+        out.append(Heading("Drift against the training data", 2))
+        rows = [[str(d["column"]), fmt_num(d.get("psi"), 3) if d.get("psi") is not None else "—",
+                 fmt_share(d.get("out_of_range_share")), fmt_share(d.get("missing_share")),
+                 "; ".join(d.get("reasons") or []) or "ok"] for d in drift]
+        out.append(Table(["column", "PSI", "outside training range", "missing", "finding"], rows,
+                         align=["l", "r", "r", "r", "l"],
+                         caption="PSI below 0.1: stable; 0.1-0.25: moderate shift; above 0.25: significant shift"))
+    for note in s.get("drift_notes") or []:
+        out.append(Paragraph(str(note), "note"))
+    flagged = s.get("flagged_rows") or {}
+    if flagged.get("rows"):
+        shown = len(flagged["rows"])
+        out.append(Heading("First flagged rows", 2))
+        out.append(Table([str(c) for c in flagged["columns"]], [[fmt_num(v) for v in r] for r in flagged["rows"]],
+                         align=["r"] * len(flagged["columns"]),
+                         caption=f"The first {shown} of {int(s.get('flagged_count') or 0):,} flagged rows "
+                                 "(row: the data row in the file)"))
+    for note in s.get("notes") or []:
+        out.append(Paragraph(str(note), "note"))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# CJK
+
+
+def needs_cjk(text: str) -> bool:
+    """Whether ``text`` holds Chinese, Japanese or Korean characters (which need a CJK font)."""
+    return any("\u2e80" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af" or "\uf900" <= ch <= "\ufaff"
+               or "\uff00" <= ch <= "\uffef" for ch in text)

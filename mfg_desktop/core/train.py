@@ -1,0 +1,651 @@
+"""Training: one call turns a frame, a recipe, a split and a network spec into a :class:`TrainingRun`.
+
+:func:`train_run` is a plain function that reports through a :class:`JobState` (Orange's pattern):
+per-epoch :class:`EpochUpdate` and throttled per-batch :class:`BatchUpdate` objects arrive via
+``state.set_partial_result``; ``state.request_cancel()`` stops training within one batch and keeps
+the best weights so far. Keras is imported inside functions only, and nothing here calls a
+TensorFlow-only API outside :func:`describe_device` (which asks the active backend for its GPU).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import platform
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mfg_desktop.core.errors import Cancelled, DataError, TrainingError
+from mfg_desktop.core.jobs import JobState, ensure_state
+from mfg_desktop.core.network import NetworkSpec, adapt_model, build_model, metric_name, resolve_monitor
+from mfg_desktop.core.recipe import (
+    FittedRecipe,
+    Recipe,
+    check_target,
+    class_weights,
+    fit_recipe,
+    suggest_class_weights,
+)
+from mfg_desktop.core.split import SplitSpec, make_split
+from mfg_desktop.core.task import BINARY, MULTICLASS, REGRESSION, detect_task, target_series
+
+# Per-batch loss updates are throttled to at most this many per second (the GUI plots each one).
+BATCH_UPDATES_PER_S = 20.0
+MIN_TRAIN_ROWS = 10
+
+
+@dataclass
+class EpochUpdate:
+    """Sent after every epoch (``epoch`` counts from 1)."""
+
+    epoch: int
+    epochs: int
+    loss: float
+    val_loss: float | None
+    metric_name: str  # "accuracy" (classification) or "mae" (regression)
+    metric: float | None
+    val_metric: float | None
+    samples_per_s: float
+    elapsed_s: float
+    remaining_s: float  # at most this long: early stopping may end sooner
+    best_epoch: int
+    val_pr_auc: float | None = None  # binary targets: what early stopping follows by default
+
+
+@dataclass
+class BatchUpdate:
+    """A smooth per-batch loss trace point (throttled)."""
+
+    epoch: int
+    batch: int  # counts from 1 within the epoch
+    steps: int  # batches per epoch
+    loss: float
+    elapsed_s: float
+
+    @property
+    def position(self) -> float:
+        """Fractional epoch (e.g. 2.5 halfway through the third epoch), for the x axis."""
+        return self.epoch - 1 + self.batch / max(self.steps, 1)
+
+
+def make_progress_callback(
+    state: JobState,
+    *,
+    epochs: int,
+    steps_per_epoch: int,
+    n_train: int,
+    task: str,
+    patience: int,
+    monitor: str = "val_loss",
+    mode: str = "min",
+    validation: tuple[np.ndarray, np.ndarray] | None = None,
+    printer: Callable[[EpochUpdate], None] | None = None,
+) -> Any:
+    """A Keras callback bridging training to ``state`` (and optionally a plain print function).
+
+    It also keeps the best weights (best ``monitor``, lower or higher as ``mode`` says), stops
+    after ``patience`` epochs without improvement, stops within one batch when cancel is
+    requested, and restores the best weights at the end in every case. ``monitor="val_pr_auc"``
+    is computed here with scikit-learn on ``validation`` (x, y) and added to the history.
+    """
+    import keras
+
+    name = metric_name(task)
+    sign = 1.0 if mode == "min" else -1.0
+
+    class StopNow(Exception):
+        """Raised out of model.fit on cancel: ends it within one batch, skipping the validation pass."""
+
+    class ProgressBridge(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.best_value = math.inf
+            self.best_epoch = 0
+            self.best_weights: list[np.ndarray] | None = None
+            self.wait = 0
+            self.history: dict[str, list[float]] = {}
+            self.stop_exception = StopNow
+            self.stopped_early = False
+            self.cancelled = False
+            self.epochs_done = 0
+            self._t0 = 0.0
+            self._epoch_t0 = 0.0
+            self._train_t = 0.0
+            self._last_batch_emit = 0.0
+            self._epoch = 0
+
+        def _check_cancel(self) -> None:
+            if state.is_interruption_requested():
+                self.cancelled = True
+                self.model.stop_training = True
+                raise StopNow()
+
+        def restore_best(self) -> None:
+            if self.best_weights is not None:
+                self.model.set_weights(self.best_weights)
+
+        def on_train_begin(self, logs=None):
+            self._t0 = time.perf_counter()
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._epoch = epoch + 1
+            self._epoch_t0 = time.perf_counter()
+            self._train_t = self._epoch_t0
+            self._check_cancel()
+
+        def on_train_batch_end(self, batch, logs=None):
+            now = time.perf_counter()
+            self._train_t = now
+            self._check_cancel()
+            if now - self._last_batch_emit >= 1.0 / BATCH_UPDATES_PER_S and logs and "loss" in logs:
+                self._last_batch_emit = now
+                state.set_partial_result(BatchUpdate(
+                    epoch=self._epoch, batch=int(batch) + 1, steps=steps_per_epoch,
+                    loss=float(logs["loss"]), elapsed_s=now - self._t0))
+
+        def on_test_batch_end(self, batch, logs=None):
+            self._check_cancel()
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = dict(logs or {})
+            now = time.perf_counter()
+            done = epoch + 1
+            self.epochs_done = done
+            if monitor == "val_pr_auc" and validation is not None:
+                from sklearn.metrics import average_precision_score
+
+                p = predict_outputs(self.model, validation[0], BINARY)[:, 1]
+                score = float(average_precision_score(validation[1], p)) if np.all(np.isfinite(p)) else math.nan
+                logs[monitor] = score
+            for key, v in logs.items():
+                if key != "learning_rate":
+                    self.history.setdefault(key, []).append(float(v))
+            value = logs.get(monitor, logs.get("val_loss", logs.get("loss")))
+            value = sign * float(value) if value is not None else math.inf
+            if value < self.best_value and math.isfinite(value):
+                self.best_value, self.best_epoch, self.wait = value, done, 0
+                self.best_weights = [np.array(w, copy=True) for w in self.model.get_weights()]
+            else:
+                self.wait += 1
+                if self.wait >= patience and not self.cancelled:
+                    self.stopped_early = True
+                    self.model.stop_training = True
+            if not math.isfinite(float(logs.get("loss", 0.0))):
+                # Diverged: stop and fall back to the best weights so far.
+                self.stopped_early = True
+                self.model.stop_training = True
+            train_s = max(self._train_t - self._epoch_t0, 1e-9)
+            elapsed = now - self._t0
+            update = EpochUpdate(
+                epoch=done, epochs=epochs,
+                loss=float(logs.get("loss", math.nan)),
+                val_loss=_opt_float(logs.get("val_loss")),
+                metric_name=name,
+                metric=_opt_float(logs.get(name)),
+                val_metric=_opt_float(logs.get(f"val_{name}")),
+                samples_per_s=n_train / train_s,
+                elapsed_s=elapsed,
+                remaining_s=elapsed / done * (epochs - done),
+                best_epoch=self.best_epoch,
+                val_pr_auc=_opt_float(logs.get("val_pr_auc")),
+            )
+            state.set_progress(done / epochs, f"epoch {done}/{epochs}")
+            state.set_partial_result(update)
+            if printer is not None:
+                printer(update)
+            self._check_cancel()
+
+        def on_train_end(self, logs=None):
+            self.restore_best()
+
+    return ProgressBridge()
+
+
+def _opt_float(v: Any) -> float | None:
+    return None if v is None else float(v)
+
+
+# --------------------------------------------------------------------------------------------
+# the run object
+
+
+@dataclass
+class TrainingRun:
+    """One training: what produced the model (recipe, split, spec, seed, data) and what came out."""
+
+    id: str
+    recipe: Recipe
+    fitted: FittedRecipe
+    split_spec: SplitSpec
+    split_train: np.ndarray  # row positions in the frame given to train_run
+    split_valid: np.ndarray
+    split_test: np.ndarray
+    network: NetworkSpec
+    seed: int
+    history: dict[str, list[float]]
+    duration_s: float
+    device: str
+    versions: dict[str, str]
+    data_fingerprint: dict[str, Any]
+    created: str
+    cancelled: bool
+    best_epoch: int
+    epochs_run: int
+    stopped_early: bool
+    class_weights: dict[int, float] | None
+    metrics: dict[str, float]  # on the validation rows, with the best weights
+    n_features: int
+    threshold: float | None = None  # binary: the decision threshold on the positive class probability
+    mixed_precision: bool = False
+    model: Any = field(default=None, repr=False)  # the Keras model; never in to_dict
+
+    @property
+    def task(self) -> str:
+        return self.fitted.task
+
+    @property
+    def classes(self) -> list[Any]:
+        return list(self.fitted.label_mapping.classes)
+
+    def summary(self) -> str:
+        """One line for a list of runs: the key numbers side by side."""
+        parts = [f"{self.created[:19].replace('T', ' ')}", f"{self.network.epochs} max epochs",
+                 f"best epoch {self.best_epoch}"]
+        parts += [f"{k} {v:.4g}" for k, v in self.metrics.items()]
+        if self.cancelled:
+            parts.append("cancelled")
+        return ", ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able provenance (everything but the model and the fitted numbers)."""
+        return {
+            "id": self.id,
+            "created": self.created,
+            "task": self.task,
+            "classes": [_plain(c) for c in self.classes],
+            "recipe": self.recipe.to_dict(),
+            "split": {**self.split_spec.to_dict(), "rows": {"train": len(self.split_train),
+                      "valid": len(self.split_valid), "test": len(self.split_test)}},
+            "network": self.network.to_dict(),
+            "seed": int(self.seed),
+            "history": {k: [float(x) for x in v] for k, v in self.history.items()},
+            "duration_s": float(self.duration_s),
+            "device": self.device,
+            "versions": dict(self.versions),
+            "data_fingerprint": self.data_fingerprint,
+            "cancelled": bool(self.cancelled),
+            "best_epoch": int(self.best_epoch),
+            "epochs_run": int(self.epochs_run),
+            "stopped_early": bool(self.stopped_early),
+            "class_weights": None if self.class_weights is None
+            else {str(k): float(v) for k, v in self.class_weights.items()},
+            "metrics": {k: float(v) for k, v in self.metrics.items()},
+            "n_features": int(self.n_features),
+            "threshold": None if self.threshold is None else float(self.threshold),
+            "mixed_precision": bool(self.mixed_precision),
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], fitted: FittedRecipe, split_rows: Mapping[str, np.ndarray],
+                  model: Any = None) -> TrainingRun:
+        """Rebuild from :meth:`to_dict` plus the parts stored separately (fitted recipe, split rows)."""
+        split = dict(d["split"])
+        split.pop("rows", None)
+        weights = d.get("class_weights")
+        return cls(
+            id=str(d["id"]),
+            recipe=fitted.recipe,
+            fitted=fitted,
+            split_spec=SplitSpec.from_dict(split),
+            split_train=np.asarray(split_rows.get("train", ()), dtype=np.int64),
+            split_valid=np.asarray(split_rows.get("valid", ()), dtype=np.int64),
+            split_test=np.asarray(split_rows.get("test", ()), dtype=np.int64),
+            network=NetworkSpec.from_dict(d["network"]),
+            seed=int(d["seed"]),
+            history={str(k): [float(x) for x in v] for k, v in d["history"].items()},
+            duration_s=float(d["duration_s"]),
+            device=str(d["device"]),
+            versions={str(k): str(v) for k, v in d["versions"].items()},
+            data_fingerprint=dict(d["data_fingerprint"]),
+            created=str(d["created"]),
+            cancelled=bool(d["cancelled"]),
+            best_epoch=int(d["best_epoch"]),
+            epochs_run=int(d.get("epochs_run", len(d["history"].get("loss", [])))),
+            stopped_early=bool(d["stopped_early"]),
+            class_weights=None if weights is None else {int(k): float(v) for k, v in weights.items()},
+            metrics={str(k): float(v) for k, v in d["metrics"].items()},
+            n_features=int(d["n_features"]),
+            threshold=None if d.get("threshold") is None else float(d["threshold"]),
+            mixed_precision=bool(d.get("mixed_precision", False)),
+            model=model,
+        )
+
+    def predict_matrix(self, x: np.ndarray, batch_size: int = 8192) -> np.ndarray:
+        """Model outputs for a prepared matrix: (n, n_classes) probabilities, or (n,) values."""
+        return predict_outputs(self.model, x, self.task, batch_size)
+
+
+def predict_outputs(model: Any, x: np.ndarray, task: str, batch_size: int = 8192) -> np.ndarray:
+    """Probabilities per class (binary: two columns) or regression values, as float64.
+
+    The model is called directly on chunks rather than through ``model.predict``: for these
+    small networks that skips seconds of graph tracing, and it is deterministic batch by batch.
+    """
+    from keras import ops
+
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    width = int(model.output_shape[-1])
+    if len(x) == 0:
+        raw = np.zeros((0, width), dtype=np.float64)
+    else:
+        raw = np.concatenate([np.asarray(ops.convert_to_numpy(model(x[i:i + batch_size], training=False)),
+                                         dtype=np.float64) for i in range(0, len(x), batch_size)])
+    if task == BINARY:
+        p = raw.reshape(-1)
+        return np.column_stack([1.0 - p, p])
+    if task == REGRESSION:
+        return raw.reshape(-1)
+    return raw
+
+
+def _plain(v: Any) -> Any:
+    return v.item() if isinstance(v, np.generic) else v
+
+
+# --------------------------------------------------------------------------------------------
+# environment
+
+
+def describe_device() -> str:
+    """``"GPU: <name>"`` when the Keras backend sees a GPU, else ``"CPU (N cores)"``."""
+    name = gpu_name()
+    return f"GPU: {name}" if name else f"CPU ({os.cpu_count() or 1} cores)"
+
+
+def gpu_name() -> str | None:
+    """The first GPU of the active Keras backend, or None (asked of that backend only)."""
+    import keras
+
+    backend = keras.config.backend()
+    try:
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            gpus = tf.config.list_physical_devices("GPU")
+            if gpus:
+                details = tf.config.experimental.get_device_details(gpus[0])
+                return str(details.get("device_name") or gpus[0].name)
+        elif backend == "jax":
+            import jax
+
+            gpus = [d for d in jax.devices() if d.platform in ("gpu", "cuda", "rocm")]
+            if gpus:
+                return str(getattr(gpus[0], "device_kind", gpus[0]))
+        elif backend == "torch":
+            import torch
+
+            if torch.cuda.is_available():
+                return str(torch.cuda.get_device_name(0))
+    except Exception:  # noqa: BLE001 - a broken driver means: train on the CPU
+        return None
+    return None
+
+
+@lru_cache(maxsize=1)
+def _cached_versions() -> tuple[tuple[str, str], ...]:
+    return tuple(_library_versions().items())
+
+
+def library_versions() -> dict[str, str]:
+    """Python, Keras, its backend and their versions, scikit-learn, numpy, pandas, this app."""
+    return dict(_cached_versions())
+
+
+def _library_versions() -> dict[str, str]:
+    import keras
+
+    backend = keras.config.backend()
+    versions = {"python": platform.python_version(), "keras": keras.__version__, "backend": backend}
+    for key, dist in (("backend_version", {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
+                       .get(backend, backend)), ("scikit-learn", "scikit-learn"), ("numpy", "numpy"),
+                      ("pandas", "pandas"), ("mfg_desktop", "mfg-desktop")):
+        try:
+            versions[key] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    from mfg_desktop import __version__
+
+    versions["mfg_desktop"] = __version__
+    return versions
+
+
+def frame_fingerprint(df: pd.DataFrame) -> str:
+    """sha256 over the column names and every cell (same table read again -> same fingerprint)."""
+    h = hashlib.sha256()
+    h.update("\x1f".join(map(str, df.columns)).encode("utf-8"))
+    h.update(np.asarray(pd.util.hash_pandas_object(df, index=False), dtype=np.uint64).tobytes())
+    return h.hexdigest()
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def data_fingerprint(df: pd.DataFrame, data_files: Sequence[str | Path] = ()) -> dict[str, Any]:
+    files = []
+    for p in data_files:
+        path = Path(p)
+        entry: dict[str, Any] = {"name": path.name}
+        try:
+            entry["sha256"] = file_sha256(path)
+            entry["size"] = path.stat().st_size
+        except OSError:
+            entry["sha256"] = None
+        files.append(entry)
+    return {"frame_sha256": frame_fingerprint(df), "rows": len(df), "columns": int(df.shape[1]),
+            "files": files}
+
+
+def _is_out_of_memory(exc: BaseException) -> bool:
+    if isinstance(exc, MemoryError):
+        return True
+    text = f"{type(exc).__name__} {exc}".lower()
+    return any(s in text for s in ("resourceexhausted", "resource_exhausted", "out of memory", "outofmemory",
+                                   " oom ", "oom when allocating"))
+
+
+# --------------------------------------------------------------------------------------------
+# the run
+
+
+def train_run(
+    df: pd.DataFrame,
+    recipe: Recipe,
+    split_spec: SplitSpec,
+    net_spec: NetworkSpec,
+    seed: int = 0,
+    class_weight: str | bool | Mapping[int, float] | None = "auto",
+    state: JobState | None = None,
+    data_files: Sequence[str | Path] = (),
+    printer: Callable[[EpochUpdate], None] | None = None,
+) -> TrainingRun:
+    """Fit the recipe on the training rows, train the network, and return the run.
+
+    ``class_weight``: "auto" (balanced weights when the rarest class is under 20 %), True (always
+    balanced), False/None (none), or a mapping class index -> weight. Cancel through ``state``:
+    the run comes back with ``cancelled=True`` and the best weights so far, or :class:`Cancelled`
+    is raised when not even one epoch finished.
+    """
+    import keras
+
+    state = ensure_state(state)
+    t_start = time.perf_counter()
+    state.set_progress(0.0, "checking the data")
+    if df is None or len(df) == 0:
+        raise TrainingError("The table has no rows to train on.", hint="Load a file with data rows.")
+    recipe.check()
+    y_all = target_series(df, recipe.target)
+    labelled = y_all.notna().to_numpy()
+    if not labelled.any():
+        raise TrainingError("The target has no values: every row is missing.", column=str(y_all.name),
+                            hint="Pick another target column.")
+    positions = np.flatnonzero(labelled)
+    frame = df.iloc[positions]
+    y = y_all.iloc[positions]
+    task = recipe.task or detect_task(y)
+    check_target(y, task)
+    if len(frame) < MIN_TRAIN_ROWS:
+        raise TrainingError(f"Only {len(frame)} rows have a target value; at least {MIN_TRAIN_ROWS} are needed "
+                            "to train and validate.", hint="Load more data.")
+
+    split = make_split(frame, y, split_spec, task)
+    train_pos, valid_pos, test_pos = (np.asarray(a, dtype=np.int64) for a in (split.train, split.valid, split.test))
+    if len(train_pos) < 2 or len(valid_pos) < 1:
+        raise TrainingError(
+            f"The split leaves {len(train_pos)} training and {len(valid_pos)} validation rows; training needs "
+            "both.", hint="Load more rows or give validation a larger share.")
+    state.check_cancelled()
+
+    state.set_progress(0.0, "fitting the recipe on the training rows")
+    fitted = fit_recipe(recipe, frame.iloc[train_pos])
+    if fitted.n_features < 1:
+        raise TrainingError("No usable inputs after the recipe.", hint="Keep at least one input column.")
+    try:
+        x_all = fitted.transform(frame)
+        y_enc = fitted.encode_target(frame)
+    except DataError as exc:
+        raise TrainingError(exc.message, file=exc.file, row=exc.row, column=exc.column, hint=exc.hint) from exc
+    if not np.all(np.isfinite(x_all)):
+        raise TrainingError("Missing or infinite values are left after the recipe.",
+                            hint="Choose an imputation for every column with gaps.")
+    n_classes = fitted.label_mapping.n_classes if task != REGRESSION else 0
+    x_train, y_train = x_all[train_pos], y_enc[train_pos]
+    x_valid, y_valid = x_all[valid_pos], y_enc[valid_pos]
+    if task != REGRESSION:
+        seen = np.bincount(y_train, minlength=n_classes)
+        absent = [fitted.label_mapping.classes[i] for i in range(n_classes) if seen[i] == 0]
+        if absent:
+            raise TrainingError(
+                f"The class(es) {', '.join(map(repr, absent))} have no training rows after the split.",
+                column=str(y.name), hint="Load more rows of those classes, or use a random stratified split.")
+
+    weights = _resolve_class_weights(class_weight, task, y.iloc[train_pos], y_train, n_classes)
+    state.check_cancelled()
+
+    device = describe_device()
+    mixed = device.startswith("GPU")
+    keras.utils.set_random_seed(int(seed))
+    batch_size = int(max(1, min(net_spec.batch_size, len(train_pos))))
+    steps = math.ceil(len(train_pos) / batch_size)
+    model = build_model(net_spec, fitted.n_features, task, max(n_classes, 2) if task != REGRESSION else 1,
+                        seed=int(seed), steps_per_epoch=steps, mixed_precision=mixed)
+    adapt_model(model, x_train, y_train, task)
+    monitor, mode = resolve_monitor(net_spec, task)
+    if monitor == "val_pr_auc" and len(np.unique(y_valid)) < 2:
+        monitor, mode = "val_loss", "min"  # PR-AUC needs both classes among the validation rows
+    bridge = make_progress_callback(state, epochs=net_spec.epochs, steps_per_epoch=steps,
+                                    n_train=len(train_pos), task=task, patience=net_spec.patience,
+                                    monitor=monitor, mode=mode, validation=(x_valid, y_valid),
+                                    printer=printer)
+    state.set_progress(0.0, f"training on {device}")
+    try:
+        model.fit(
+            x_train, y_train.astype(np.float32) if task != MULTICLASS else y_train,
+            validation_data=(x_valid, y_valid.astype(np.float32) if task != MULTICLASS else y_valid),
+            epochs=net_spec.epochs, batch_size=batch_size, shuffle=True, class_weight=weights,
+            callbacks=[bridge], verbose=0,
+        )
+    except bridge.stop_exception:
+        bridge.restore_best()  # cancelled: fit ended at once, without its own end-of-training steps
+    except Exception as exc:
+        if _is_out_of_memory(exc):
+            raise TrainingError(
+                "Training ran out of memory.",
+                hint="Reduce the batch size or the number of rows (or columns), then train again.",
+            ) from exc
+        raise
+    if bridge.best_weights is None:
+        if bridge.cancelled:
+            raise Cancelled()
+        raise TrainingError("Training diverged from the first epoch (the loss is not a number).",
+                            hint="Lower the learning rate, or check the inputs for extreme values.")
+    hist = bridge.history
+    metrics = validation_metrics(model, x_valid, y_valid, task)
+    return TrainingRun(
+        id=uuid.uuid4().hex[:12],
+        recipe=recipe,
+        fitted=fitted,
+        split_spec=split_spec,
+        split_train=positions[train_pos],
+        split_valid=positions[valid_pos],
+        split_test=positions[test_pos],
+        network=net_spec,
+        seed=int(seed),
+        history=hist,
+        duration_s=time.perf_counter() - t_start,
+        device=device,
+        versions=library_versions(),
+        data_fingerprint=data_fingerprint(df, data_files),
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        cancelled=bridge.cancelled,
+        best_epoch=bridge.best_epoch,
+        epochs_run=bridge.epochs_done,
+        stopped_early=bridge.stopped_early,
+        class_weights=weights,
+        metrics=metrics,
+        n_features=fitted.n_features,
+        threshold=0.5 if task == BINARY else None,
+        mixed_precision=mixed,
+        model=model,
+    )
+
+
+def _resolve_class_weights(choice: Any, task: str, y_raw: pd.Series, y_train: np.ndarray,
+                           n_classes: int) -> dict[int, float] | None:
+    if task == REGRESSION or choice is None or choice is False:
+        return None
+    if isinstance(choice, Mapping):
+        weights = {int(k): float(v) for k, v in choice.items()}
+        bad = [k for k in weights if not 0 <= k < n_classes] + [k for k, v in weights.items() if not v > 0]
+        if bad:
+            raise TrainingError(f"Class weights must be positive and for class indices 0..{n_classes - 1}.")
+        return {c: weights.get(c, 1.0) for c in range(n_classes)}
+    if choice == "auto":
+        if not suggest_class_weights(y_raw, task):
+            return None
+    elif choice is not True:
+        raise TrainingError(f"Unknown class-weight choice {choice!r}; use auto, on or off.")
+    return class_weights(y_train, n_classes)
+
+
+def validation_metrics(model: Any, x: np.ndarray, y: np.ndarray, task: str) -> dict[str, float]:
+    """Headline numbers on the validation rows (the test rows are left for the Evaluate step)."""
+    from sklearn import metrics as skm
+
+    out = predict_outputs(model, x, task)
+    if task == REGRESSION:
+        return {"val_mae": float(skm.mean_absolute_error(y, out)),
+                "val_rmse": float(math.sqrt(skm.mean_squared_error(y, out))),
+                "val_r2": float(skm.r2_score(y, out)) if len(y) > 1 else math.nan}
+    result = {"val_accuracy": float(skm.accuracy_score(y, out.argmax(axis=1)))}
+    if task == BINARY and len(np.unique(y)) == 2:
+        result["val_roc_auc"] = float(skm.roc_auc_score(y, out[:, 1]))
+        result["val_pr_auc"] = float(skm.average_precision_score(y, out[:, 1]))
+    elif task == MULTICLASS:
+        result["val_balanced_accuracy"] = float(skm.balanced_accuracy_score(y, out.argmax(axis=1)))
+    return result

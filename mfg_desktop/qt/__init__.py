@@ -1,0 +1,1 @@
+"""The Qt views: app bootstrap, main window, step panels, table models, plots, worker threads."""

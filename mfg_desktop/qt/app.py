@@ -1,0 +1,98 @@
+"""Application bootstrap: QApplication, icon, translations, error hooks, the main window.
+
+This module and what it imports at the top stay light (PySide6 only): the window must be on the
+screen long before pandas, pyqtgraph or TensorFlow have loaded. Never import tensorflow/keras here.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from PySide6.QtCore import QLibraryInfo, QLocale, QTimer, QTranslator
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from mfg_desktop.qt.settings import APP_NAME, ORGANIZATION
+
+TRANSLATION_PREFIX = "mfg_desktop"
+
+
+def install_translators(app: QApplication, locale: QLocale | None = None) -> list[QTranslator]:
+    """Install the app's and Qt's own translations for ``locale`` (default: the system's).
+
+    Looks for ``resources/translations/mfg_desktop_<locale>.qm`` (e.g. ``mfg_desktop_zh_CN.qm``);
+    without one the English source strings are shown. Returns the installed translators, which
+    must stay referenced for as long as they are installed.
+    """
+    from mfg_desktop.resources import resource_path
+
+    locale = locale or QLocale.system()
+    installed = []
+    ours = QTranslator(app)
+    if ours.load(locale, TRANSLATION_PREFIX, "_", str(resource_path("translations"))):
+        app.installTranslator(ours)
+        installed.append(ours)
+        # Standard buttons and dialogs (OK, Cancel, file dialog) in the same language.
+        qt_own = QTranslator(app)
+        if qt_own.load(locale, "qtbase", "_", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)):
+            app.installTranslator(qt_own)
+            installed.append(qt_own)
+    return installed
+
+
+def app_icon() -> QIcon:
+    from mfg_desktop.resources import resource_path
+
+    return QIcon(str(resource_path("icons", "mfg_desktop.svg")))
+
+
+def create_application(argv: Sequence[str] | None = None) -> QApplication:
+    """The QApplication (reused if one exists, as under pytest-qt), named and with its icon."""
+    # A worker thread running Python holds the GIL for up to the switch interval (default 5 ms)
+    # each time the GUI thread needs it, and a table view calls into Python (data(), rowCount())
+    # thousands of times per paint. A shorter interval keeps scrolling smooth while jobs run.
+    sys.setswitchinterval(0.001)
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(list(argv) if argv is not None else sys.argv[:1])
+    app.setApplicationName(APP_NAME)
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationDisplayName("mfg-desktop")
+    app.setWindowIcon(app_icon())
+    return app
+
+
+def run_app(files: list[str] | None = None, demo: bool = False) -> int:
+    """Open the main window; load ``files`` (detected settings, no preview) or the sample data."""
+    app = create_application()
+    translators = install_translators(app)
+    from mfg_desktop.qt.error_dialog import install_excepthook, setup_logging
+    from mfg_desktop.qt.main_window import MainWindow
+
+    setup_logging()
+    install_excepthook()
+    window = MainWindow()
+    if not window.restored_geometry:
+        screen = app.primaryScreen().availableGeometry()
+        window.resize(min(1400, int(screen.width() * 0.9)), min(900, int(screen.height() * 0.9)))
+    window.show()
+    # Start loading once the window is painted, so the user sees it immediately.
+    if files:
+        QTimer.singleShot(0, lambda: window.load_files(list(files)))
+    elif demo:
+        QTimer.singleShot(0, window.open_sample_data)
+    code = app.exec()
+    del translators
+    return int(code)
+
+
+def main() -> int:
+    """Entry point of the ``mfg-desktop-gui`` script: the same command line as ``mfg-desktop``."""
+    from mfg_desktop.cli import main as cli_main
+
+    return cli_main()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,300 @@
+"""Live training curves and the PCA explained-variance plot (pyqtgraph).
+
+Curves keep their points in preallocated numpy buffers and hand pyqtgraph views of the filled
+part (``setData``); the per-batch trace is redrawn by a timer at most 20 times a second however
+often points arrive, so a fast training cannot flood the GUI thread.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from mfg_desktop.qt import plots  # also applies the shared pyqtgraph look (white background)
+
+TRAIN_COLOR = "#2f6fb0"
+VALID_COLOR = "#d9731a"
+BATCH_COLOR = (120, 150, 190, 150)
+BEST_COLOR = "#3a9a4a"
+REDRAW_INTERVAL_MS = 50  # 20 redraws per second at most
+
+
+class BufferedCurve:
+    """One plotted line whose points live in a numpy buffer that doubles when full."""
+
+    def __init__(self, item: pg.PlotDataItem, capacity: int = 64) -> None:
+        self.item = item
+        self._x = np.empty(max(capacity, 1), dtype=np.float64)
+        self._y = np.empty(max(capacity, 1), dtype=np.float64)
+        self.count = 0
+        self.dirty = False
+
+    def reserve(self, capacity: int) -> None:
+        if capacity > len(self._x):
+            x = np.empty(capacity, dtype=np.float64)
+            y = np.empty(capacity, dtype=np.float64)
+            x[: self.count] = self._x[: self.count]
+            y[: self.count] = self._y[: self.count]
+            self._x, self._y = x, y
+
+    def append(self, x: float, y: float | None) -> None:
+        if self.count == len(self._x):
+            self.reserve(2 * len(self._x))
+        self._x[self.count] = x
+        self._y[self.count] = math.nan if y is None else y
+        self.count += 1
+        self.dirty = True
+
+    def set_points(self, xs: np.ndarray, ys: np.ndarray) -> None:
+        self.clear()
+        self.reserve(len(xs))
+        self._x[: len(xs)] = xs
+        self._y[: len(ys)] = ys
+        self.count = len(xs)
+        self.flush(force=True)
+
+    def clear(self) -> None:
+        self.count = 0
+        self.item.setData([], [])
+        self.dirty = False
+
+    def flush(self, force: bool = False) -> None:
+        if self.dirty or force:
+            self.item.setData(self._x[: self.count], self._y[: self.count])
+            self.dirty = False
+
+    @property
+    def x(self) -> np.ndarray:
+        return self._x[: self.count].copy()
+
+    @property
+    def y(self) -> np.ndarray:
+        return self._y[: self.count].copy()
+
+
+def _plot_widget(title: str, left: str, bottom: str, legend_offset: tuple[int, int]) -> pg.PlotWidget:
+    widget = pg.PlotWidget()
+    widget.setMenuEnabled(False)
+    item = widget.getPlotItem()
+    item.hideButtons()
+    item.setTitle(title, size="10pt")
+    item.showGrid(x=True, y=True, alpha=0.2)
+    item.setLabel("bottom", bottom)
+    item.setLabel("left", left)
+    item.getAxis("left").enableAutoSIPrefix(False)  # "loss (x0.001)" reads badly; show 0.25
+    item.getAxis("left").setWidth(56)  # the same width in both plots keeps their epochs aligned
+    item.setClipToView(True)
+    item.setDownsampling(auto=True, mode="peak")
+    item.addLegend(offset=legend_offset, labelTextSize="9pt")
+    return widget
+
+
+class TrainingCurves(QWidget):
+    """Loss (with the per-batch trace) and the task metric, for training and validation, per epoch."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.loss_plot = _plot_widget(self.tr("Loss"), self.tr("loss"), self.tr("epoch"), (-10, 10))
+        self.metric_plot = _plot_widget(
+            self.tr("Accuracy"), self.tr("accuracy"), self.tr("epoch"), (-10, -10)
+        )
+        loss_item = self.loss_plot.getPlotItem()
+        metric_item = self.metric_plot.getPlotItem()
+        self.batch_loss = BufferedCurve(
+            loss_item.plot(pen=pg.mkPen(BATCH_COLOR, width=1), name=self.tr("training, per batch")), 1024
+        )
+        self.loss_train = BufferedCurve(self._epoch_curve(loss_item, TRAIN_COLOR, self.tr("training")))
+        self.loss_valid = BufferedCurve(self._epoch_curve(loss_item, VALID_COLOR, self.tr("validation")))
+        self.metric_train = BufferedCurve(self._epoch_curve(metric_item, TRAIN_COLOR, self.tr("training")))
+        self.metric_valid = BufferedCurve(self._epoch_curve(metric_item, VALID_COLOR, self.tr("validation")))
+        self.best_line = pg.InfiniteLine(
+            angle=90,
+            movable=False,
+            pen=pg.mkPen(BEST_COLOR, width=1, style=Qt.PenStyle.DashLine),
+            label=self.tr("best"),
+            labelOpts={"position": 0.92, "color": BEST_COLOR},
+        )
+        self.best_line.hide()
+        loss_item.addItem(self.best_line, ignoreBounds=True)
+        self.curves = [
+            self.batch_loss,
+            self.loss_train,
+            self.loss_valid,
+            self.metric_train,
+            self.metric_valid,
+        ]
+        self._timer = QTimer(self)
+        self._timer.setInterval(REDRAW_INTERVAL_MS)
+        self._timer.timeout.connect(self.redraw)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.loss_plot, 3)
+        layout.addWidget(self.metric_plot, 2)
+
+    @staticmethod
+    def _epoch_curve(item: pg.PlotItem, color: str, name: str) -> pg.PlotDataItem:
+        return item.plot(
+            pen=pg.mkPen(color, width=2),
+            symbol="o",
+            symbolSize=5,
+            symbolBrush=color,
+            symbolPen=None,
+            name=name,
+            connect="finite",
+        )
+
+    def set_metric_name(self, metric: str) -> None:
+        """'accuracy' (classification) or 'mae' (regression)."""
+        label = self.tr("mean absolute error") if metric == "mae" else self.tr("accuracy")
+        title = self.tr("Mean absolute error") if metric == "mae" else self.tr("Accuracy")
+        item = self.metric_plot.getPlotItem()
+        item.setTitle(title, size="10pt")
+        item.setLabel("left", label)
+
+    def start(self, epochs: int, metric: str) -> None:
+        """Clear the curves for a new run of at most ``epochs`` epochs and start redrawing."""
+        for curve in self.curves:
+            curve.clear()
+        for curve in self.curves[1:]:
+            curve.reserve(epochs)
+        self.best_line.hide()
+        self.set_metric_name(metric)
+        for plot in (self.loss_plot, self.metric_plot):
+            plot.getPlotItem().setXRange(0, max(epochs, 1), padding=0.02)
+            plot.getPlotItem().enableAutoRange(axis="y")
+        self._timer.start()
+
+    def stop(self) -> None:
+        self._timer.stop()
+        self.redraw()
+
+    def add_epoch(
+        self,
+        epoch: int,
+        loss: float,
+        val_loss: float | None,
+        metric: float | None,
+        val_metric: float | None,
+        best_epoch: int,
+    ) -> None:
+        self.loss_train.append(epoch, loss)
+        self.loss_valid.append(epoch, val_loss)
+        self.metric_train.append(epoch, metric)
+        self.metric_valid.append(epoch, val_metric)
+        self._set_best(best_epoch)
+
+    def add_batch(self, position: float, loss: float) -> None:
+        self.batch_loss.append(position, loss)
+
+    def _set_best(self, best_epoch: int) -> None:
+        if best_epoch > 0:
+            self.best_line.setValue(best_epoch)
+            self.best_line.show()
+
+    def redraw(self) -> None:
+        for curve in self.curves:
+            curve.flush()
+
+    def show_history(self, history: dict[str, list[float]], metric: str, best_epoch: int) -> None:
+        """Draw a finished run's per-epoch history (no per-batch trace is kept for old runs)."""
+        self._timer.stop()
+        self.batch_loss.clear()
+        self.set_metric_name(metric)
+
+        def points(key: str) -> tuple[np.ndarray, np.ndarray]:
+            values = np.asarray(history.get(key, []), dtype=np.float64)
+            return np.arange(1, len(values) + 1, dtype=np.float64), values
+
+        for curve, key in (
+            (self.loss_train, "loss"),
+            (self.loss_valid, "val_loss"),
+            (self.metric_train, metric),
+            (self.metric_valid, f"val_{metric}"),
+        ):
+            curve.set_points(*points(key))
+        epochs = len(history.get("loss", []))
+        for plot in (self.loss_plot, self.metric_plot):
+            plot.getPlotItem().setXRange(0, max(epochs, 1), padding=0.02)
+            plot.getPlotItem().enableAutoRange(axis="y")
+        self.best_line.hide()
+        self._set_best(best_epoch)
+
+    def clear(self) -> None:
+        self._timer.stop()
+        for curve in self.curves:
+            curve.clear()
+        self.best_line.hide()
+
+
+class VarianceChart(QWidget):
+    """PCA: the explained-variance share per component (bars) and the cumulative share (line)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.plot = pg.PlotWidget()
+        self.plot.setMenuEnabled(False)
+        item = self.plot.getPlotItem()
+        item.hideButtons()
+        item.showGrid(x=False, y=True, alpha=0.2)
+        item.setLabel("bottom", self.tr("principal component"))
+        item.setLabel("left", self.tr("share of variance"))
+        item.setMouseEnabled(x=False, y=False)
+        item.addLegend(offset=(-10, -10), labelTextSize="8pt")
+        self.bars = pg.BarGraphItem(x=[], height=[], width=0.7, brush=plots.BAR_BRUSH, pen=plots.BAR_PEN)
+        item.addItem(self.bars)
+        self.cumulative = item.plot(
+            pen=pg.mkPen(VALID_COLOR, width=2),
+            symbol="o",
+            symbolSize=4,
+            symbolBrush=VALID_COLOR,
+            symbolPen=None,
+            name=self.tr("cumulative"),
+        )
+        self.threshold = pg.InfiniteLine(
+            angle=0, movable=False, pen=pg.mkPen(BEST_COLOR, width=1, style=Qt.PenStyle.DashLine)
+        )
+        self.cut = pg.InfiniteLine(
+            angle=90, movable=False, pen=pg.mkPen(BEST_COLOR, width=1, style=Qt.PenStyle.DashLine)
+        )
+        item.addItem(self.threshold, ignoreBounds=True)
+        item.addItem(self.cut, ignoreBounds=True)
+        self.threshold.hide()
+        self.cut.hide()
+        self.ratios = np.zeros(0)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.plot)
+
+    def show_ratios(self, ratios: np.ndarray) -> None:
+        self.ratios = np.asarray(ratios, dtype=np.float64)
+        x = np.arange(1, len(self.ratios) + 1, dtype=np.float64)
+        self.bars.setOpts(x=x, height=self.ratios, width=0.7)
+        self.cumulative.setData(x, np.cumsum(self.ratios))
+        item = self.plot.getPlotItem()
+        item.setXRange(0.3, max(len(x), 1) + 0.7, padding=0)
+        item.setYRange(0, 1.02, padding=0)
+
+    def mark(self, components: int | None, share: float | None) -> None:
+        """Show where the chosen setting cuts: a component count or a share of variance kept."""
+        if components:
+            self.cut.setValue(components + 0.5)
+            self.cut.show()
+        else:
+            self.cut.hide()
+        if share:
+            self.threshold.setValue(share)
+            self.threshold.show()
+        else:
+            self.threshold.hide()
+
+    def clear(self) -> None:
+        self.ratios = np.zeros(0)
+        self.bars.setOpts(x=[], height=[])
+        self.cumulative.setData([], [])
+        self.threshold.hide()
+        self.cut.hide()

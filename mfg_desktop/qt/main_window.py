@@ -1,0 +1,552 @@
+"""The main window: the step navigator (Data > Prepare > Train > Evaluate > Predict > Report),
+the File menu, drag & drop of files, the message banner and the job progress in the status bar.
+
+Panels are registered per step with :func:`register_panel`; a step without a panel shows what it
+needs before it can be used. Panels are created when their step is first shown, which keeps
+the window's cold start free of pandas and pyqtgraph.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QCoreApplication, Qt, QTimer, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QFont, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mfg_desktop import __version__
+from mfg_desktop.core.errors import MfgError
+from mfg_desktop.qt import preload
+from mfg_desktop.qt.banner import MessageBanner
+from mfg_desktop.qt.error_dialog import show_error_dialog
+from mfg_desktop.qt.session import SessionModel
+from mfg_desktop.qt.settings import app_settings
+from mfg_desktop.qt.workers import Job, cancel_and_wait_all, run_in_thread
+
+if TYPE_CHECKING:
+    from mfg_desktop.core.ingest import LoadedData, ReadOptions
+
+# The suffixes offered in File > Open; core.ingest.SUPPORTED_SUFFIXES decides what loads.
+OPEN_SUFFIXES = (".csv", ".txt", ".tsv", ".dat", ".xlsx", ".xlsm", ".xls")
+SHUTDOWN_WAIT_S = 30.0
+
+
+@dataclass(frozen=True)
+class Step:
+    key: str
+    title: str
+    purpose: str
+    needs: str
+
+
+def steps() -> list[Step]:
+    """The steps a user walks, in order (translated at call time)."""
+    tr = QCoreApplication.translate
+    return [
+        Step(
+            "data", tr("Steps", "Data"), tr("Steps", "Load files, check data quality, pick the target."), ""
+        ),
+        Step(
+            "prepare",
+            tr("Steps", "Prepare"),
+            tr("Steps", "Choose input columns, handle missing values, split train/test."),
+            tr("Steps", "Load data and pick a target first."),
+        ),
+        Step(
+            "train",
+            tr("Steps", "Train"),
+            tr("Steps", "Train a neural network and watch its learning curves."),
+            tr("Steps", "Prepare the data first."),
+        ),
+        Step(
+            "evaluate",
+            tr("Steps", "Evaluate"),
+            tr("Steps", "Judge the trained model on held-out data."),
+            tr("Steps", "Train a model first."),
+        ),
+        Step(
+            "predict",
+            tr("Steps", "Predict"),
+            tr("Steps", "Score new files with a trained model."),
+            tr("Steps", "Train or open a model first."),
+        ),
+        Step(
+            "report",
+            tr("Steps", "Report"),
+            tr("Steps", "Write a PDF report of data, model and results."),
+            tr("Steps", "Evaluate a model first."),
+        ),
+    ]
+
+
+PanelFactory = Callable[["MainWindow"], QWidget]
+_PANEL_FACTORIES: dict[str, PanelFactory] = {}
+
+
+def register_panel(key: str, factory: PanelFactory) -> None:
+    """Make ``factory(window)`` build the page of step ``key`` (first time the step is shown)."""
+    _PANEL_FACTORIES[key] = factory
+
+
+def _data_panel(window: MainWindow) -> QWidget:
+    from mfg_desktop.qt.data_panel import DataPanel
+
+    return DataPanel(window)
+
+
+register_panel("data", _data_panel)
+
+
+def _prepare_panel(window: MainWindow) -> QWidget:
+    from mfg_desktop.qt.prepare_panel import PreparePanel
+
+    return PreparePanel(window)
+
+
+def _train_panel(window: MainWindow) -> QWidget:
+    from mfg_desktop.qt.train_panel import TrainPanel
+
+    return TrainPanel(window)
+
+
+register_panel("prepare", _prepare_panel)
+register_panel("train", _train_panel)
+
+
+def _predict_panel(window: MainWindow) -> QWidget:
+    from mfg_desktop.qt.predict_panel import PredictPanel
+
+    return PredictPanel(window)
+
+
+register_panel("predict", _predict_panel)
+
+
+def _evaluate_panel(window: MainWindow) -> QWidget:
+    from mfg_desktop.qt.evaluate_panel import EvaluatePanel
+
+    return EvaluatePanel(window)
+
+
+register_panel("evaluate", _evaluate_panel)
+
+
+def _report_panel(window: MainWindow) -> QWidget:
+    from mfg_desktop.qt.report_panel import ReportPanel
+
+    return ReportPanel(window)
+
+
+register_panel("report", _report_panel)
+
+
+def _load_job(paths: list[str], options: ReadOptions | None, state) -> LoadedData:
+    from mfg_desktop.core.ingest import load_files  # pandas/pyarrow load on the worker thread
+
+    return load_files(paths, options, state=state)
+
+
+class StepWaitingPage(QWidget):
+    """What a step is for and what it needs, until a panel for it is registered and usable."""
+
+    def __init__(self, step: Step, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        title = QLabel(step.title)
+        font = title.font()
+        font.setPointSizeF(font.pointSizeF() * 1.6)
+        font.setBold(True)
+        title.setFont(font)
+        purpose = QLabel(step.purpose)
+        purpose.setWordWrap(True)
+        self.needs_label = QLabel(step.needs)
+        self.needs_label.setWordWrap(True)
+        self.needs_label.setStyleSheet(
+            "color: #8a5a00; padding: 8px; background: #fff4e5; border-radius: 4px;"
+        )
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(32, 32, 32, 32)
+        layout.addWidget(title)
+        layout.addWidget(purpose)
+        layout.addSpacing(12)
+        layout.addWidget(self.needs_label)
+        layout.addStretch(1)
+
+
+class JobStatus(QWidget):
+    """Status-bar widget: what is running, a progress bar and a Cancel button."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.label = QLabel()
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 1000)
+        self.bar.setFixedWidth(220)
+        self.bar.setTextVisible(False)
+        self.cancel_button = QPushButton(self.tr("Cancel"))
+        self.cancel_button.clicked.connect(self._cancel)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.label)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.cancel_button)
+        self.job: Job | None = None
+        self.hide()
+
+    def track(self, job: Job, title: str, cancellable: bool = True) -> None:
+        self.job = job
+        self._title = title
+        self.label.setText(title)
+        self.bar.setValue(0)
+        self.cancel_button.setVisible(cancellable)
+        self.cancel_button.setEnabled(True)
+        job.progress.connect(lambda fraction, message, j=job: self._progress(j, fraction, message))
+        job.ended.connect(lambda j=job: self._ended(j))
+        self.show()
+
+    def _progress(self, job: Job, fraction: float, message: str) -> None:
+        if job is self.job:
+            self.bar.setValue(int(fraction * 1000))
+            self.label.setText(f"{self._title} — {message}" if message else self._title)
+
+    def _ended(self, job: Job) -> None:
+        if job is self.job:
+            self.job = None
+            self.hide()
+
+    def _cancel(self) -> None:
+        if self.job is not None:
+            self.job.cancel()
+            self.cancel_button.setEnabled(False)
+            self.label.setText(self.tr("{title} — stopping…").format(title=self._title))
+
+
+class MainWindow(QMainWindow):
+    """The application window. ``session`` holds the working state panels observe."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("mfg-desktop — machine learning for factory data"))
+        self.setAcceptDrops(True)
+        self.session = SessionModel(self)
+        self.load_job: Job | None = None
+        self.load_dialog = None
+        self._load_started = 0.0
+        self._steps = steps()
+        self._pages: dict[str, QWidget] = {}
+        self._preload_started = False
+        self.closing = False  # set when the window closes: no new jobs may start after that
+
+        self.banner = MessageBanner()
+        self.step_list = QListWidget()
+        self.step_list.setObjectName("stepList")
+        self.step_list.setFixedWidth(170)
+        self.step_list.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.step_list.setStyleSheet(
+            "#stepList { background: #2b3440; color: #e6e9ee; border: none; padding-top: 8px; outline: 0; }"
+            "#stepList::item { padding: 12px 14px; border-left: 4px solid transparent; }"
+            "#stepList::item:selected { background: #3d4a5b; color: white; border-left: 4px solid #4aa3ff; }"
+            "#stepList::item:hover:!selected { background: #333e4b; }"
+        )
+        item_font = QFont(self.font())
+        item_font.setPointSizeF(item_font.pointSizeF() * 1.15)
+        for number, step in enumerate(self._steps, start=1):
+            item = QListWidgetItem(f"{number}   {step.title}")
+            item.setFont(item_font)
+            item.setToolTip(step.purpose)
+            item.setData(Qt.ItemDataRole.UserRole, step.key)
+            self.step_list.addItem(item)
+        self.stack = QStackedWidget()
+        for step in self._steps:
+            placeholder = QWidget()  # replaced by the real page when the step is first shown
+            self.stack.addWidget(placeholder)
+        self.step_list.currentRowChanged.connect(self._show_step)
+
+        content = QWidget()
+        content_layout = QVBoxLayout(content)
+        content_layout.setContentsMargins(8, 8, 8, 0)
+        content_layout.addWidget(self.banner)
+        content_layout.addWidget(self.stack, 1)
+        central = QWidget()
+        layout = QHBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.step_list)
+        layout.addWidget(content, 1)
+        self.setCentralWidget(central)
+
+        self.job_status = JobStatus()
+        self.statusBar().addPermanentWidget(self.job_status)
+        # Where training runs ("GPU: …" or "CPU (N cores)"); the Train step fills it from a worker
+        # so that TensorFlow never loads on the GUI thread.
+        self.device_label = QLabel()
+        self.device_label.setObjectName("deviceLabel")
+        self.device_label.hide()
+        self.statusBar().addPermanentWidget(self.device_label)
+        self._build_menus()
+        self.step_list.setCurrentRow(0)
+        self.statusBar().showMessage(
+            self.tr("Open a CSV or Excel file (Ctrl+O) or drop files on this window.")
+        )
+        self._restore_geometry()
+
+    # -- steps ----------------------------------------------------------------------------------
+    def step_keys(self) -> list[str]:
+        return [step.key for step in self._steps]
+
+    def page(self, key: str) -> QWidget:
+        """The page of step ``key``, building it on first use."""
+        if key not in self._pages:
+            index = self.step_keys().index(key)
+            step = self._steps[index]
+            factory = _PANEL_FACTORIES.get(key)
+            widget = factory(self) if factory is not None else StepWaitingPage(step)
+            old = self.stack.widget(index)
+            self.stack.insertWidget(index, widget)
+            self.stack.removeWidget(old)
+            old.deleteLater()
+            self._pages[key] = widget
+        return self._pages[key]
+
+    def show_step(self, key: str) -> None:
+        self.step_list.setCurrentRow(self.step_keys().index(key))
+
+    @Slot(int)
+    def _show_step(self, row: int) -> None:
+        if row < 0:
+            return
+        key = self._steps[row].key
+        self.stack.setCurrentWidget(self.page(key))
+
+    @property
+    def data_panel(self):
+        return self.page("data")
+
+    # -- menus ----------------------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu(self.tr("&File"))
+        self.open_action = QAction(self.tr("&Open…"), self)
+        self.open_action.setShortcut(QKeySequence.StandardKey.Open)
+        self.open_action.setStatusTip(self.tr("Open one or more CSV, text or Excel files"))
+        self.open_action.triggered.connect(self.choose_files)
+        file_menu.addAction(self.open_action)
+        self.sample_action = QAction(self.tr("Open &sample data"), self)
+        self.sample_action.setStatusTip(self.tr("Load the bundled milling-line sensor data"))
+        self.sample_action.triggered.connect(self.open_sample_data)
+        file_menu.addAction(self.sample_action)
+        self.open_model_action = QAction(self.tr("Open &model…"), self)
+        self.open_model_action.setStatusTip(self.tr("Open a saved model file to score new data with it"))
+        self.open_model_action.triggered.connect(self.open_model)
+        file_menu.addAction(self.open_model_action)
+        self.export_report_action = QAction(self.tr("&Export report…"), self)
+        self.export_report_action.setShortcut(QKeySequence("Ctrl+E"))
+        self.export_report_action.setStatusTip(self.tr("Write a PDF report of the model, its data and its evaluation"))
+        self.export_report_action.triggered.connect(self.export_report)
+        file_menu.addAction(self.export_report_action)
+        file_menu.addSeparator()
+        quit_action = QAction(self.tr("&Quit"), self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+        help_menu = self.menuBar().addMenu(self.tr("&Help"))
+        about = QAction(self.tr("&About"), self)
+        about.triggered.connect(self._about)
+        help_menu.addAction(about)
+
+    @Slot()
+    def open_model(self) -> None:
+        """File > Open model…: the Predict step opens it and shows its model card."""
+        self.show_step("predict")
+        self.page("predict").open_model_dialog()
+
+    @Slot()
+    def export_report(self) -> None:
+        """File > Export report…: the Report step, where sections and the file are chosen."""
+        self.show_step("report")
+        self.page("report").export_button.setFocus()
+
+    def _about(self) -> None:
+        QMessageBox.about(
+            self,
+            self.tr("About mfg-desktop"),
+            self.tr(
+                "mfg-desktop {version}\n\nAn offline machine-learning workbench for factory data. "
+                "Nothing leaves this computer."
+            ).format(version=__version__),
+        )
+
+    def file_filters(self) -> str:
+        return ";;".join(
+            [
+                self.tr("Data files (*.csv *.txt *.tsv *.dat *.xlsx *.xlsm *.xls)"),
+                self.tr("CSV and text files (*.csv *.txt *.tsv *.dat)"),
+                self.tr("Excel workbooks (*.xlsx *.xlsm *.xls)"),
+                self.tr("All files (*)"),
+            ]
+        )
+
+    @Slot()
+    def choose_files(self) -> None:
+        settings = app_settings()
+        start = str(settings.value("last_dir", str(Path.home())))
+        paths, _ = QFileDialog.getOpenFileNames(self, self.tr("Open data files"), start, self.file_filters())
+        if paths:
+            settings.setValue("last_dir", str(Path(paths[0]).parent))
+            self.open_files(paths)
+
+    @Slot()
+    def open_sample_data(self) -> Job | None:
+        from mfg_desktop.resources import sample_data_path
+
+        path = sample_data_path()
+        if not path.is_file():
+            self.show_message(
+                self.tr("The bundled sample data is missing ({path}); reinstall the application.").format(
+                    path=path
+                )
+            )
+            return None
+        return self.load_files([str(path)])
+
+    # -- loading --------------------------------------------------------------------------------
+    def open_files(self, paths: Sequence[str]) -> None:
+        """Show the preview dialog for ``paths``; OK starts the full load in the background."""
+        from mfg_desktop.qt.load_dialog import LoadDialog
+
+        paths = [str(p) for p in paths]
+        if self.load_dialog is not None:
+            self.load_dialog.reject()
+        dialog = LoadDialog(paths, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self.load_files(paths, dialog.options()))
+        dialog.finished.connect(lambda _result: setattr(self, "load_dialog", None))
+        self.load_dialog = dialog
+        dialog.open()
+
+    def load_files(self, paths: Sequence[str], options: ReadOptions | None = None) -> Job:
+        """Load ``paths`` on a worker thread; the current data stays until this load succeeds."""
+        if self.load_job is not None and self.load_job.is_running():
+            self.load_job.cancel()
+        paths = [str(p) for p in paths]
+        names = ", ".join(Path(p).name for p in paths[:3]) + (" …" if len(paths) > 3 else "")
+        self._load_started = time.perf_counter()
+        job = run_in_thread(_load_job, paths, options, name="load")
+        self.load_job = job
+        job.finished.connect(lambda data, j=job: self._loaded(j, data))
+        job.errored.connect(
+            lambda exc: self.report_error(exc, self.tr("loading {names}").format(names=names))
+        )
+        job.cancelled.connect(
+            lambda: self.statusBar().showMessage(
+                self.tr("Loading cancelled; the previous data is kept."), 8000
+            )
+        )
+        self.track_job(job, self.tr("Loading {names}").format(names=names))
+        return job
+
+    def _loaded(self, job: Job, data: LoadedData) -> None:
+        if job is not self.load_job:
+            return  # a newer load replaced this one
+        self.banner.clear()
+        seconds = time.perf_counter() - self._load_started
+        frame = data.frame
+        self.session.set_data(data)
+        self.show_step("data")
+        self.statusBar().showMessage(
+            self.tr("Loaded {rows:,} rows × {cols} columns in {seconds:.1f} s.").format(
+                rows=len(frame), cols=frame.shape[1], seconds=seconds
+            ),
+            15000,
+        )
+
+    # -- feedback -------------------------------------------------------------------------------
+    def track_job(self, job: Job, title: str, cancellable: bool = True) -> None:
+        """Show ``job``'s progress and a Cancel button in the status bar."""
+        self.job_status.track(job, title, cancellable)
+
+    def show_message(self, text: str, level: str = "error") -> None:
+        self.banner.show_message(text, level)
+
+    def report_error(self, exc: BaseException, context: str = "") -> None:
+        """Expected problems go to the banner; anything else to the error dialog and the log."""
+        if isinstance(exc, MfgError):
+            self.show_message(str(exc))
+        else:
+            show_error_dialog(exc, self, context)
+
+    # -- drag and drop --------------------------------------------------------------------------
+    @staticmethod
+    def _local_paths(event: Any) -> list[str]:
+        mime = event.mimeData()
+        if mime is None or not mime.hasUrls():
+            return []
+        return [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if self._local_paths(event):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:
+        if self._local_paths(event):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = self._local_paths(event)
+        if not paths:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        # Leave the drag-and-drop event before opening a dialog.
+        QTimer.singleShot(0, lambda: self.open_files(paths))
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self._preload_started:
+            self._preload_started = True
+            # after the first paint: warm the heavy imports on a background thread, then build
+            # the widgets that need them while the user is still looking around
+            QTimer.singleShot(200, preload.start)
+            self._warm_timer = QTimer(self)
+            self._warm_timer.setInterval(100)
+            self._warm_timer.timeout.connect(self._warm_up)
+            self._warm_timer.start()
+
+    @Slot()
+    def _warm_up(self) -> None:
+        if not preload.done():
+            return
+        self._warm_timer.stop()
+        warm = getattr(self.page("data"), "warm_up", None)
+        if warm is not None:
+            warm()
+
+    # -- shutdown -------------------------------------------------------------------------------
+    def _restore_geometry(self) -> None:
+        geometry = app_settings().value("main_window/geometry")
+        self.restored_geometry = geometry is not None and self.restoreGeometry(geometry)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.closing = True
+        app_settings().setValue("main_window/geometry", self.saveGeometry())
+        # Cancel and wait, so no worker thread outlives the window (and no half-done job writes).
+        self.statusBar().showMessage(self.tr("Stopping running jobs…"))
+        cancel_and_wait_all(SHUTDOWN_WAIT_S)
+        super().closeEvent(event)

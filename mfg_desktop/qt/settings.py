@@ -1,0 +1,37 @@
+"""Where the app keeps its settings and log: the platform's config dir, or a folder chosen by env.
+
+Tests point ``MFG_DESKTOP_CONFIG_DIR`` at a temporary folder (tests/conftest.py), so they never
+read or write a user's settings.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, QStandardPaths
+
+CONFIG_ENV = "MFG_DESKTOP_CONFIG_DIR"
+APP_NAME = "mfg-desktop"
+ORGANIZATION = "mfg_desktop"
+
+
+def config_dir() -> Path:
+    """The folder for settings and the log file (created if missing)."""
+    override = os.environ.get(CONFIG_ENV)
+    if override:
+        folder = Path(override)
+    else:
+        base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericConfigLocation)
+        folder = Path(base or Path.home() / ".config") / APP_NAME
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def log_path() -> Path:
+    return config_dir() / "mfg-desktop.log"
+
+
+def app_settings() -> QSettings:
+    """An INI file in :func:`config_dir` (readable by a person, easy to delete)."""
+    return QSettings(str(config_dir() / "settings.ini"), QSettings.Format.IniFormat)

@@ -1,0 +1,101 @@
+"""`mfg-desktop evaluate MODEL DATA... [--json]`: the held-out numbers, baselines and importance."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from mfg_desktop import cli
+from mfg_desktop.core.bundle import load_model_file, save_model_file
+from mfg_desktop.core.evaluate import evaluate_model_file
+from mfg_desktop.core.ingest import load_files
+from mfg_desktop.core.network import NetworkSpec
+from mfg_desktop.core.recipe import propose_recipe
+from mfg_desktop.core.split import SplitSpec
+from mfg_desktop.core.train import train_run
+
+TINY = NetworkSpec(hidden=[32, 32], epochs=3, batch_size=128, n_bins=8, embedding_dim=4)
+
+
+@pytest.fixture(scope="module")
+def trained(ai4i_path, tmp_path_factory) -> tuple[Path, Path, Path]:
+    """(model, the 3,000-row file it was trained on, a labelled file of 600 other rows)."""
+    folder = tmp_path_factory.mktemp("cli_eval")
+    lines = ai4i_path.read_bytes().split(b"\r\n")
+    data = folder / "ai4i_train.csv"
+    data.write_bytes(b"\r\n".join(lines[:3001]) + b"\r\n")
+    other = folder / "ai4i_new.csv"
+    other.write_bytes(b"\r\n".join([lines[0], *lines[6001:6601]]) + b"\r\n")
+    frame = load_files([data]).frame
+    recipe = propose_recipe(frame, "Machine_failure", exclude=["UDI", "Product ID", "TWF", "HDF", "PWF", "OSF", "RNF"])
+    run = train_run(frame, recipe, SplitSpec(), TINY, seed=0, data_files=[data])
+    return save_model_file(run, folder / "failure.mfgmodel"), data, other
+
+
+def _json(capsys, *args: str) -> dict:
+    rc = cli.main(["evaluate", *map(str, args), "--json"])
+    out = capsys.readouterr()
+    assert rc == 0, out.err
+    return json.loads(out.out)
+
+
+def test_json_on_the_training_file_uses_its_test_rows(trained, capsys):
+    model, data, _ = trained
+    d = _json(capsys, model, data)
+    run = load_model_file(model).run
+    assert d["task"] == "binary" and d["rows_used"] == len(run.split_test) == 450
+    assert d["rows_source"] == "test" and "only its held-out test rows" in d["note"]
+    assert {"accuracy", "balanced_accuracy", "f1", "roc_auc", "pr_auc"} <= set(d["metrics"])
+    assert set(d["baselines"]) == {"HistGradientBoosting", "trivial"}
+    assert set(d["baselines"]["trivial"]) == set(d["metrics"])
+    assert d["threshold"] == 0.5
+    assert set(d["importance"]) == {"Type", "Air temperature [K]", "Process temperature [K]",
+                                    "Rotational speed [rpm]", "Torque [Nm]", "Tool wear [min]"}
+    assert all(set(v) == {"mean", "std"} for v in d["importance"].values())
+    # the same numbers the core gives
+    frame = load_files([data]).frame
+    expected = evaluate_model_file(load_model_file(model), frame, data_files=[str(data)])
+    assert d == json.loads(json.dumps(expected.to_dict()))
+
+
+def test_a_new_labelled_file_uses_all_rows(trained, capsys):
+    model, _, other = trained
+    d = _json(capsys, model, other)
+    assert d["rows_used"] == 600 and d["rows_source"] == "all"
+    assert d["baselines"] == {} and "training rows" in d["baseline_note"]
+
+
+def test_text_output_is_a_readable_table(trained, capsys):
+    model, data, _ = trained
+    assert cli.main(["evaluate", str(model), str(data)]) == 0
+    text = capsys.readouterr().out
+    assert "rows used: 450" in text
+    header = next(line for line in text.splitlines() if line.startswith("metric"))
+    assert header.split() == ["metric", "network", "HistGradientBoosting", "trivial"]
+    assert any(line.startswith("PR-AUC") for line in text.splitlines())
+    assert "confusion matrix" in text and "permutation importance" in text
+    assert "decision threshold on p(1): 0.500" in text
+
+
+def test_bad_input_messages(trained, tmp_path, capsys):
+    model, data, _ = trained
+    unlabelled = tmp_path / "unlabelled.csv"
+    pd.read_csv(data, encoding="utf-8-sig").drop(columns=["Machine_failure"]).head(40).to_csv(unlabelled, index=False)
+    assert cli.main(["evaluate", str(model), str(unlabelled)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "no target column 'Machine_failure'" in err and "Traceback" not in err
+
+    odd = tmp_path / "odd.csv"
+    frame = pd.read_csv(data, encoding="utf-8-sig").head(40)
+    frame["Machine_failure"] = frame["Machine_failure"].astype(object)
+    frame.loc[2, "Machine_failure"] = 7
+    frame.to_csv(odd, index=False)
+    assert cli.main(["evaluate", str(model), str(odd)]) == 2
+    err = capsys.readouterr().err
+    assert "classes the model never saw: 7 (1 rows)" in err
+
+    assert cli.main(["evaluate", str(tmp_path / "missing.mfgmodel"), str(data)]) == 2
+    assert "does not exist" in capsys.readouterr().err

@@ -1,0 +1,146 @@
+"""The Evaluate panel: evaluates off the GUI thread, shows what core computed, the threshold follows
+live and is stored, and a model file on a labelled file gives the numbers the CLI prints."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mfg_desktop import cli
+from mfg_desktop.core.bundle import load_model_file, save_model_file
+from mfg_desktop.core.ingest import load_files
+from mfg_desktop.core.network import NetworkSpec
+from mfg_desktop.core.recipe import propose_recipe
+from mfg_desktop.core.split import SplitSpec
+from mfg_desktop.core.train import train_run
+
+TINY = NetworkSpec(hidden=[32, 32], epochs=3, batch_size=128, n_bins=8, embedding_dim=4)
+
+
+@pytest.fixture(scope="module")
+def trained(ai4i_path, tmp_path_factory):
+    """(run, the frame it was trained on, its saved model file, the data file)."""
+    folder = tmp_path_factory.mktemp("qt_eval")
+    lines = ai4i_path.read_bytes().split(b"\r\n")
+    data = folder / "ai4i_part.csv"
+    data.write_bytes(b"\r\n".join(lines[:2501]) + b"\r\n")
+    frame = load_files([data]).frame
+    recipe = propose_recipe(frame, "Machine_failure", exclude=["UDI", "Product ID", "TWF", "HDF", "PWF", "OSF", "RNF"])
+    run = train_run(frame, recipe, SplitSpec(), TINY, seed=0, data_files=[data])
+    model = save_model_file(run, folder / "failure.mfgmodel")
+    return run, frame, model, data
+
+
+def _evaluated(qtbot, wait, window, panel) -> None:
+    wait.idle(timeout=120_000)
+    qtbot.waitUntil(lambda: panel.evaluation is not None, timeout=10_000)
+
+
+def test_current_run_is_evaluated_in_the_background(qtbot, wait, main_window, trained, tmp_path):
+    run, frame, _, _ = trained
+    main_window.show_step("evaluate")
+    panel = main_window.page("evaluate")
+    assert panel.evaluation is None and not panel.evaluate_button.isEnabled()
+    main_window.session.add_run(run, frame)
+    assert panel.is_busy()  # started on a worker thread, the GUI thread is free
+    _evaluated(qtbot, wait, main_window, panel)
+    ev = panel.evaluation
+    assert main_window.session.evaluation is ev and ev.run is run
+    assert set(ev.rows.tolist()) == set(run.split_test.tolist())
+    assert "test rows of the training split (375 of 2,500)" in panel.note_label.text()
+
+    # metrics table: network and both baselines, the numbers core computed
+    headers = [panel.metrics_table.horizontalHeaderItem(i).text() for i in range(panel.metrics_table.columnCount())]
+    assert headers == ["Network", "Gradient boosting", "Trivial baseline"]
+    rows = [panel.metrics_table.verticalHeaderItem(i).text() for i in range(panel.metrics_table.rowCount())]
+    r = rows.index("PR-AUC")
+    assert panel.metrics_table.item(r, 0).text() == f"{ev.metrics['pr_auc']:.4f}"
+    assert panel.metrics_table.item(r, 1).text() == f"{ev.baselines['HistGradientBoosting']['pr_auc']:.4f}"
+
+    # confusion matrix follows the slider live
+    panel.set_slider_threshold(0.3)
+    counts = ev.confusion_at(0.3).counts
+    assert panel.confusion_table.item(1, 1).text().startswith(f"{counts[1, 1]:,}\n")
+    assert panel.confusion_table.item(0, 1).text().startswith(f"{counts[0, 1]:,}\n")
+    assert "false alarms" in panel.live_label.text()
+
+    # propose (validation rows) then use: stored in the run, metrics at it, saved in the file
+    panel.cost_fn.setValue(30)
+    panel.cost_fp.setValue(1)
+    proposed = panel.propose_threshold()
+    assert proposed == pytest.approx(ev.propose_threshold(30, 1))
+    assert panel.slider_threshold() == pytest.approx(round(proposed * 1000) / 1000)
+    previous = run.threshold
+    try:
+        panel.use_threshold(panel.slider_threshold())
+        assert run.threshold == pytest.approx(panel.slider_threshold())
+        assert ev.threshold == run.threshold
+        job = panel.save_model(tmp_path / "chosen.mfgmodel")
+        wait.idle()
+        assert job is not None
+        assert load_model_file(tmp_path / "chosen.mfgmodel").run.threshold == pytest.approx(run.threshold)
+    finally:
+        run.threshold = previous
+
+    # one row explained, in the user's column names
+    panel.tabs.setCurrentIndex(3)
+    panel.rows_view.selectRow(4)
+    assert panel._explained_row == 4
+    assert any(name.startswith("Torque [Nm] = ") for name in panel.contrib_chart.names)
+    # importance bars in original column names, training curves drawn
+    assert set(panel.importance_chart.names) == set(ev.importance.columns)
+    assert panel.training_curves.loss_train.count == len(run.history["loss"])
+
+
+def test_gui_and_cli_give_the_same_numbers(qtbot, wait, main_window, trained, capsys):
+    _, _, model, data = trained
+    main_window.show_step("evaluate")
+    panel = main_window.page("evaluate")
+    panel.open_model(model)
+    wait.idle()
+    qtbot.waitUntil(lambda: panel.loaded is not None, timeout=10_000)
+    assert panel.files_button.isEnabled()
+    panel.evaluate_files([data])
+    _evaluated(qtbot, wait, main_window, panel)
+    gui = json.loads(json.dumps(panel.evaluation.to_dict()))
+
+    assert cli.main(["evaluate", str(model), str(data), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert gui == printed
+    assert gui["rows_source"] == "test" and gui["importance"]
+
+
+def test_a_file_without_the_target_is_explained_in_the_banner(qtbot, wait, main_window, trained, tmp_path):
+    _, _, model, data = trained
+    unlabelled = tmp_path / "no_target.csv"
+    pd.read_csv(data, encoding="utf-8-sig").drop(columns=["Machine_failure"]).head(30).to_csv(unlabelled, index=False)
+    main_window.show_step("evaluate")
+    panel = main_window.page("evaluate")
+    panel.open_model(model)
+    wait.idle()
+    qtbot.waitUntil(lambda: panel.loaded is not None, timeout=10_000)
+    panel.evaluate_files([Path(unlabelled)])
+    wait.idle()
+    qtbot.waitUntil(lambda: main_window.banner.isVisible(), timeout=10_000)
+    assert "no target column 'Machine_failure'" in main_window.banner.text()
+    assert panel.evaluation is None and panel.open_button.isEnabled()
+
+
+def test_regression_shows_plots_instead_of_a_confusion_matrix(qtbot, wait, main_window):
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"a": rng.normal(size=600), "b": rng.normal(size=600)})
+    df["kwh"] = 2 * df["a"] - df["b"] + rng.normal(0, 0.2, 600)
+    run = train_run(df, propose_recipe(df, "kwh"), SplitSpec(), TINY.with_changes(epochs=2), seed=0)
+    main_window.show_step("evaluate")
+    panel = main_window.page("evaluate")
+    main_window.session.add_run(run, df)
+    _evaluated(qtbot, wait, main_window, panel)
+    assert panel.evaluation.task == "regression"
+    assert panel.scatter_box.isVisible() and not panel.confusion_box.isVisible()
+    assert not panel.threshold_box.isVisible()
+    rows = [panel.metrics_table.verticalHeaderItem(i).text() for i in range(panel.metrics_table.rowCount())]
+    assert rows == ["Mean absolute error", "Root mean squared error", "R² (explained variance)"]
