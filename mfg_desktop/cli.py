@@ -15,6 +15,7 @@ from mfg_desktop import __version__
 from mfg_desktop.core.errors import Cancelled, MfgError
 
 if TYPE_CHECKING:  # pandas loads only when a command runs
+    from mfg_desktop.core.ingest import ReadOptions
     from mfg_desktop.core.profile import DataProfile, TargetReport
 
 SUBCOMMANDS = ("profile", "train", "predict", "evaluate", "report")
@@ -33,15 +34,27 @@ def _build_parser() -> argparse.ArgumentParser:
     profile.add_argument("files", nargs="+", metavar="FILE")
     profile.add_argument("--target", help="target column (or one-hot columns joined with '+')")
     profile.add_argument("--json", action="store_true", help="print machine-readable JSON")
-    profile.add_argument("--encoding", help="override the detected encoding")
-    profile.add_argument("--delimiter", help="override the detected delimiter")
-    profile.add_argument("--sheet", help="Excel sheet name or index")
+    _add_read_options(profile)
     profile.set_defaults(func=_cmd_profile)
     _add_train_parser(sub)
     _add_predict_parser(sub)
     _add_evaluate_parser(sub)
     _add_report_parser(sub)
     return parser
+
+
+def _add_read_options(parser: argparse.ArgumentParser) -> None:
+    """The reading overrides every command that reads data files accepts."""
+    parser.add_argument("--encoding", help="override the detected encoding of the data files")
+    parser.add_argument("--delimiter", help="override the detected delimiter of the data files")
+    parser.add_argument("--sheet", help="Excel sheet name or index")
+
+
+def _read_options(args: argparse.Namespace) -> ReadOptions:
+
+    from mfg_desktop.core import ingest
+
+    return ingest.ReadOptions(encoding=args.encoding, delimiter=args.delimiter, sheet=args.sheet)
 
 
 def _gui_parser() -> argparse.ArgumentParser:
@@ -56,13 +69,13 @@ def _cmd_profile(args: argparse.Namespace) -> int:
     # pandas and core load here, not at import, so that the window's cold start stays quick
     import json
 
-    from mfg_desktop.core.ingest import ReadOptions, load_files
+    from mfg_desktop.core.ingest import load_files
     from mfg_desktop.core.jobs import JobState
     from mfg_desktop.core.profile import analyze_target, profile_frame
 
     state = JobState(on_progress=_progress_printer()) if sys.stderr.isatty() else None
     # ingest resolves delimiter words (tab, space, ...) and whether a sheet is a name or an index
-    options = ReadOptions(encoding=args.encoding, delimiter=args.delimiter, sheet=args.sheet)
+    options = _read_options(args)
     loaded = load_files(args.files, options, state=state)
     profile = profile_frame(loaded.frame, state=state)
     report = analyze_target(loaded.frame, args.target, profile, state=state) if args.target else None
@@ -196,9 +209,7 @@ def _add_train_parser(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--class-weights", choices=("auto", "on", "off"), default="auto",
                        help="balance rare classes (auto: on when the rarest class is under 20%%)")
     train.add_argument("--out", required=True, metavar="MODEL", help="model file to write (.mfgmodel)")
-    train.add_argument("--encoding", help="override the detected encoding")
-    train.add_argument("--delimiter", help="override the detected delimiter")
-    train.add_argument("--sheet", help="Excel sheet name or index")
+    _add_read_options(train)
     train.set_defaults(func=_cmd_train)
 
 
@@ -212,7 +223,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     from mfg_desktop.core.bundle import save_model_file
     from mfg_desktop.core.formula import apply_derived, parse_derived_list
-    from mfg_desktop.core.ingest import ReadOptions, load_files
+    from mfg_desktop.core.ingest import load_files
     from mfg_desktop.core.jobs import JobState
     from mfg_desktop.core.network import preset
     from mfg_desktop.core.profile import analyze_target
@@ -222,7 +233,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     if args.epochs is not None and args.epochs < 1:
         raise MfgError("--epochs must be at least 1.")
-    options = ReadOptions(encoding=args.encoding, delimiter=args.delimiter, sheet=args.sheet)
+    options = _read_options(args)
     data = load_files(args.files, options)
     df = data.frame
     derived = parse_derived_list(args.derive, list(map(str, df.columns)))
@@ -302,9 +313,7 @@ def _add_predict_parser(sub: argparse._SubParsersAction) -> None:
                          help="seconds between looks at watched folders (default: 2)")
     predict.add_argument("--stable", type=float, default=2.0, metavar="S",
                          help="a file counts as completely written once unchanged this long (default: 2)")
-    predict.add_argument("--encoding", help="override the detected encoding")
-    predict.add_argument("--delimiter", help="override the detected delimiter")
-    predict.add_argument("--sheet", help="Excel sheet name or index")
+    _add_read_options(predict)
     predict.set_defaults(func=_cmd_predict)
 
 
@@ -315,7 +324,6 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from mfg_desktop.core.bundle import load_model_file
-    from mfg_desktop.core.ingest import ReadOptions
     from mfg_desktop.core.jobs import JobState
     from mfg_desktop.core.score import ScoreOptions, model_card_text, score_files, write_score_summary
     from mfg_desktop.core.watch import FolderWatcher
@@ -326,7 +334,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     print(model_card_text(model), file=sys.stderr, flush=True)
     read = None
     if args.encoding or args.delimiter or args.sheet:
-        read = ReadOptions(encoding=args.encoding, delimiter=args.delimiter, sheet=args.sheet)
+        read = _read_options(args)
     options = ScoreOptions(read=read, format=args.format)
     results = []
 
@@ -399,9 +407,7 @@ def _add_evaluate_parser(sub: argparse._SubParsersAction) -> None:
     evaluate.add_argument("model", metavar="MODEL", help="model file (.mfgmodel)")
     evaluate.add_argument("files", nargs="+", metavar="DATA", help="labelled CSV or Excel files (stacked)")
     evaluate.add_argument("--json", action="store_true", help="print machine-readable JSON")
-    evaluate.add_argument("--encoding", help="override the detected encoding")
-    evaluate.add_argument("--delimiter", help="override the detected delimiter")
-    evaluate.add_argument("--sheet", help="Excel sheet name or index")
+    _add_read_options(evaluate)
     evaluate.set_defaults(func=_cmd_evaluate)
 
 
@@ -410,11 +416,11 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
     from mfg_desktop.core.bundle import load_model_file
     from mfg_desktop.core.evaluate import evaluate_model_file
-    from mfg_desktop.core.ingest import ReadOptions, load_files
+    from mfg_desktop.core.ingest import load_files
     from mfg_desktop.core.jobs import JobState
 
     loaded = load_model_file(args.model)
-    options = ReadOptions(encoding=args.encoding, delimiter=args.delimiter, sheet=args.sheet)
+    options = _read_options(args)
     state = JobState(on_progress=_progress_printer()) if sys.stderr.isatty() else None
     data = load_files(args.files, options, state=state)
     evaluation = evaluate_model_file(loaded, data.frame, data_files=args.files, state=state)
@@ -495,9 +501,7 @@ def _add_report_parser(sub: argparse._SubParsersAction) -> None:
                         help="binary: cost of a missed positive, for the cost at the threshold (default: 10)")
     report.add_argument("--cost-false-alarm", type=float, default=1.0, metavar="C",
                         help="binary: cost of a false alarm (default: 1)")
-    report.add_argument("--encoding", help="override the detected encoding of --data")
-    report.add_argument("--delimiter", help="override the detected delimiter of --data")
-    report.add_argument("--sheet", help="Excel sheet name or index of --data")
+    _add_read_options(report)
     report.set_defaults(func=_cmd_report)
 
 
@@ -548,10 +552,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
         evaluation = profile = target_report = None
         if args.data:
             from mfg_desktop.core.evaluate import evaluate_model_file
-            from mfg_desktop.core.ingest import ReadOptions, load_files
+            from mfg_desktop.core.ingest import load_files
             from mfg_desktop.core.profile import analyze_target, profile_frame
 
-            options = ReadOptions(encoding=args.encoding, delimiter=args.delimiter, sheet=args.sheet)
+            options = _read_options(args)
             data = load_files(args.data, options, state=state)
             profile = profile_frame(data.frame, state=state)
             target_report = analyze_target(data.frame, loaded.run.recipe.target, profile, state=state)

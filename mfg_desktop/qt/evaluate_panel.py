@@ -90,18 +90,6 @@ def _fmt(value: float | None, digits: int = 4) -> str:
     return "—" if value is None or not np.isfinite(value) else f"{value:.{digits}f}"
 
 
-def _plot(title: str, left: str, bottom: str) -> pg.PlotWidget:
-    widget = pg.PlotWidget()
-    widget.setMenuEnabled(False)
-    item = widget.getPlotItem()
-    item.hideButtons()
-    item.setTitle(title, size="10pt")
-    item.showGrid(x=True, y=True, alpha=0.2)
-    item.setLabel("bottom", bottom)
-    item.setLabel("left", left)
-    return widget
-
-
 class RowsModel(QAbstractTableModel):
     """The evaluated rows (row in the file, actual, predicted, score) for picking one to explain."""
 
@@ -140,7 +128,7 @@ class HorizontalBars(QWidget):
 
     def __init__(self, title: str, bottom: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.plot = _plot(title, "", bottom)
+        self.plot = plots.plot_widget(title, "", bottom)
         item = self.plot.getPlotItem()
         item.showGrid(x=True, y=False, alpha=0.2)
         item.setMouseEnabled(x=False, y=False)
@@ -318,8 +306,8 @@ class EvaluatePanel(QWidget):
 
         self.scatter_box = QGroupBox(self.tr("Predicted against actual"))
         sb = QHBoxLayout(self.scatter_box)
-        self.scatter_plot = _plot(self.tr("Predicted against actual"), self.tr("predicted"), self.tr("actual"))
-        self.residual_plot = _plot(self.tr("Residuals"), self.tr("actual − predicted"), self.tr("predicted"))
+        self.scatter_plot = plots.plot_widget(self.tr("Predicted against actual"), self.tr("predicted"), self.tr("actual"))
+        self.residual_plot = plots.plot_widget(self.tr("Residuals"), self.tr("actual − predicted"), self.tr("predicted"))
         sb.addWidget(self.scatter_plot)
         sb.addWidget(self.residual_plot)
         self.scatter_box.hide()
@@ -396,8 +384,8 @@ class EvaluatePanel(QWidget):
     def _build_curves(self) -> QWidget:
         page = QWidget()
         layout = QHBoxLayout(page)
-        self.roc_plot = _plot(self.tr("ROC curve"), self.tr("true positive rate"), self.tr("false positive rate"))
-        self.pr_plot = _plot(self.tr("Precision-recall curve"), self.tr("precision"), self.tr("recall"))
+        self.roc_plot = plots.plot_widget(self.tr("ROC curve"), self.tr("true positive rate"), self.tr("false positive rate"))
+        self.pr_plot = plots.plot_widget(self.tr("Precision-recall curve"), self.tr("precision"), self.tr("recall"))
         self.roc_plot.getPlotItem().addLegend(offset=(-10, -10), labelTextSize="9pt")
         self.pr_plot.getPlotItem().addLegend(offset=(10, -10), labelTextSize="9pt")  # bottom left: empty in a PR plot
         for p in (self.roc_plot, self.pr_plot):

@@ -77,15 +77,8 @@ class BufferedCurve:
 
 
 def _plot_widget(title: str, left: str, bottom: str, legend_offset: tuple[int, int]) -> pg.PlotWidget:
-    widget = pg.PlotWidget()
-    widget.setMenuEnabled(False)
+    widget = plots.plot_widget(title, left, bottom)
     item = widget.getPlotItem()
-    item.hideButtons()
-    item.setTitle(title, size="10pt")
-    item.showGrid(x=True, y=True, alpha=0.2)
-    item.setLabel("bottom", bottom)
-    item.setLabel("left", left)
-    item.getAxis("left").enableAutoSIPrefix(False)  # "loss (x0.001)" reads badly; show 0.25
     item.getAxis("left").setWidth(56)  # the same width in both plots keeps their epochs aligned
     item.setClipToView(True)
     item.setDownsampling(auto=True, mode="peak")

@@ -15,6 +15,20 @@ BAR_BRUSH = pg.mkBrush("#4a86c5")
 BAR_PEN = pg.mkPen("#2f5f91", width=1)
 
 
+def plot_widget(title: str, left: str, bottom: str) -> pg.PlotWidget:
+    """A titled, gridded plot with plain axis numbers ("loss (x0.001)" reads badly; show 0.25)."""
+    widget = pg.PlotWidget()
+    widget.setMenuEnabled(False)
+    item = widget.getPlotItem()
+    item.hideButtons()
+    item.setTitle(title, size="10pt")
+    item.showGrid(x=True, y=True, alpha=0.2)
+    item.setLabel("bottom", bottom)
+    item.setLabel("left", left)
+    item.getAxis("left").enableAutoSIPrefix(False)
+    return widget
+
+
 class HistogramPlot(QWidget):
     """Shows either a numeric histogram (bins) or categorical counts (one bar per value)."""
 
