@@ -20,7 +20,9 @@ TRAIN_COLOR = "#2f6fb0"
 VALID_COLOR = "#d9731a"
 BATCH_COLOR = (120, 150, 190, 150)
 BEST_COLOR = "#3a9a4a"
-REDRAW_INTERVAL_MS = 50  # 20 redraws per second at most
+# 5 redraws a second look live; each redraw holds the GIL the training thread needs, and at 20 a
+# second on 2 cores an epoch took 1.9x a bare model.fit instead of 1.5x (tests/benchmarks/bench_train.py)
+REDRAW_INTERVAL_MS = 200
 
 
 class BufferedCurve:

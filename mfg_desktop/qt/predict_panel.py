@@ -69,7 +69,7 @@ def _load_model_job(path: str, state) -> LoadedModel:
 
 
 # Smaller chunks than headless scoring: each step on a chunk briefly holds the GIL, and shorter
-# steps keep the window's own thread responsive (measured in tests/benchmarks/bench_score.py).
+# steps keep the window's own thread responsive (measured in tests/benchmarks/bench_predict.py).
 GUI_CHUNK_ROWS = 32_768
 
 

@@ -9,7 +9,7 @@
 
 Prints rows per second, the throughput ratios (issue target: app >= 0.8 of bare), the peak resident
 memory each one adds relative to the file's size as a DataFrame, and the longest timer gap (target
-<= 100 ms). Run: ``python tests/benchmarks/bench_score.py [ROWS]``.
+<= 100 ms). Run: ``python tests/benchmarks/bench_predict.py [ROWS]``.
 """
 
 from __future__ import annotations
@@ -162,7 +162,7 @@ def gui_gap(model, path: Path, out_dir: Path) -> tuple[float, float]:
 
 def main() -> None:
     rows = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
-    with tempfile.TemporaryDirectory(prefix="bench_score_") as tmp:
+    with tempfile.TemporaryDirectory(prefix="bench_predict_") as tmp:
         folder = Path(tmp)
         t = time.perf_counter()
         train, path = make_data(rows, folder)
