@@ -42,6 +42,7 @@ class _Worker(QObject):
 
     def __init__(self, fn: Callable[..., Any], args: tuple, kwargs: dict, state: JobState) -> None:
         super().__init__()
+        self._home = QThread.currentThread()  # the GUI thread, where the worker is destroyed
         self._fn = fn
         self._args = args
         self._kwargs = kwargs
@@ -73,6 +74,10 @@ class _Worker(QObject):
         finally:
             # Drop references so a large result is freed once the GUI thread is done with it.
             self._fn = self._args = self._kwargs = None  # type: ignore[assignment]
+            # Be destroyed on the GUI thread: a QObject destroyed on the worker thread locks Qt's
+            # connection mutex and then waits for the GIL inside PySide, while the GUI thread may
+            # hold the GIL and wait for that mutex (a deadlock seen in the test suite).
+            self.moveToThread(self._home)
             self.done.emit()
 
 
@@ -131,7 +136,7 @@ class Job(QObject):
         # Direct: quit from the worker thread itself, so a GUI thread blocked in wait() (at
         # shutdown) does not deadlock waiting for a queued quit it can never process.
         worker.done.connect(thread.quit, Qt.ConnectionType.DirectConnection)
-        worker.done.connect(worker.deleteLater)
+        worker.done.connect(worker.deleteLater)  # queued to the GUI thread: the worker moved back
         thread.finished.connect(self._on_thread_finished)
         self.thread = thread
         self._worker = worker
