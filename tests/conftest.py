@@ -29,6 +29,32 @@ def steel_path() -> Path:
     return DATA_DIR / "SteelPlatesFaults_Clean.csv"
 
 
+@pytest.fixture(scope="session")
+def ai4i_small_run(ai4i_path):
+    """The first 1,500 rows of ai4i2020, their profile and target report, a 2-epoch model with the
+    leak suspects left out, and its evaluation: for tests that need a real run, not a good one.
+    Shared read-only: a test that changes the run must copy it first."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from mfg_desktop.core.evaluate import evaluate_run
+    from mfg_desktop.core.network import preset
+    from mfg_desktop.core.profile import analyze_target, profile_frame
+    from mfg_desktop.core.recipe import propose_recipe
+    from mfg_desktop.core.split import SplitSpec
+    from mfg_desktop.core.train import train_run
+
+    frame = pd.read_csv(ai4i_path, encoding="utf-8-sig").iloc[:1500].reset_index(drop=True)
+    profile = profile_frame(frame)
+    report = analyze_target(frame, "Machine_failure", profile)
+    recipe = propose_recipe(frame, "Machine_failure", leak_suspects={s.column: s.reason for s in report.leak_suspects})
+    run = train_run(frame, recipe, SplitSpec(), preset("fast").with_changes(epochs=2), seed=1)
+    return SimpleNamespace(
+        frame=frame, analysed=(profile, report), run=run, evaluation=evaluate_run(run, frame, n_repeats=2, max_rows=500)
+    )
+
+
 @pytest.fixture(autouse=True)
 def _isolated_settings(tmp_path_factory, monkeypatch):
     """Never read or write the user's settings: point every config location to a temp folder."""

@@ -359,8 +359,8 @@ def _headline(run: Any, evaluation: Any) -> list[Block]:
                                          align=["l", "r", "r"])]
 
 
-def _model_cover(run: Any, loaded: Any, evaluation: Any, settings: ReportSettings, title: str,
-                 date: datetime) -> list[Block]:
+def _identity_rows(run: Any, loaded: Any, settings: ReportSettings, date: datetime) -> list[tuple[str, str]]:
+    """Who, where, when and which model: the first rows of every report's cover."""
     rows = [
         ("Plant", settings.plant.strip() or "—"),
         ("Line", settings.line.strip() or "—"),
@@ -371,6 +371,12 @@ def _model_cover(run: Any, loaded: Any, evaluation: Any, settings: ReportSetting
     ]
     if loaded is not None and getattr(loaded, "path", None):
         rows.append(("Model file", Path(loaded.path).name))
+    return rows
+
+
+def _model_cover(run: Any, loaded: Any, evaluation: Any, settings: ReportSettings, title: str,
+                 date: datetime) -> list[Block]:
+    rows = _identity_rows(run, loaded, settings, date)
     rows += [
         ("Trained", run.created[:19].replace("T", " ") + " UTC"),
         ("Target", _target_text(run)),
@@ -794,16 +800,7 @@ def build_batch_report(model: Any, file_scores: Sequence[Any], settings: ReportS
     total_read = sum(int(s.get("rows_read") or 0) for s in summaries)
     total_scored = sum(int(s.get("rows_scored") or 0) for s in summaries)
     rejected_files = sum(1 for s in summaries if s.get("status") == "rejected")
-    cover_rows = [
-        ("Plant", settings.plant.strip() or "—"),
-        ("Line", settings.line.strip() or "—"),
-        ("Author", settings.author.strip() or "—"),
-        ("Date", f"{date:%Y-%m-%d %H:%M}"),
-        ("App version", f"mfg-desktop {__version__}"),
-        ("Model id", run.id),
-    ]
-    if loaded is not None and getattr(loaded, "path", None):
-        cover_rows.append(("Model file", Path(loaded.path).name))
+    cover_rows = _identity_rows(run, loaded, settings, date)
     cover_rows += [("Target", _target_text(run)), ("Task", _task_text(run.task))]
     if run.task == BINARY:
         t = run.threshold if run.threshold is not None else 0.5

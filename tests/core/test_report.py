@@ -14,7 +14,6 @@ from mfg_desktop.core import report as rp
 from mfg_desktop.core.errors import MfgError
 from mfg_desktop.core.evaluate import HGB, evaluate_run
 from mfg_desktop.core.network import preset
-from mfg_desktop.core.profile import analyze_target, profile_frame
 from mfg_desktop.core.recipe import propose_recipe
 from mfg_desktop.core.score import read_score_summaries, score_file, summary_path, write_score_summary
 from mfg_desktop.core.split import SplitSpec
@@ -24,26 +23,23 @@ FIXED_DATE = datetime(2026, 3, 2, 8, 30)
 
 
 @pytest.fixture(scope="module")
-def ai4i(ai4i_path) -> pd.DataFrame:
-    return pd.read_csv(ai4i_path, encoding="utf-8-sig").iloc[:1500].reset_index(drop=True)
+def ai4i(ai4i_small_run) -> pd.DataFrame:
+    return ai4i_small_run.frame
 
 
 @pytest.fixture(scope="module")
-def analysed(ai4i):
-    profile = profile_frame(ai4i)
-    return profile, analyze_target(ai4i, "Machine_failure", profile)
+def analysed(ai4i_small_run):
+    return ai4i_small_run.analysed
 
 
 @pytest.fixture(scope="module")
-def run(ai4i, analysed):
-    leaks = {s.column: s.reason for s in analysed[1].leak_suspects}
-    recipe = propose_recipe(ai4i, "Machine_failure", leak_suspects=leaks)
-    return train_run(ai4i, recipe, SplitSpec(), preset("fast").with_changes(epochs=2), seed=1)
+def run(ai4i_small_run):
+    return ai4i_small_run.run
 
 
 @pytest.fixture(scope="module")
-def evaluation(run, ai4i):
-    return evaluate_run(run, ai4i, n_repeats=2, max_rows=500)
+def evaluation(ai4i_small_run):
+    return ai4i_small_run.evaluation
 
 
 @pytest.fixture(scope="module")
