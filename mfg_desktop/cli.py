@@ -7,9 +7,11 @@ Expected problems (:class:`MfgError`) go to stderr as one clear line with exit s
 from __future__ import annotations
 
 import argparse
+import importlib.machinery
 import sys
+import types
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mfg_desktop import __version__
 from mfg_desktop.core.errors import Cancelled, MfgError
@@ -61,6 +63,10 @@ def _gui_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mfg-desktop", description="Open the mfg_desktop window.")
     parser.add_argument("files", nargs="*", metavar="FILE", help="data files to open")
     parser.add_argument("--demo", action="store_true", help="open the bundled sample data")
+    parser.add_argument("--self-test", action="store_true",
+                        help="open the window (offscreen without a display), load the sample, train 2 epochs, "
+                        "evaluate, score, write a PDF report to a temporary folder; print one line, exit 0 if all "
+                        "worked")
     parser.add_argument("--version", action="version", version=f"mfg-desktop {__version__}")
     return parser
 
@@ -570,7 +576,28 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+class _OfflineRequests(types.ModuleType):
+    """Takes the place of the HTTP client ``requests``: importing it works, using it fails."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(f"mfg-desktop works offline: requests.{name} is not available in it")
+
+
+def _keep_http_clients_out() -> None:
+    """Put an unusable ``requests`` in place before TensorFlow loads, so no socket is ever opened.
+
+    TensorFlow imports ``requests`` (its preemption watcher asks a cloud metadata server, Keras'
+    RemoteMonitor posts to a URL), and importing the real one loads urllib3, which opens an IPv6
+    socket at import to probe for IPv6 support. The app never speaks HTTP.
+    """
+    if "requests" not in sys.modules:
+        stand_in = _OfflineRequests("requests", _OfflineRequests.__doc__)
+        stand_in.__spec__ = importlib.machinery.ModuleSpec("requests", None)
+        sys.modules["requests"] = stand_in
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _keep_http_clients_out()
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in SUBCOMMANDS:
         args = _build_parser().parse_args(argv)
@@ -586,7 +613,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         _gui_parser().print_help()
         print("\nheadless commands: " + ", ".join(SUBCOMMANDS) + " (mfg-desktop COMMAND --help)")
         return 0
-    args = _gui_parser().parse_args(argv)
+    parser = _gui_parser()
+    args = parser.parse_args(argv)
+    if args.self_test:
+        if args.files or args.demo:
+            parser.error("--self-test takes no files and no --demo")
+        from mfg_desktop.qt.selftest import run_self_test
+
+        return run_self_test()
     from mfg_desktop.qt.app import run_app  # Qt only when the window is wanted
 
     return run_app(files=args.files, demo=args.demo)
