@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QLibraryInfo, QLocale, QTimer, QTranslator
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from mfg_desktop.qt.settings import APP_NAME, ORGANIZATION
+
+if TYPE_CHECKING:
+    from mfg_desktop.qt.main_window import MainWindow
 
 TRANSLATION_PREFIX = "mfg_desktop"
 
@@ -63,6 +67,21 @@ def create_application(argv: Sequence[str] | None = None) -> QApplication:
     return app
 
 
+MODEL_SUFFIX = ".mfgmodel"
+
+
+def open_paths(window: MainWindow, paths: Sequence[str]) -> None:
+    """Open what the command line names (a double-click in the file manager lands here): model
+    files in the Predict step, every other file as data (one table, as File > Open would)."""
+    models = [str(p) for p in paths if str(p).lower().endswith(MODEL_SUFFIX)]
+    data = [str(p) for p in paths if not str(p).lower().endswith(MODEL_SUFFIX)]
+    if data:
+        window.load_files(data)
+    if models:  # one model is in use at a time: the last one named
+        window.show_step("predict")
+        window.page("predict").open_model(models[-1])
+
+
 def run_app(files: list[str] | None = None, demo: bool = False) -> int:
     """Open the main window; load ``files`` (detected settings, no preview) or the sample data."""
     app = create_application()
@@ -79,7 +98,7 @@ def run_app(files: list[str] | None = None, demo: bool = False) -> int:
     window.show()
     # Start loading once the window is painted, so the user sees it immediately.
     if files:
-        QTimer.singleShot(0, lambda: window.load_files(list(files)))
+        QTimer.singleShot(0, lambda: open_paths(window, list(files)))
     elif demo:
         QTimer.singleShot(0, window.open_sample_data)
     code = app.exec()

@@ -262,8 +262,10 @@ def _steps(folder: Path, progress: _Progress) -> str:
     """Every step in order; the summary line, or :class:`SelfTestFailure` / the step's own error."""
     from mfg_desktop.qt.settings import CONFIG_ENV
 
-    # Settings (window geometry) of the self-test stay in its folder, never the user's.
+    # Settings (window geometry) of the self-test and Keras' keras.json, written when Keras is
+    # imported, stay in its folder, never the user's.
     os.environ.setdefault(CONFIG_ENV, str(folder / "config"))
+    os.environ.setdefault("KERAS_HOME", str(folder / "keras"))
     _use_offscreen_without_display()
 
     from PySide6.QtCore import QCoreApplication

@@ -110,8 +110,7 @@ def test_self_test_passes_and_prints_one_summary_line(tmp_path):
     assert 0.0 <= float(match["pr_auc"]) <= 1.0 and 0.5 < float(match["roc_auc"]) <= 1.0  # it learned something
     assert int(match["pages"]) >= 3
     # nothing of a user's touched, and the temporary folder with model, scores and PDF removed
-    home = tmp_path / "home"
-    assert not (home / ".config" / "mfg-desktop").exists()
+    assert not list((tmp_path / "home").rglob("*"))  # no settings, no ~/.keras/keras.json
     assert not list((tmp_path / "tmp").glob("mfg-desktop-self-test-*"))
 
 
