@@ -322,6 +322,61 @@ def test_types_widen_when_the_rest_of_the_file_disagrees(tmp_path, monkeypatch):
     assert len(frame) == 3000
 
 
+def _arrow_route(monkeypatch, path: Path) -> pd.DataFrame:
+    """The same file converted the other way: parsed whole, then ``Table.to_pandas``."""
+    with monkeypatch.context() as patched:
+        patched.setattr(ingest._FrameBuilder, "available", False)
+        return load_files(path).frame
+
+
+@pytest.mark.parametrize("long_rows_first", [True, False])
+def test_ranges_go_into_the_frame_as_arrow_would_convert_them(tmp_path, monkeypatch, long_rows_first):
+    monkeypatch.setattr(ingest, "SAMPLE_BYTES", 2048)
+    monkeypatch.setattr(ingest, "SAMPLE_MIN_LINES", 0)
+    monkeypatch.setattr(ingest, "BLOCK_SIZE", 8192)
+    sizes: list[int] = []
+    resize = ingest._FrameBuilder._resize
+    monkeypatch.setattr(ingest._FrameBuilder, "_resize", lambda self, n: (sizes.append(n), resize(self, n)))
+    lines = ["when,zoned,count,level,empty,note"]
+    for i in range(4000):
+        # the first range's rows mislead the estimate of the row count: too few, or too many
+        note = "x" * 300 if (i < 20) == long_rows_first else f"n{i}"
+        lines.append(
+            f"2026-03-02 06:{i // 60 % 60:02d}:{i % 60:02d},2026-03-02T06:00:00+01:00,{i},{i}.25,,{note}"
+        )
+    lines[3000] = "2026-03-02 06:00:00,,,,,"  # gaps only far beyond the sample, in every column
+    frame = load_files(write(tmp_path / "r.csv", "\n".join(lines) + "\n")).frame
+    if long_rows_first:
+        assert len(sizes) >= 2 and sizes[0] < 4000, sizes  # started too small, grew
+    else:
+        assert sizes[0] > 5000 and sizes[-1] == 4000, sizes  # started too large, cut to size
+    assert len(frame) == 4000 and frame["note"].iloc[0 if long_rows_first else 20] == "x" * 300
+    assert frame["count"].dtype == np.float64 and np.isnan(
+        frame["count"].iloc[2999]
+    )  # an int column with a gap
+    assert frame["level"].iloc[4] == 4.25 and np.isnan(frame["level"].iloc[2999])
+    assert frame["empty"].isna().all() and pd.isna(frame["zoned"].iloc[2999])
+    pd.testing.assert_frame_equal(frame, _arrow_route(monkeypatch, tmp_path / "r.csv"))
+    frame.loc[0, "level"] = -1.0  # the blocks are the frame's own: writable, unshared
+    frame.loc[1, "count"] = -1.0
+    assert frame["level"].iloc[0] == -1.0 and frame["count"].iloc[1] == -1.0
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "decimal_comma.csv",
+        "gb18030_chinese.csv",
+        "utf16_bom.txt",
+        "whitespace_noheader.dat",
+        "quoted_pipe.txt",
+    ],
+)
+def test_fixtures_load_the_same_either_way(name, monkeypatch):
+    path = FIX / name
+    pd.testing.assert_frame_equal(load_files(path).frame, _arrow_route(monkeypatch, path))
+
+
 def test_thousands_separator_first_seen_beyond_the_sample(tmp_path, monkeypatch):
     monkeypatch.setattr(ingest, "SAMPLE_BYTES", 2048)
     monkeypatch.setattr(ingest, "SAMPLE_MIN_LINES", 0)
@@ -462,7 +517,7 @@ def test_several_files_with_different_columns(monkeypatch):
     def no_reading(*_args):
         raise AssertionError("the columns must be compared before any file is read in full")
 
-    monkeypatch.setattr(ingest, "_read_text_table", no_reading)
+    monkeypatch.setattr(ingest, "_read_text", no_reading)
     with pytest.raises(DataError) as caught:
         load_files([FIX / "day_2026-03-02.csv", FIX / "day_renamed.csv"])
     message = str(caught.value)
@@ -548,6 +603,17 @@ def test_progress_is_reported_during_one_file(big_file, monkeypatch):
     inside = [f for f in seen if 0.0 < f < 0.99]
     assert len(inside) >= 5, seen  # several blocks of one file
     assert seen == sorted(seen) and seen[-1] == 1.0
+
+
+def test_ranges_parse_alike_on_few_and_many_cores(big_file, monkeypatch):
+    # on 1-2 cores each range is parsed on one thread, two at a time; with more, Arrow splits each
+    monkeypatch.setattr(ingest, "BLOCK_SIZE", 128 * 1024)
+    frames = []
+    for cores in (2, 8):
+        monkeypatch.setattr(ingest.pa, "cpu_count", lambda cores=cores: cores)
+        frames.append(load_files(big_file).frame)
+    assert len(frames[0]) == 40_000
+    pd.testing.assert_frame_equal(frames[0], frames[1])
 
 
 def test_cancel_stops_mid_file(big_file, monkeypatch):
