@@ -102,6 +102,13 @@ def run_app(files: list[str] | None = None, demo: bool = False) -> int:
     elif demo:
         QTimer.singleShot(0, window.open_sample_data)
     code = app.exec()
+    # A window closed within a second or two of opening (a bad file on the command line) ends
+    # app.exec() while the background imports may still be inside a C++ extension's set-up;
+    # Python finalizing under them aborts the process ("terminate called without an active
+    # exception"). They finish within seconds.
+    from mfg_desktop.qt import preload
+
+    preload.wait(timeout=60)
     del translators
     return int(code)
 
