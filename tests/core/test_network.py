@@ -182,3 +182,19 @@ def test_mixed_precision_keeps_the_output_in_float32():
     history = model.fit(x, y, epochs=1, batch_size=32, verbose=0)
     assert np.isfinite(history.history["loss"][0])
     assert np.asarray(model.predict(x, verbose=0)).dtype == np.float32
+
+
+def test_several_training_steps_run_per_call_unless_one_call_would_be_slow(monkeypatch):
+    import keras
+
+    from mfg_desktop.core.network import MAX_STEPS_PER_EXECUTION, steps_per_execution
+
+    for name in PRESETS:
+        spec = preset(name)
+        model = build_model(spec, 8, "binary", 2)
+        assert model.steps_per_execution == steps_per_execution(model.count_params(), spec.batch_size)
+        assert model.steps_per_execution == MAX_STEPS_PER_EXECUTION
+    # ~200 GFLOP a step: seconds on a CPU, so the per-batch cancel check must come after every step
+    assert steps_per_execution(8_600_000, 4096) == 1
+    monkeypatch.setattr(keras.config, "backend", lambda: "torch")  # Keras' torch trainer: one step per call
+    assert steps_per_execution(1_000, 32) == 1

@@ -22,8 +22,10 @@ from mfg_desktop.core.train import (
     BatchUpdate,
     EpochUpdate,
     TrainingRun,
+    compiled_scores,
     data_fingerprint,
     describe_device,
+    fit_arguments,
     frame_fingerprint,
     train_run,
 )
@@ -140,6 +142,36 @@ def test_cancel_stops_within_a_second_and_keeps_the_best_weights(small):
     best = int(np.argmax(run.history["val_pr_auc"]))
     assert run.best_epoch == best + 1
     assert _evaluate_loss(run, small) == pytest.approx(run.history["val_loss"][best], rel=1e-4)
+
+
+def test_the_validation_pr_auc_is_scikit_learns_on_the_compiled_predictions(small):
+    from sklearn.metrics import average_precision_score
+
+    run = train_run(small, _recipe(small), SplitSpec(), SMALL, seed=0)
+    valid = small.iloc[run.split_valid]
+    x, y = run.fitted.transform(valid), run.fitted.encode_target(valid)
+    scores = compiled_scores(run.model, x)
+    np.testing.assert_allclose(scores, run.predict_matrix(x)[:, 1], atol=1e-6)  # the eager model call
+    np.testing.assert_allclose(compiled_scores(run.model, x, batch_size=97), scores, atol=1e-6)  # in chunks
+    # the best weights are back, so their epoch's PR-AUC in the history is that of the run's model
+    assert run.history["val_pr_auc"][run.best_epoch - 1] == pytest.approx(average_precision_score(y, scores))
+    assert run.metrics["val_pr_auc"] == pytest.approx(run.history["val_pr_auc"][run.best_epoch - 1], abs=1e-6)
+
+
+def test_fit_arguments_are_what_train_run_gives_model_fit(small, monkeypatch):
+    x = np.zeros((6, 2), dtype=np.float32)
+    y = np.array([0, 1, 0, 1, 2, 1])
+    args = fit_arguments(x, y, x[:2], y[:2], "multiclass", epochs=4, batch_size=3, class_weight={0: 2.0})
+    assert args["y"] is y and args["validation_data"][1] is not None and args["class_weight"] == {0: 2.0}
+    assert (args["epochs"], args["batch_size"], args["shuffle"], args["verbose"]) == (4, 3, True, 0)
+    binary = fit_arguments(x, y % 2, x[:2], y[:2] % 2, "binary", epochs=1, batch_size=3, class_weight=None)
+    assert binary["y"].dtype == np.float32 and binary["validation_data"][1].dtype == np.float32
+
+    calls = []
+    real = train_mod.fit_arguments
+    monkeypatch.setattr(train_mod, "fit_arguments", lambda *a, **k: calls.append(k) or real(*a, **k))
+    run = train_run(small, _recipe(small), SplitSpec(), SMALL, seed=0)
+    assert calls == [{"epochs": 3, "batch_size": 128, "class_weight": run.class_weights}]
 
 
 def test_cancel_before_the_first_epoch_raises_cancelled(small):
