@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QDialog
 
@@ -197,8 +197,8 @@ def test_a_good_load_clears_the_banner(wait, qtbot, main_window, ai4i_path, tmp_
 def _drop(window: MainWindow, paths: list[Path]) -> tuple[QDragEnterEvent, QDropEvent]:
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    enter = QDragEnterEvent(
-        QPointF(50, 50),
+    enter = QDragEnterEvent(  # a QPoint: QDragEnterEvent takes no QPointF before PySide6 6.12
+        QPoint(50, 50),
         Qt.DropAction.CopyAction,
         mime,
         Qt.MouseButton.LeftButton,
@@ -232,7 +232,7 @@ def test_a_drag_without_files_is_refused(main_window):
     mime = QMimeData()
     mime.setText("just text")
     enter = QDragEnterEvent(
-        QPointF(5, 5),
+        QPoint(5, 5),
         Qt.DropAction.CopyAction,
         mime,
         Qt.MouseButton.LeftButton,
