@@ -9,10 +9,14 @@ imported inside functions only, and nothing here calls a TensorFlow-only API out
 
 What the callback costs, measured against a bare ``model.fit`` of the same model on ai4i2020
 (tests/benchmarks/bench_train.py, 2 cores): its per-batch hooks ~0.1 ms a call (Keras then runs
-the batch callbacks in the training thread instead of a helper thread, which measured the same);
-the validation PR-AUC ~15 ms an epoch through the compiled predict step (it was ~45 ms calling the
-model eagerly). A PR-AUC metric compiled into the model (``keras.metrics.AUC(curve="PR")``) would
-need no extra pass, but updating it on every training batch made epochs ~18 % slower.
+the batch callbacks in the training thread instead of a helper thread, which measured the same).
+The validation numbers (loss, metric and, for a binary target, PR-AUC) all come from ONE pass of
+Keras' compiled predict step over the validation rows at each epoch end (:func:`validation_logs`),
+instead of ``model.fit(validation_data=...)``'s evaluation pass plus a second pass for the
+PR-AUC: Keras' evaluation loop (metric resets, its own callbacks and data adapter) cost 45-100 ms
+an epoch where the predict pass takes 9-16 ms. A PR-AUC metric compiled into the model
+(``keras.metrics.AUC(curve="PR")``) would need no extra pass, but updating it on every training
+batch made epochs ~18 % slower.
 """
 
 from __future__ import annotations
@@ -36,7 +40,14 @@ import pandas as pd
 
 from mfg_desktop.core.errors import Cancelled, DataError, TrainingError
 from mfg_desktop.core.jobs import JobState, ensure_state
-from mfg_desktop.core.network import NetworkSpec, adapt_model, build_model, metric_name, resolve_monitor
+from mfg_desktop.core.network import (
+    NetworkSpec,
+    adapt_model,
+    build_model,
+    metric_name,
+    resolve_loss,
+    resolve_monitor,
+)
 from mfg_desktop.core.recipe import (
     FittedRecipe,
     Recipe,
@@ -94,19 +105,21 @@ def make_progress_callback(
     steps_per_epoch: int,
     n_train: int,
     task: str,
+    loss: str,
     patience: int,
+    validation: tuple[np.ndarray, np.ndarray],
     monitor: str = "val_loss",
     mode: str = "min",
-    validation: tuple[np.ndarray, np.ndarray] | None = None,
     printer: Callable[[EpochUpdate], None] | None = None,
 ) -> Any:
     """A Keras callback bridging training to ``state`` (and optionally a plain print function).
 
     It also keeps the best weights (best ``monitor``, lower or higher as ``mode`` says), stops
     after ``patience`` epochs without improvement, stops within one Keras call when cancel is
-    requested, and restores the best weights at the end in every case. ``monitor="val_pr_auc"``
-    (scikit-learn's average precision) is computed here on ``validation`` (x, y) and added to the
-    history.
+    requested, and restores the best weights at the end in every case. The validation numbers
+    (``val_loss``, ``val_<metric>``, and ``val_pr_auc`` for a binary target) are computed here on
+    ``validation`` (x, y), from one compiled predict pass (:func:`validation_logs`); ``model.fit``
+    is given no validation data.
     """
     import keras
 
@@ -163,20 +176,12 @@ def make_progress_callback(
                     epoch=self._epoch, batch=int(batch) + 1, steps=steps_per_epoch,
                     loss=float(logs["loss"]), elapsed_s=now - self._t0))
 
-        def on_test_batch_end(self, batch, logs=None):
-            self._check_cancel()
-
         def on_epoch_end(self, epoch, logs=None):
             logs = dict(logs or {})
             now = time.perf_counter()
             done = epoch + 1
             self.epochs_done = done
-            if monitor == "val_pr_auc" and validation is not None:
-                from sklearn.metrics import average_precision_score
-
-                p = compiled_scores(self.model, validation[0])
-                score = float(average_precision_score(validation[1], p)) if np.all(np.isfinite(p)) else math.nan
-                logs[monitor] = score
+            logs.update(validation_logs(compiled_outputs(self.model, validation[0]), validation[1], task, loss))
             for key, v in logs.items():
                 if key != "learning_rate":
                     self.history.setdefault(key, []).append(float(v))
@@ -221,37 +226,68 @@ def make_progress_callback(
     return ProgressBridge()
 
 
-def compiled_scores(model: Any, x: np.ndarray, batch_size: int = 8192) -> np.ndarray:
-    """The model's first output column for ``x`` through Keras' compiled predict step.
+def compiled_outputs(model: Any, x: np.ndarray, batch_size: int = 8192) -> np.ndarray:
+    """The model's outputs for ``x`` (rows x output columns, float64) through Keras' compiled predict step.
 
-    Used for the validation PR-AUC after every epoch: tracing costs ~0.2 s once, after which a
+    Used for the validation numbers after every epoch: tracing costs ~0.2 s once, after which a
     pass over 1,500 rows took 9-16 ms against 21-37 ms calling the model eagerly
-    (:func:`predict_outputs`), i.e. 3-5 % of an ai4i2020 epoch saved. The two agree to ~1e-7.
+    (:func:`predict_outputs`). The two agree to ~1e-7.
     """
     x = np.ascontiguousarray(x, dtype=np.float32)
-    parts = []
-    for i in range(0, len(x), batch_size):
-        chunk = x[i:i + batch_size]
-        parts.append(np.asarray(model.predict_on_batch(chunk), dtype=np.float64).reshape(len(chunk), -1)[:, 0])
-    return np.concatenate(parts) if parts else np.zeros(0)
+    parts = [np.asarray(model.predict_on_batch(x[i:i + batch_size]), dtype=np.float64)
+             for i in range(0, len(x), batch_size)]
+    return np.concatenate(parts).reshape(len(x), -1) if parts else np.zeros((0, 1))
+
+
+# Keras' epsilon: probabilities are clipped to [EPS, 1 - EPS] before the logarithm, as Keras does
+EPS = 1e-7
+
+
+def validation_logs(outputs: np.ndarray, y: np.ndarray, task: str, loss: str) -> dict[str, float]:
+    """``val_loss`` and ``val_<metric>`` as Keras' validation pass reports them (unweighted means over
+    the rows, no class weights), plus ``val_pr_auc`` for a binary target, from the model's outputs.
+
+    ``loss`` is the compiled loss (:func:`network.resolve_loss`). Keras computes in float32 and
+    averages batch by batch; these float64 means agree with ``model.evaluate`` to ~1e-6.
+    """
+    y = np.asarray(y)
+    if task == REGRESSION:
+        error = outputs[:, 0] - y.astype(np.float64)
+        size = np.abs(error)
+        per_row = {"mse": error**2, "mae": size,
+                   "huber": np.where(size <= 1.0, 0.5 * error**2, size - 0.5)}[loss]
+        return {"val_loss": float(per_row.mean()), "val_mae": float(size.mean())}
+    if task == BINARY:
+        from sklearn.metrics import average_precision_score
+
+        p = np.clip(outputs[:, 0], EPS, 1 - EPS)
+        truth = y.astype(np.float64)
+        logs = {"val_loss": float(-np.mean(truth * np.log(p) + (1 - truth) * np.log(1 - p))),
+                "val_accuracy": float(np.mean((outputs[:, 0] > 0.5) == (truth == 1)))}
+        if len(np.unique(y)) == 2:  # a diverged model's NaN outputs have no PR-AUC, only NaN
+            finite = np.all(np.isfinite(outputs))
+            logs["val_pr_auc"] = float(average_precision_score(y, outputs[:, 0])) if finite else math.nan
+        return logs
+    labels = y.astype(np.int64)
+    p = np.clip(outputs / outputs.sum(axis=1, keepdims=True), EPS, 1 - EPS)
+    return {"val_loss": float(-np.mean(np.log(p[np.arange(len(labels)), labels]))),
+            "val_accuracy": float(np.mean(outputs.argmax(axis=1) == labels))}
 
 
 def fit_arguments(
     x_train: np.ndarray,
     y_train: np.ndarray,
-    x_valid: np.ndarray,
-    y_valid: np.ndarray,
     task: str,
     *,
     epochs: int,
     batch_size: int,
     class_weight: Mapping[int, float] | None,
 ) -> dict[str, Any]:
-    """The keyword arguments :func:`train_run` gives ``model.fit`` (also used by the benchmark's bare fit)."""
-    def target(y: np.ndarray) -> np.ndarray:
-        return y if task == MULTICLASS else y.astype(np.float32)
+    """The keyword arguments :func:`train_run` gives ``model.fit`` (also used by the benchmark's bare fit).
 
-    return {"x": x_train, "y": target(y_train), "validation_data": (x_valid, target(y_valid)),
+    No validation data: the progress callback computes the validation numbers itself.
+    """
+    return {"x": x_train, "y": y_train if task == MULTICLASS else y_train.astype(np.float32),
             "epochs": int(epochs), "batch_size": int(batch_size), "shuffle": True,
             "class_weight": None if class_weight is None else dict(class_weight), "verbose": 0}
 
@@ -603,14 +639,13 @@ def train_run(
     if monitor == "val_pr_auc" and len(np.unique(y_valid)) < 2:
         monitor, mode = "val_loss", "min"  # PR-AUC needs both classes among the validation rows
     bridge = make_progress_callback(state, epochs=net_spec.epochs, steps_per_epoch=steps,
-                                    n_train=len(train_pos), task=task, patience=net_spec.patience,
-                                    monitor=monitor, mode=mode, validation=(x_valid, y_valid),
-                                    printer=printer)
+                                    n_train=len(train_pos), task=task, loss=resolve_loss(net_spec, task),
+                                    patience=net_spec.patience, validation=(x_valid, y_valid),
+                                    monitor=monitor, mode=mode, printer=printer)
     state.set_progress(0.0, f"training on {device}")
     try:
-        model.fit(callbacks=[bridge], **fit_arguments(x_train, y_train, x_valid, y_valid, task,
-                                                      epochs=net_spec.epochs, batch_size=batch_size,
-                                                      class_weight=weights))
+        model.fit(callbacks=[bridge], **fit_arguments(x_train, y_train, task, epochs=net_spec.epochs,
+                                                      batch_size=batch_size, class_weight=weights))
     except bridge.stop_exception:
         bridge.restore_best()  # cancelled: fit ended at once, without its own end-of-training steps
     except Exception as exc:

@@ -250,9 +250,12 @@ class Comparison:
     * bare: in the main thread, no Qt work, the same compiled model (``build_model`` with the same
       spec, seed, schedule length and ``adapt_model`` on the same training rows) and the same
       ``model.fit`` arguments (``fit_arguments``: the same float32 arrays from the same fitted
-      recipe and split, batch size, shuffling, class weights, validation rows and epochs) with one
-      callback that only notes the time at each epoch end: what a script training this model
-      with Keras alone would run.
+      recipe and split, batch size, shuffling, class weights and epochs) plus the same validation
+      rows as ``validation_data``, with one callback that only notes the time at each epoch end:
+      what a script training this model with Keras alone, watching its validation loss and
+      accuracy, would run. The app computes those validation numbers (and the PR-AUC) from one
+      compiled predict pass in its callback instead of Keras' evaluation loop: the same numbers,
+      computed more cheaply, is part of what is measured.
     * bridge (core, no Qt): ``train_run`` called directly with a JobState, to separate the cost of
       the callback from that of the GUI.
 
@@ -349,8 +352,8 @@ class Comparison:
             def on_epoch_end(self, epoch, logs=None):
                 stamps.append(time.perf_counter())
 
-        model.fit(callbacks=[Clock()], **fit_arguments(xt, yt, xv, yv, self.task, epochs=self.epochs,
-                                                       batch_size=batch, class_weight=self.class_weights))
+        args = fit_arguments(xt, yt, self.task, epochs=self.epochs, batch_size=batch, class_weight=self.class_weights)
+        model.fit(callbacks=[Clock()], validation_data=(xv, yv.astype(args["y"].dtype)), **args)
         return _cycle_times(stamps)
 
     def bridge(self) -> np.ndarray:

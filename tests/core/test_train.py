@@ -22,12 +22,13 @@ from mfg_desktop.core.train import (
     BatchUpdate,
     EpochUpdate,
     TrainingRun,
-    compiled_scores,
+    compiled_outputs,
     data_fingerprint,
     describe_device,
     fit_arguments,
     frame_fingerprint,
     train_run,
+    validation_logs,
 )
 
 LEAKS = ["TWF", "HDF", "PWF", "OSF", "RNF"]
@@ -150,22 +151,59 @@ def test_the_validation_pr_auc_is_scikit_learns_on_the_compiled_predictions(smal
     run = train_run(small, _recipe(small), SplitSpec(), SMALL, seed=0)
     valid = small.iloc[run.split_valid]
     x, y = run.fitted.transform(valid), run.fitted.encode_target(valid)
-    scores = compiled_scores(run.model, x)
+    scores = compiled_outputs(run.model, x)[:, 0]
     np.testing.assert_allclose(scores, run.predict_matrix(x)[:, 1], atol=1e-6)  # the eager model call
-    np.testing.assert_allclose(compiled_scores(run.model, x, batch_size=97), scores, atol=1e-6)  # in chunks
+    np.testing.assert_allclose(compiled_outputs(run.model, x, batch_size=97)[:, 0], scores, atol=1e-6)  # in chunks
     # the best weights are back, so their epoch's PR-AUC in the history is that of the run's model
     assert run.history["val_pr_auc"][run.best_epoch - 1] == pytest.approx(average_precision_score(y, scores))
     assert run.metrics["val_pr_auc"] == pytest.approx(run.history["val_pr_auc"][run.best_epoch - 1], abs=1e-6)
 
 
+@pytest.mark.parametrize(
+    ("task", "loss", "n_out"),
+    [("binary", "binary_crossentropy", 1), ("multiclass", "sparse_categorical_crossentropy", 4),
+     ("regression", "mse", 1), ("regression", "mae", 1), ("regression", "huber", 1)],
+)
+def test_validation_logs_are_what_keras_evaluate_reports(task, loss, n_out):
+    """The callback's validation numbers equal those of Keras' own validation pass (model.evaluate)."""
+    import keras
+
+    from mfg_desktop.core.network import metric_name
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(700, 6)).astype(np.float32)
+    if task == "regression":
+        y = (x @ rng.normal(size=6) * 3 + rng.normal(size=700)).astype(np.float32)  # errors on both sides of 1
+    else:
+        y = rng.integers(0, 2 if task == "binary" else n_out, 700)
+    keras.utils.set_random_seed(5)
+    activation = {"binary": "sigmoid", "multiclass": "softmax", "regression": None}[task]
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(8, activation="relu"),
+                              keras.layers.Dense(n_out, activation=activation)])
+    model.compile(loss=loss, metrics=[metric_name(task)])
+    target = y if task == "multiclass" else y.astype(np.float32)
+    expected = model.evaluate(x, target, batch_size=256, verbose=0, return_dict=True)
+    got = validation_logs(compiled_outputs(model, x), y, task, loss)
+    name = metric_name(task)
+    assert got["val_loss"] == pytest.approx(expected["loss"], rel=1e-5)
+    assert got[f"val_{name}"] == pytest.approx(expected[name], rel=1e-5)
+    assert ("val_pr_auc" in got) == (task == "binary")
+
+
+def test_a_diverged_model_gives_nan_validation_numbers_not_an_error():
+    outputs = np.full((4, 1), np.nan)
+    logs = validation_logs(outputs, np.array([0, 1, 0, 1]), "binary", "binary_crossentropy")
+    assert np.isnan(logs["val_loss"]) and np.isnan(logs["val_pr_auc"]) and logs["val_accuracy"] == 0.5
+
+
 def test_fit_arguments_are_what_train_run_gives_model_fit(small, monkeypatch):
     x = np.zeros((6, 2), dtype=np.float32)
     y = np.array([0, 1, 0, 1, 2, 1])
-    args = fit_arguments(x, y, x[:2], y[:2], "multiclass", epochs=4, batch_size=3, class_weight={0: 2.0})
-    assert args["y"] is y and args["validation_data"][1] is not None and args["class_weight"] == {0: 2.0}
+    args = fit_arguments(x, y, "multiclass", epochs=4, batch_size=3, class_weight={0: 2.0})
+    assert args["y"] is y and args["class_weight"] == {0: 2.0} and "validation_data" not in args
     assert (args["epochs"], args["batch_size"], args["shuffle"], args["verbose"]) == (4, 3, True, 0)
-    binary = fit_arguments(x, y % 2, x[:2], y[:2] % 2, "binary", epochs=1, batch_size=3, class_weight=None)
-    assert binary["y"].dtype == np.float32 and binary["validation_data"][1].dtype == np.float32
+    binary = fit_arguments(x, y % 2, "binary", epochs=1, batch_size=3, class_weight=None)
+    assert binary["y"].dtype == np.float32
 
     calls = []
     real = train_mod.fit_arguments
