@@ -258,6 +258,9 @@ class Comparison:
       computed more cheaply, is part of what is measured.
     * bridge (core, no Qt): ``train_run`` called directly with a JobState, to separate the cost of
       the callback from that of the GUI.
+    * unvalidated (reference only): the bare fit without ``validation_data``, i.e. training alone
+      with no validation numbers at all; it shows what Keras' validation pass costs the bare side
+      and how close the app comes to training with no validation.
 
     Each round runs every side once, alternating which goes first; the ratio is taken per round
     (median epoch of one side over that of the other) and the median over rounds is reported,
@@ -334,7 +337,7 @@ class Comparison:
             loop.exec()
         check.stop()
 
-    def bare(self) -> np.ndarray:
+    def bare(self, validation: bool = True) -> np.ndarray:
         import keras
 
         from mfg_desktop.core.network import adapt_model, build_model
@@ -353,8 +356,14 @@ class Comparison:
                 stamps.append(time.perf_counter())
 
         args = fit_arguments(xt, yt, self.task, epochs=self.epochs, batch_size=batch, class_weight=self.class_weights)
-        model.fit(callbacks=[Clock()], validation_data=(xv, yv.astype(args["y"].dtype)), **args)
+        if validation:
+            args["validation_data"] = (xv, yv.astype(args["y"].dtype))
+        model.fit(callbacks=[Clock()], **args)
         return _cycle_times(stamps)
+
+    def unvalidated(self) -> np.ndarray:
+        """The bare fit without ``validation_data``: what its validation pass costs, for reference."""
+        return self.bare(validation=False)
 
     def bridge(self) -> np.ndarray:
         from mfg_desktop.core.jobs import JobState
@@ -388,42 +397,44 @@ class Comparison:
         self.window.close()
 
 
-def app_against_bare(rounds: int, epochs: int, bridge: bool) -> None:
+def app_against_bare(rounds: int, epochs: int, references: bool) -> None:
     cmp = Comparison(epochs)
     print(f"load average before: {_load()}")
-    ratios_window, ratios_bridge, all_bare, all_window, all_bridge, all_gaps, gui_cpu = [], [], [], [], [], [], []
+    sides = ["bare", "window"] + (["bridge", "unvalidated"] if references else [])
+    times: dict[str, list[float]] = {side: [] for side in sides}
+    ratios: dict[str, list[float]] = {side: [] for side in sides[1:]}
+    all_gaps, gui_cpu = [], []
     for r in range(rounds):
-        sides = ["bare", "window"] + (["bridge"] if bridge else [])
-        if r % 2:
-            sides.reverse()
-        got: dict[str, np.ndarray] = {}
-        for side in sides:
+        order = sides if r % 2 == 0 else sides[::-1]
+        got: dict[str, float] = {}
+        for side in order:
             if side == "window":
-                got[side], gaps, cpu = cmp.window_run()
+                cycles, gaps, cpu = cmp.window_run()
                 all_gaps.append(gaps)
                 gui_cpu.append(cpu)
             else:
-                got[side] = getattr(cmp, side)()
-        t_bare = float(np.median(got["bare"]))
-        all_bare += list(got["bare"])
-        all_window += list(got["window"])
-        ratios_window.append(float(np.median(got["window"])) / t_bare)
-        line = (f"round {r + 1}/{rounds} ({' -> '.join(sides)}): bare {t_bare * 1000:.0f} ms/epoch, window "
-                f"{np.median(got['window']) * 1000:.0f} ms/epoch (ratio {ratios_window[-1]:.2f})")
-        if bridge:
-            all_bridge += list(got["bridge"])
-            ratios_bridge.append(float(np.median(got["bridge"])) / t_bare)
-            line += f", bridge {np.median(got['bridge']) * 1000:.0f} ms/epoch (ratio {ratios_bridge[-1]:.2f})"
-        print(line + f"; GUI timer longest gap {all_gaps[-1].max():.0f} ms; load {_load()}", flush=True)
+                cycles = getattr(cmp, side)()
+            got[side] = float(np.median(cycles))
+            times[side] += list(cycles)
+        for side, values in ratios.items():
+            values.append(got[side] / got["bare"])
+        print(f"round {r + 1}/{rounds} ({' -> '.join(order)}): "
+              + ", ".join(f"{side} {got[side] * 1000:.0f} ms/epoch"
+                          + (f" (ratio {ratios[side][-1]:.2f})" if side in ratios else "") for side in sides)
+              + f"; GUI timer longest gap {all_gaps[-1].max():.0f} ms; load {_load()}", flush=True)
     gaps = np.concatenate(all_gaps)
-    if bridge:
+    epoch_ms = {side: np.median(values) * 1000 for side, values in times.items()}
+    if references:
         print(f"bridge: train_run without Qt, median over rounds of the epoch-time ratio to bare model.fit "
-              f"{np.median(ratios_bridge):.2f} (epochs: bridge {np.median(all_bridge) * 1000:.0f} ms, bare "
-              f"{np.median(all_bare) * 1000:.0f} ms)")
+              f"{np.median(ratios['bridge']):.2f} (epochs: bridge {epoch_ms['bridge']:.0f} ms, bare "
+              f"{epoch_ms['bare']:.0f} ms)")
+        print(f"unvalidated: bare model.fit without validation_data (reference only: no validation numbers) "
+              f"{epoch_ms['unvalidated']:.0f} ms/epoch, ratio {np.median(ratios['unvalidated']):.2f}; the app's "
+              f"window against it: {np.median(ratios['window']) / np.median(ratios['unvalidated']):.2f}")
     print(f"window: Train step with live plots, median over {rounds} rounds of the epoch-time ratio to bare "
-          f"model.fit {np.median(ratios_window):.2f} (target <= 1.10; per round "
-          f"{', '.join(f'{v:.2f}' for v in ratios_window)}; epochs: window {np.median(all_window) * 1000:.0f} ms, "
-          f"bare {np.median(all_bare) * 1000:.0f} ms; GUI thread CPU {np.median(gui_cpu) * 1000:.0f} ms per "
+          f"model.fit {np.median(ratios['window']):.2f} (target <= 1.10; per round "
+          f"{', '.join(f'{v:.2f}' for v in ratios['window'])}; epochs: window {epoch_ms['window']:.0f} ms, "
+          f"bare {epoch_ms['bare']:.0f} ms; GUI thread CPU {np.median(gui_cpu) * 1000:.0f} ms per "
           f"epoch); GUI timer during training: longest gap {gaps.max():.1f} ms, 99th percentile "
           f"{np.percentile(gaps, 99):.1f} ms (target <= 100 ms); load average after: {_load()}")
     cmp.close()
@@ -439,7 +450,8 @@ def main() -> None:
     parser.add_argument("--skip-app", action="store_true", help="skip the app against bare model.fit")
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds of app and bare training")
     parser.add_argument("--epochs", type=int, default=10, help="epochs per training in those rounds")
-    parser.add_argument("--no-bridge", action="store_true", help="leave out train_run without Qt")
+    parser.add_argument("--no-bridge", action="store_true",
+                        help="leave out the references: train_run without Qt, bare model.fit without validation")
     args = parser.parse_args()
     from mfg_desktop.core.train import describe_device
 
@@ -449,7 +461,7 @@ def main() -> None:
     if not args.skip_feeding:
         feeding()
     if not args.skip_app:
-        app_against_bare(args.rounds, args.epochs, bridge=not args.no_bridge)
+        app_against_bare(args.rounds, args.epochs, references=not args.no_bridge)
 
 
 if __name__ == "__main__":

@@ -75,8 +75,8 @@ def test_proposal_on_ai4i(ai4i_recipe):
     assert plans["UDI"].role == "drop" and "identifier" in plans["UDI"].reason
     assert plans["Product ID"].role == "drop" and "identifier" in plans["Product ID"].reason
     assert plans["Type"].role == "categorical" and plans["Type"].impute == "most_frequent"
-    for leak in LEAKS:
-        assert plans[leak].role == "drop" and plans[leak].reason == LEAKS[leak]
+    for leak, reason in LEAKS.items():
+        assert plans[leak].role == "drop" and plans[leak].reason == reason
     assert plans["Torque [Nm]"].role == "numeric"
     assert (plans["Torque [Nm]"].impute, plans["Torque [Nm]"].scale) == ("median", "standard")
     assert plans["Rotational speed [rpm]"].scale == "robust"  # long right tail

@@ -23,6 +23,7 @@ print(before - sys.getrefcount(None))
 
 def test_qt_calls_returning_nothing_keep_none_alive():
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    result = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True, timeout=120, env=env)
+    result = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True, timeout=120, env=env,
+                            check=False)
     assert result.returncode == 0, result.stderr[-2000:]
     assert abs(int(result.stdout.strip())) < 100, "None lost references on Qt calls: " + result.stdout
