@@ -983,7 +983,6 @@ def _stream_csv(
         delimiter=settings.delimiter, quote_char='"', double_quote=True, newlines_in_values=sniff.multiline
     )
     transform = [(pos, i) for pos, i in enumerate(kept) if columns[i].transform]
-    schema = pa.schema([(columns[i].name, _final_type(columns[i])) for i in kept])
     # Byte ranges cut at line ends let Arrow parse each range on all cores; that needs a line end
     # to be a line end: not inside quotes, and a single "\n" byte (not so in UTF-16 or UTF-32).
     codec = codecs.lookup(settings.encoding or "utf-8").name
@@ -999,7 +998,7 @@ def _stream_csv(
                         arrays[pos] = _convert_text(arrays[pos], columns[i], settings)
                     except _Widen as widen:
                         raise _Widen(i, widen.value) from None
-                table = pa.table(arrays, schema=schema)
+                table = pa.table(arrays, schema=sink.schema)
             yield table, done
 
     try:
@@ -1187,7 +1186,6 @@ def _stream_whitespace(
 ) -> None:
     """Whitespace-separated text: pandas' C parser splits the fields (Arrow needs one delimiter)."""
     settings = sniff.settings
-    schema = pa.schema([(c.name, _final_type(c)) for c in columns])
     size = max(path.stat().st_size, 1)
     rows = 0
     chunks = pd.read_csv(
@@ -1208,7 +1206,7 @@ def _stream_whitespace(
                         raise _Widen(index, widen.value) from None
                 rows += len(chunk)
                 done = min(rows * sniff.bytes_per_row / size, 0.99)
-                sink.add(pa.table(arrays, schema=schema), done)
+                sink.add(pa.table(arrays, schema=sink.schema), done)
                 state.set_progress(start + span * done, f"Reading {path.name}: {rows:,} rows")
     except pd.errors.ParserError as exc:
         raise _ragged_from_pandas(path, exc, WHITESPACE) from None

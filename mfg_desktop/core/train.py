@@ -127,7 +127,7 @@ def make_progress_callback(
     sign = 1.0 if mode == "min" else -1.0
 
     class StopNow(Exception):
-        """Raised out of model.fit on cancel: ends it at once, skipping the validation pass."""
+        """Raised out of model.fit on cancel: ends it at once, without finishing the epoch."""
 
     class ProgressBridge(keras.callbacks.Callback):
         def __init__(self) -> None:
