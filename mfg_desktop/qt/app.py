@@ -111,14 +111,3 @@ def run_app(files: list[str] | None = None, demo: bool = False) -> int:
     preload.wait(timeout=60)
     del translators
     return int(code)
-
-
-def main() -> int:
-    """Entry point of the ``mfg-desktop-gui`` script: the same command line as ``mfg-desktop``."""
-    from mfg_desktop.cli import main as cli_main
-
-    return cli_main()
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -32,12 +32,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mfg_desktop.qt.context import AppContext
 from mfg_desktop.qt.workers import Job, run_in_thread
 
 if TYPE_CHECKING:
     from mfg_desktop.core.ingest import LoadedData
     from mfg_desktop.core.profile import DataProfile, TargetReport
-    from mfg_desktop.qt.main_window import MainWindow
 
 # Beyond this many classes the balance table shows the largest ones only.
 MAX_CLASS_ROWS = 25
@@ -132,10 +132,10 @@ class RowNumberHeader(QHeaderView):
 class DataPanel(QWidget):
     """Page of the Data step. Observes ``window.session``; starts core jobs on worker threads."""
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, ctx: AppContext) -> None:
         super().__init__()
-        self.main_window = window
-        self.session = window.session
+        self.ctx = ctx
+        self.session = ctx.session
         self.table_model = None
         self.profile_model = None
         self.profile_job: Job | None = None
@@ -172,9 +172,9 @@ class DataPanel(QWidget):
         text.setWordWrap(True)
         text.setMaximumWidth(560)
         open_button = QPushButton(self.tr("Open files…"))
-        open_button.clicked.connect(self.main_window.choose_files)
+        open_button.clicked.connect(self.ctx.open_files_requested.emit)
         sample_button = QPushButton(self.tr("Open sample data"))
-        sample_button.clicked.connect(self.main_window.open_sample_data)
+        sample_button.clicked.connect(self.ctx.sample_data_requested.emit)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(open_button)
@@ -330,13 +330,13 @@ class DataPanel(QWidget):
         QTimer.singleShot(PROFILE_DELAY_MS, lambda: self._start_profile(data))
 
     def _start_profile(self, data: LoadedData) -> None:
-        if data is not self.session.data or self.main_window.closing or self.profile_job is not None:
+        if data is not self.session.data or self.ctx.closing or self.profile_job is not None:
             return
         job = run_in_thread(_profile_job, data.frame, name="profile")
         self.profile_job = job
         job.finished.connect(lambda profile, j=job: self._profiled(j, profile))
         job.errored.connect(lambda exc, j=job: self._job_failed(j, exc, self.tr("profiling the data")))
-        self.main_window.track_job(job, self.tr("Profiling"))
+        self.ctx.track(job, self.tr("Profiling"))
 
     def _fit_table_columns(self) -> None:
         header = self.table_view.horizontalHeader()
@@ -369,7 +369,7 @@ class DataPanel(QWidget):
 
     def _job_failed(self, job: Job, exc: BaseException, context: str) -> None:
         if job in (self.profile_job, self.target_job, self.plot_job):
-            self.main_window.report_error(exc, context)
+            self.ctx.report_error(exc, context)
             if job is self.profile_job:
                 self.profile_status.setText(self.tr("The data could not be profiled."))
 
@@ -488,13 +488,13 @@ class DataPanel(QWidget):
         if target is None or self.session.frame is None:
             return
         self.task_label.setText(self.tr("Analysing the target and looking for leaks…"))
-        if self.main_window.closing:
+        if self.ctx.closing:
             return
         job = run_in_thread(_target_job, self.session.frame, target, self.session.profile, name="target")
         self.target_job = job
         job.finished.connect(lambda report, j=job: self._target_analysed(j, report))
         job.errored.connect(lambda exc, j=job: self._target_failed(j, exc))
-        self.main_window.track_job(job, self.tr("Analysing the target"))
+        self.ctx.track(job, self.tr("Analysing the target"))
         if isinstance(target, str):
             self.select_column(target)
 
@@ -613,7 +613,7 @@ class DataPanel(QWidget):
     def show_column(self, name: str) -> None:
         """Plot the distribution of column ``name`` (computed on a worker thread)."""
         frame = self.session.frame
-        if frame is None or name == self.plot_column or name not in frame.columns or self.main_window.closing:
+        if frame is None or name == self.plot_column or name not in frame.columns or self.ctx.closing:
             return
         self.plot_column = name
         profile = self.session.profile

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from mfg_desktop.qt import plots
+from mfg_desktop.qt.context import AppContext, data_file_filters
 from mfg_desktop.qt.live_plots import TrainingCurves
 from mfg_desktop.qt.workers import Job, run_in_thread
 
@@ -44,7 +45,6 @@ if TYPE_CHECKING:
     from mfg_desktop.core.bundle import LoadedModel
     from mfg_desktop.core.evaluate import Evaluation
     from mfg_desktop.core.train import TrainingRun
-    from mfg_desktop.qt.main_window import MainWindow
 
 SLIDER_STEPS = 1000
 UP_COLOR = "#c0504d"  # pushed the prediction up
@@ -189,10 +189,10 @@ def _short(text: str, limit: int = 28) -> str:
 class EvaluatePanel(QWidget):
     """Page of the Evaluate step."""
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, ctx: AppContext) -> None:
         super().__init__()
-        self.main_window = window
-        self.session = window.session
+        self.ctx = ctx
+        self.session = ctx.session
         self.evaluation: Evaluation | None = None
         self.run: TrainingRun | None = None  # the run being judged (session run or opened file's)
         self.loaded: LoadedModel | None = None  # an opened model file, when that is what is judged
@@ -350,6 +350,9 @@ class EvaluatePanel(QWidget):
         self.cost_fp.setDecimals(2)
         self.cost_fp.setValue(1.0)
         self.cost_fn_label = QLabel(self.tr("Cost of a missed positive:"))
+        for box in (self.cost_fn, self.cost_fp):  # the Report step reads them from the session
+            box.valueChanged.connect(lambda _v: self.session.set_costs(self.cost_fn.value(), self.cost_fp.value()))
+        self.session.set_costs(self.cost_fn.value(), self.cost_fp.value())
         self.propose_button = QPushButton(self.tr("Propose threshold"))
         self.propose_button.setToolTip(self.tr("The threshold with the lowest total cost on the validation rows "
                                                "(never on the rows evaluated here)"))
@@ -465,7 +468,7 @@ class EvaluatePanel(QWidget):
         job.finished.connect(lambda result, j=job: self._finished(j, result))
         job.errored.connect(lambda exc, j=job: self._failed(j, exc))
         job.ended.connect(self._update_buttons)
-        self.main_window.track_job(job, title)
+        self.ctx.track(job, title)
         self._update_buttons()
         return job
 
@@ -498,7 +501,7 @@ class EvaluatePanel(QWidget):
 
     def _choose_files(self) -> None:
         paths, _ = QFileDialog.getOpenFileNames(self, self.tr("Labelled data files"), "",
-                                                self.main_window.file_filters())
+                                                data_file_filters())
         if paths:
             self.evaluate_files(paths)
 
@@ -520,7 +523,7 @@ class EvaluatePanel(QWidget):
         from mfg_desktop.core.evaluate import Evaluation
 
         if isinstance(result, Evaluation):
-            self.main_window.banner.clear()
+            self.ctx.clear_notice()
             self.show_evaluation(result)
             self.session.set_evaluation(result)
         else:  # an opened model file
@@ -535,7 +538,7 @@ class EvaluatePanel(QWidget):
 
     def _failed(self, job: Job, exc: BaseException) -> None:
         if job is self.job:
-            self.main_window.report_error(exc, self.tr("evaluating"))
+            self.ctx.report_error(exc, self.tr("evaluating"))
 
     # -- rendering -------------------------------------------------------------------------------
     def _clear(self) -> None:
@@ -698,7 +701,7 @@ class EvaluatePanel(QWidget):
         try:
             t = ev.propose_threshold(self.cost_fn.value(), self.cost_fp.value())
         except MfgError as exc:
-            self.main_window.report_error(exc)
+            self.ctx.report_error(exc)
             return None
         self.set_slider_threshold(t)
         self.threshold_status.setText(self.tr(
@@ -718,7 +721,7 @@ class EvaluatePanel(QWidget):
             set_run_threshold(self.run, threshold)
             ev.set_threshold(threshold)
         except MfgError as exc:
-            self.main_window.report_error(exc)
+            self.ctx.report_error(exc)
             return
         self._fill_metrics()
         self._slider_moved(self.threshold_slider.value())
@@ -750,9 +753,9 @@ class EvaluatePanel(QWidget):
         self.save_job = job
         job.finished.connect(lambda saved: self.threshold_status.setText(
             self.tr("Saved {path}.").format(path=saved)))
-        job.errored.connect(lambda exc: self.main_window.report_error(exc, self.tr("saving the model")))
+        job.errored.connect(lambda exc: self.ctx.report_error(exc, self.tr("saving the model")))
         job.ended.connect(self._update_buttons)
-        self.main_window.track_job(job, self.tr("Saving model"), cancellable=False)
+        self.ctx.track(job, self.tr("Saving model"), cancellable=False)
         self._update_buttons()
         return job
 

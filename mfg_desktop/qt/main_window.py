@@ -8,6 +8,7 @@ the window's cold start free of pandas and pyqtgraph.
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from mfg_desktop import __version__
 from mfg_desktop.core.errors import MfgError
 from mfg_desktop.qt import preload
 from mfg_desktop.qt.banner import MessageBanner
+from mfg_desktop.qt.context import AppContext, data_file_filters
 from mfg_desktop.qt.error_dialog import show_error_dialog
 from mfg_desktop.qt.session import SessionModel
 from mfg_desktop.qt.settings import app_settings
@@ -96,65 +98,23 @@ def steps() -> list[Step]:
     ]
 
 
-PanelFactory = Callable[["MainWindow"], QWidget]
-_PANEL_FACTORIES: dict[str, PanelFactory] = {}
+# Each step's panel class, imported when the step is first shown (keeps the cold start free of
+# pandas and pyqtgraph). A panel receives the AppContext, never the window.
+_PANEL_FACTORIES: dict[str, str] = {
+    "data": "mfg_desktop.qt.data_panel:DataPanel",
+    "prepare": "mfg_desktop.qt.prepare_panel:PreparePanel",
+    "train": "mfg_desktop.qt.train_panel:TrainPanel",
+    "evaluate": "mfg_desktop.qt.evaluate_panel:EvaluatePanel",
+    "predict": "mfg_desktop.qt.predict_panel:PredictPanel",
+    "report": "mfg_desktop.qt.report_panel:ReportPanel",
+}
 
 
-def register_panel(key: str, factory: PanelFactory) -> None:
-    """Make ``factory(window)`` build the page of step ``key`` (first time the step is shown)."""
-    _PANEL_FACTORIES[key] = factory
-
-
-def _data_panel(window: MainWindow) -> QWidget:
-    from mfg_desktop.qt.data_panel import DataPanel
-
-    return DataPanel(window)
-
-
-register_panel("data", _data_panel)
-
-
-def _prepare_panel(window: MainWindow) -> QWidget:
-    from mfg_desktop.qt.prepare_panel import PreparePanel
-
-    return PreparePanel(window)
-
-
-def _train_panel(window: MainWindow) -> QWidget:
-    from mfg_desktop.qt.train_panel import TrainPanel
-
-    return TrainPanel(window)
-
-
-register_panel("prepare", _prepare_panel)
-register_panel("train", _train_panel)
-
-
-def _predict_panel(window: MainWindow) -> QWidget:
-    from mfg_desktop.qt.predict_panel import PredictPanel
-
-    return PredictPanel(window)
-
-
-register_panel("predict", _predict_panel)
-
-
-def _evaluate_panel(window: MainWindow) -> QWidget:
-    from mfg_desktop.qt.evaluate_panel import EvaluatePanel
-
-    return EvaluatePanel(window)
-
-
-register_panel("evaluate", _evaluate_panel)
-
-
-def _report_panel(window: MainWindow) -> QWidget:
-    from mfg_desktop.qt.report_panel import ReportPanel
-
-    return ReportPanel(window)
-
-
-register_panel("report", _report_panel)
+def _build_panel(spec: str | Callable[[AppContext], QWidget], ctx: AppContext) -> QWidget:
+    if callable(spec):
+        return spec(ctx)
+    module_name, _, class_name = spec.partition(":")
+    return getattr(importlib.import_module(module_name), class_name)(ctx)
 
 
 def _load_job(paths: list[str], options: ReadOptions | None, state) -> LoadedData:
@@ -245,13 +205,13 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(self.tr("mfg-desktop — machine learning for factory data"))
         self.setAcceptDrops(True)
         self.session = SessionModel(self)
+        self.ctx = AppContext(self.session, self)
         self.load_job: Job | None = None
         self.load_dialog = None
         self._load_started = 0.0
         self._steps = steps()
         self._pages: dict[str, QWidget] = {}
         self._preload_started = False
-        self.closing = False  # set when the window closes: no new jobs may start after that
 
         self.banner = MessageBanner()
         self.step_list = QListWidget()
@@ -299,12 +259,42 @@ class MainWindow(QMainWindow):
         self.device_label.setObjectName("deviceLabel")
         self.device_label.hide()
         self.statusBar().addPermanentWidget(self.device_label)
+        self._connect_context()
         self._build_menus()
         self.step_list.setCurrentRow(0)
         self.statusBar().showMessage(
             self.tr("Open a CSV or Excel file (Ctrl+O) or drop files on this window.")
         )
         self._restore_geometry()
+
+    def _connect_context(self) -> None:
+        """The window serves the panels' requests (they never see the window itself)."""
+        ctx = self.ctx
+        ctx.message_requested.connect(self.show_message)
+        ctx.notice_cleared.connect(self.banner.clear)
+        ctx.error_reported.connect(self.report_error)
+        ctx.job_started.connect(self.track_job)
+        ctx.status_requested.connect(lambda text, ms: self.statusBar().showMessage(text, ms))
+        ctx.step_requested.connect(self.show_step)
+        ctx.open_files_requested.connect(self.choose_files)
+        ctx.sample_data_requested.connect(self.open_sample_data)
+        ctx.device_described.connect(self._show_device)
+        ctx.batch_report_requested.connect(self._batch_report)
+
+    @property
+    def closing(self) -> bool:
+        return self.ctx.closing
+
+    def _show_device(self, device: str) -> None:
+        self.device_label.setText(self.tr("Training device: {device}").format(device=device))
+        self.device_label.setToolTip(
+            self.tr("Where the network trains: a GPU when Keras sees one, else all CPU cores")
+        )
+        self.device_label.show()
+
+    def _batch_report(self, model: Any, results: Any, path: str) -> None:
+        self.show_step("report")
+        self.page("report").export_batch_report(model, results, path)
 
     # -- steps ----------------------------------------------------------------------------------
     def step_keys(self) -> list[str]:
@@ -316,7 +306,7 @@ class MainWindow(QMainWindow):
             index = self.step_keys().index(key)
             step = self._steps[index]
             factory = _PANEL_FACTORIES.get(key)
-            widget = factory(self) if factory is not None else StepWaitingPage(step)
+            widget = _build_panel(factory, self.ctx) if factory is not None else StepWaitingPage(step)
             old = self.stack.widget(index)
             self.stack.insertWidget(index, widget)
             self.stack.removeWidget(old)
@@ -392,14 +382,7 @@ class MainWindow(QMainWindow):
         )
 
     def file_filters(self) -> str:
-        return ";;".join(
-            [
-                self.tr("Data files (*.csv *.txt *.tsv *.dat *.xlsx *.xlsm *.xls)"),
-                self.tr("CSV and text files (*.csv *.txt *.tsv *.dat)"),
-                self.tr("Excel workbooks (*.xlsx *.xlsm *.xls)"),
-                self.tr("All files (*)"),
-            ]
-        )
+        return data_file_filters()
 
     @Slot()
     def choose_files(self) -> None:
@@ -544,7 +527,7 @@ class MainWindow(QMainWindow):
         self.restored_geometry = geometry is not None and self.restoreGeometry(geometry)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        self.closing = True
+        self.ctx.closing = True
         app_settings().setValue("main_window/geometry", self.saveGeometry())
         # Cancel and wait, so no worker thread outlives the window (and no half-done job writes).
         self.statusBar().showMessage(self.tr("Stopping running jobs…"))

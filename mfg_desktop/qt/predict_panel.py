@@ -44,6 +44,7 @@ from PySide6.QtWidgets import (
 )
 
 from mfg_desktop.core.errors import MfgError
+from mfg_desktop.qt.context import AppContext, data_file_filters
 from mfg_desktop.qt.settings import app_settings
 from mfg_desktop.qt.table_model import DataFrameModel
 from mfg_desktop.qt.workers import Job, run_in_thread
@@ -51,7 +52,6 @@ from mfg_desktop.qt.workers import Job, run_in_thread
 if TYPE_CHECKING:
     from mfg_desktop.core.bundle import LoadedModel
     from mfg_desktop.core.score import FileScore
-    from mfg_desktop.qt.main_window import MainWindow
 
 FLAG_BRUSH = QBrush(QColor(253, 221, 214))
 REJECTED_BRUSH = QBrush(QColor(255, 244, 214))
@@ -138,10 +138,10 @@ class ScoredRowsModel(DataFrameModel):
 class PredictPanel(QWidget):
     """Score new files with an opened model file or the run just trained."""
 
-    def __init__(self, window: MainWindow, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.main_window = window
-        self.session = window.session
+        self.ctx = ctx
+        self.session = ctx.session
         self.model: Any = None  # LoadedModel (a file, or a run of this session wrapped)
         self.model_source = ""
         self.results: list[FileScore] = []
@@ -378,8 +378,8 @@ class PredictPanel(QWidget):
         job = run_in_thread(_load_model_job, str(path), name="open model")
         self.model_job = job
         job.finished.connect(lambda model, p=str(path): self.set_model(model, p))
-        job.errored.connect(lambda exc: self.main_window.report_error(exc, self.tr("opening the model")))
-        self.main_window.track_job(job, self.tr("Opening {name}").format(name=Path(path).name), cancellable=False)
+        job.errored.connect(lambda exc: self.ctx.report_error(exc, self.tr("opening the model")))
+        self.ctx.track(job, self.tr("Opening {name}").format(name=Path(path).name), cancellable=False)
         return job
 
     @Slot()
@@ -456,7 +456,7 @@ class PredictPanel(QWidget):
         settings = app_settings()
         start = str(settings.value("last_dir", str(Path.home())))
         paths, _ = QFileDialog.getOpenFileNames(self, self.tr("Files to score"), start,
-                                                self.main_window.file_filters())
+                                                data_file_filters())
         if paths:
             settings.setValue("last_dir", str(Path(paths[0]).parent))
             self.add_paths(paths)
@@ -511,7 +511,7 @@ class PredictPanel(QWidget):
         job.errored.connect(lambda exc: self._job_failed(exc, self.tr("scoring")))
         job.cancelled.connect(lambda: self.progress_label.setText(self.tr("Scoring cancelled.")))
         job.ended.connect(self._update_buttons)
-        self.main_window.track_job(job, self.tr("Scoring"))
+        self.ctx.track(job, self.tr("Scoring"))
         self.progress.setValue(0)
         self.progress_label.setText(self.tr("Scoring…"))
         self._update_buttons()
@@ -528,7 +528,7 @@ class PredictPanel(QWidget):
     def _job_failed(self, exc: BaseException, what: str) -> None:
         self.progress_label.setText(self.tr("Failed: {error}").format(error=exc) if isinstance(exc, MfgError)
                                     else self.tr("Failed."))
-        self.main_window.report_error(exc, what)
+        self.ctx.report_error(exc, what)
 
     def _scored(self, results: list[FileScore]) -> None:
         self.progress.setValue(1000)
@@ -671,13 +671,12 @@ class PredictPanel(QWidget):
         if path:
             self.batch_report(path)
 
-    def batch_report(self, path: str | Path) -> Job | None:
-        """Write a batch report of the files scored here (on the Report step, which shows the outcome)."""
+    def batch_report(self, path: str | Path) -> bool:
+        """Ask for a batch report of the files scored here (the Report step writes it and shows the outcome)."""
         if self.model is None or not self.results:
-            return None
-        page = self.main_window.page("report")
-        self.main_window.show_step("report")
-        return page.export_batch_report(self.model, list(self.results), str(path))
+            return False
+        self.ctx.batch_report_requested.emit(self.model, list(self.results), str(path))
+        return True
 
     def _choose_export(self, all_files: bool) -> None:
         settings = app_settings()
@@ -698,13 +697,13 @@ class PredictPanel(QWidget):
         job.finished.connect(self._exported)
         job.errored.connect(lambda exc: self._job_failed(exc, self.tr("exporting")))
         job.ended.connect(self._update_buttons)
-        self.main_window.track_job(job, self.tr("Exporting"))
+        self.ctx.track(job, self.tr("Exporting"))
         self._update_buttons()
         return job
 
     def _exported(self, paths: list[Path]) -> None:
         self.last_export = list(paths)
-        self.main_window.statusBar().showMessage(
+        self.ctx.status(
             self.tr("Exported {n} file(s) to {folder}.").format(n=len(paths), folder=paths[0].parent if paths else ""),
             10000)
 
@@ -717,7 +716,7 @@ class PredictPanel(QWidget):
         folder = folder or self.watch_folder.text().strip()
         out_dir = out_dir or self.watch_out.text().strip()
         if not folder or not out_dir:
-            self.main_window.show_message(self.tr("Choose the folder to watch and the folder for scored files."),
+            self.ctx.notify(self.tr("Choose the folder to watch and the folder for scored files."),
                                           "warning")
             return None
         self.watch_folder.setText(folder)
@@ -726,7 +725,7 @@ class PredictPanel(QWidget):
             watcher = FolderWatcher(folder, out_dir, self.model, poll_s=self.poll_spin.value(),
                                     stable_s=self.stable_spin.value())
         except MfgError as exc:
-            self.main_window.show_message(str(exc))
+            self.ctx.notify(str(exc))
             return None
         job = run_in_thread(_watch_job, watcher, name="watch")
         self.watch_job = job

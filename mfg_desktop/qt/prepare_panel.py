@@ -59,12 +59,12 @@ from mfg_desktop.core.recipe import (
 )
 from mfg_desktop.core.split import SplitSpec
 from mfg_desktop.core.task import REGRESSION
+from mfg_desktop.qt.context import AppContext
 from mfg_desktop.qt.live_plots import VarianceChart
 from mfg_desktop.qt.workers import Job, run_in_thread
 
 if TYPE_CHECKING:
     from mfg_desktop.core.profile import TargetReport
-    from mfg_desktop.qt.main_window import MainWindow
 
 COL_NAME, COL_ROLE, COL_IMPUTE, COL_SCALE, COL_ENCODE, COL_REASON = range(6)
 FIELD_OF_COLUMN = {COL_ROLE: "role", COL_IMPUTE: "impute", COL_SCALE: "scale", COL_ENCODE: "encode"}
@@ -214,10 +214,10 @@ class ChoiceDelegate(QStyledItemDelegate):
 class PreparePanel(QWidget):
     """Page of the Prepare step. Observes ``window.session`` and writes the preparation into it."""
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, ctx: AppContext) -> None:
         super().__init__()
-        self.main_window = window
-        self.session = window.session
+        self.ctx = ctx
+        self.session = ctx.session
         self.plans: list[ColumnPlan] = []
         self.leaks: dict[str, str] = {}
         self.natural: dict[str, ColumnPlan] = {}
@@ -264,7 +264,7 @@ class PreparePanel(QWidget):
         self.header_label.setTextFormat(Qt.TextFormat.RichText)
         self.header_label.setWordWrap(True)
         self.continue_button = QPushButton(self.tr("Continue to Train ▸"))
-        self.continue_button.clicked.connect(lambda: self.main_window.show_step("train"))
+        self.continue_button.clicked.connect(lambda: self.ctx.go_to("train"))
         header = QHBoxLayout()
         header.addWidget(self.header_label, 1)
         header.addWidget(self.continue_button, 0, Qt.AlignmentFlag.AlignTop)
@@ -572,7 +572,7 @@ class PreparePanel(QWidget):
 
     def _failed(self, job: Job, exc: BaseException, context: str) -> None:
         if job is self.propose_job:
-            self.main_window.report_error(exc, context)
+            self.ctx.report_error(exc, context)
 
     def _proposed(self, job: Job, result: tuple[Recipe, dict[str, ColumnPlan]]) -> None:
         if job is not self.propose_job:
@@ -1022,7 +1022,7 @@ class PreparePanel(QWidget):
             self.pca_status.setStyleSheet(ERROR_STYLE)
             self.pca_status.setText(str(exc))
         else:
-            self.main_window.report_error(exc, self.tr("computing the PCA preview"))
+            self.ctx.report_error(exc, self.tr("computing the PCA preview"))
 
     def _mark_pca(self) -> None:
         ratios = self.pca_ratios

@@ -30,11 +30,9 @@ from PySide6.QtWidgets import (
 )
 
 from mfg_desktop.core.errors import MfgError
+from mfg_desktop.qt.context import AppContext
 from mfg_desktop.qt.settings import app_settings
 from mfg_desktop.qt.workers import Job, run_in_thread
-
-if TYPE_CHECKING:
-    from mfg_desktop.qt.main_window import MainWindow
 
 SETTING_KEYS = ("plant", "line", "author")
 
@@ -61,10 +59,10 @@ def _batch_report_job(model: Any, results: list, settings: Any, path: str, state
 class ReportPanel(QWidget):
     """Export the current model's report (or a batch report handed over by the Predict step)."""
 
-    def __init__(self, window: MainWindow, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.main_window = window
-        self.session = window.session
+        self.ctx = ctx
+        self.session = ctx.session
         self.job: Job | None = None
         self.last_result: Any = None
 
@@ -161,9 +159,8 @@ class ReportPanel(QWidget):
         from mfg_desktop.core.report import ReportSettings
 
         costs: dict[str, float] = {}
-        evaluate = getattr(self.main_window, "_pages", {}).get("evaluate")
-        if evaluate is not None and hasattr(evaluate, "cost_fn"):  # the costs set on the Evaluate step
-            costs = {"cost_missed": float(evaluate.cost_fn.value()), "cost_false_alarm": float(evaluate.cost_fp.value())}
+        if self.session.costs is not None:  # the costs set on the Evaluate step
+            costs = dict(zip(("cost_missed", "cost_false_alarm"), self.session.costs, strict=True))
         return ReportSettings(sections=self.sections(), plant=self.fields["plant"].text(),
                               line=self.fields["line"].text(), author=self.fields["author"].text(),
                               paper=str(self.paper.currentData()), **costs)
@@ -211,7 +208,7 @@ class ReportPanel(QWidget):
         """Export the current model's report to the chosen file, off the GUI thread."""
         run = self.session.current_run
         path = self.path_edit.text().strip()
-        if run is None or not path or self._busy() or self.main_window.closing:
+        if run is None or not path or self._busy() or self.ctx.closing:
             return None
         path = self._pdf_path(path)
         self.path_edit.setText(path)
@@ -229,8 +226,8 @@ class ReportPanel(QWidget):
 
     def export_batch_report(self, model: Any, results: list, path: str) -> Job | None:
         """A batch report of the files the Predict step scored (called from there)."""
-        if self._busy() or self.main_window.closing:
-            self.main_window.show_message(self.tr("A report is being written; wait for it to finish."), "info")
+        if self._busy() or self.ctx.closing:
+            self.ctx.notify(self.tr("A report is being written; wait for it to finish."), "info")
             return None
         path = self._pdf_path(path)
         self.path_edit.setText(path)
@@ -249,7 +246,7 @@ class ReportPanel(QWidget):
         job.errored.connect(self._failed)
         job.cancelled.connect(lambda: self.result_label.setText(self.tr("Cancelled; no file was written.")))
         job.ended.connect(self._ended)
-        self.main_window.track_job(job, title)
+        self.ctx.track(job, title)
         self._update()
         return job
 
@@ -269,14 +266,14 @@ class ReportPanel(QWidget):
         self.result_label.setText(text)
         self.open_button.show()
         for warning in result.warnings:
-            self.main_window.show_message(warning, "warning")
+            self.ctx.notify(warning, "warning")
 
     def _failed(self, exc: BaseException) -> None:
         self.result_label.setText(self.tr("The report was not written."))
         if isinstance(exc, MfgError):
-            self.main_window.show_message(str(exc))
+            self.ctx.notify(str(exc))
         else:
-            self.main_window.report_error(exc, "writing the report")
+            self.ctx.report_error(exc, "writing the report")
 
     def _ended(self) -> None:
         self.progress.hide()

@@ -41,6 +41,8 @@ class WorkingSession:
     run_frames: dict[str, Any] = field(default_factory=dict)
     # Evaluate step: the latest evaluation shown (core.evaluate.Evaluation; it holds its run).
     evaluation: Any = None
+    # The costs of a missed positive and of a false alarm the user set (Evaluate; Report uses them).
+    costs: tuple[float, float] | None = None
 
 
 class SessionModel(QObject):
@@ -60,6 +62,7 @@ class SessionModel(QObject):
     runs_changed = Signal(object)  # list[TrainingRun]
     current_run_changed = Signal(object)  # TrainingRun | None
     evaluation_changed = Signal(object)  # Evaluation | None
+    costs_changed = Signal(object)  # (cost of a miss, cost of a false alarm) | None
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -171,3 +174,13 @@ class SessionModel(QObject):
         """The evaluation on screen (for the report); ``evaluation.run`` is the run it judged."""
         self.state.evaluation = evaluation
         self.evaluation_changed.emit(evaluation)
+
+    @property
+    def costs(self) -> tuple[float, float] | None:
+        return self.state.costs
+
+    def set_costs(self, missed: float, false_alarm: float) -> None:
+        costs = (float(missed), float(false_alarm))
+        if costs != self.state.costs:
+            self.state.costs = costs
+            self.costs_changed.emit(costs)

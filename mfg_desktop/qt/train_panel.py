@@ -51,13 +51,13 @@ from mfg_desktop.core.network import (
     resolve_monitor,
 )
 from mfg_desktop.core.task import BINARY, REGRESSION
+from mfg_desktop.qt.context import AppContext
 from mfg_desktop.qt.live_plots import TrainingCurves
 from mfg_desktop.qt.settings import app_settings
 from mfg_desktop.qt.workers import Job, run_in_thread
 
 if TYPE_CHECKING:
     from mfg_desktop.core.train import TrainingRun
-    from mfg_desktop.qt.main_window import MainWindow
 
 MODEL_SUFFIX = ".mfgmodel"
 OPTIMIZER_LABELS = {"adamw": "AdamW", "adam": "Adam", "sgd": "SGD"}
@@ -165,10 +165,10 @@ class StatTile(QFrame):
 class TrainPanel(QWidget):
     """Page of the Train step. Reads the preparation from ``window.session``; adds runs to it."""
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, ctx: AppContext) -> None:
         super().__init__()
-        self.main_window = window
-        self.session = window.session
+        self.ctx = ctx
+        self.session = ctx.session
         self.train_job: Job | None = None
         self.save_job: Job | None = None
         self.device_job: Job | None = None
@@ -556,16 +556,16 @@ class TrainPanel(QWidget):
             return None
         session = self.session
         if session.frame is None or session.recipe is None or session.split_spec is None:
-            self.main_window.show_message(
+            self.ctx.notify(
                 self.tr("Prepare the data first: pick a target, the inputs and a valid split.")
             )
             return None
         try:
             spec = self.network_spec()
         except TrainingError as exc:
-            self.main_window.report_error(exc)
+            self.ctx.report_error(exc)
             return None
-        self.main_window.banner.clear()
+        self.ctx.clear_notice()
         files = [str(f.path) for f in getattr(session.data, "files", []) or []]
         self._stop = threading.Event()
         self.stop_requested_at = None
@@ -607,7 +607,7 @@ class TrainPanel(QWidget):
         job.errored.connect(lambda exc, j=job: self._train_failed(j, exc))
         job.cancelled.connect(lambda j=job: self._train_cancelled(j))
         job.ended.connect(lambda j=job: self._train_ended(j))
-        self.main_window.track_job(job, self.tr("Training"), cancellable=False)
+        self.ctx.track(job, self.tr("Training"), cancellable=False)
         self._update_buttons()
         return job
 
@@ -704,7 +704,7 @@ class TrainPanel(QWidget):
             return
         self.curves.stop()
         self.status_label.setText(self.tr("Training did not run: see the message above."))
-        self.main_window.report_error(exc, self.tr("training"))
+        self.ctx.report_error(exc, self.tr("training"))
 
     def _train_cancelled(self, job: Job) -> None:
         if job is self.train_job:
@@ -726,13 +726,7 @@ class TrainPanel(QWidget):
 
     def _set_device(self, device: str) -> None:
         self.device = device
-        label = getattr(self.main_window, "device_label", None)
-        if label is not None:
-            label.setText(self.tr("Training device: {device}").format(device=device))
-            label.setToolTip(
-                self.tr("Where the network trains: a GPU when Keras sees one, else all CPU cores")
-            )
-            label.show()
+        self.ctx.device_described.emit(device)
 
     # -- runs -----------------------------------------------------------------------------------
     @Slot(object)
@@ -838,14 +832,14 @@ class TrainPanel(QWidget):
         job = run_in_thread(_save_job, run, str(path), name="save model")
         self.save_job = job
         job.finished.connect(lambda saved: self._saved(saved))
-        job.errored.connect(lambda exc: self.main_window.report_error(exc, self.tr("saving the model")))
+        job.errored.connect(lambda exc: self.ctx.report_error(exc, self.tr("saving the model")))
         job.ended.connect(self._update_buttons)
-        self.main_window.track_job(job, self.tr("Saving the model"), cancellable=False)
+        self.ctx.track(job, self.tr("Saving the model"), cancellable=False)
         self._update_buttons()
         return job
 
     def _saved(self, path: Path) -> None:
-        self.main_window.statusBar().showMessage(self.tr("Model saved to {path}").format(path=path), 15000)
+        self.ctx.status(self.tr("Model saved to {path}").format(path=path), 15000)
         self.status_label.setText(self.tr("Saved {name}.").format(name=Path(path).name))
 
 

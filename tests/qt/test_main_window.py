@@ -12,7 +12,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QDialog
 
 from mfg_desktop.qt import workers
-from mfg_desktop.qt.main_window import MainWindow, StepWaitingPage, register_panel
+from mfg_desktop.qt.main_window import MainWindow, StepWaitingPage, steps
 
 
 def test_window_shows_the_six_steps(main_window):
@@ -25,7 +25,7 @@ def test_window_shows_the_six_steps(main_window):
 
 def test_steps_without_panel_say_what_they_need(main_window, monkeypatch):
     monkeypatch.setattr(
-        "mfg_desktop.qt.main_window._PANEL_FACTORIES", {"data": lambda w: StepWaitingPage(w._steps[0])}
+        "mfg_desktop.qt.main_window._PANEL_FACTORIES", {"data": lambda ctx: StepWaitingPage(steps()[0])}
     )
     main_window.show_step("prepare")
     page = main_window.stack.currentWidget()
@@ -35,17 +35,23 @@ def test_steps_without_panel_say_what_they_need(main_window, monkeypatch):
     assert "Evaluate a model first" in main_window.stack.currentWidget().needs_label.text()
 
 
-def test_register_panel_puts_a_page_into_its_step(qtbot, monkeypatch):
+def test_a_panel_receives_the_context_not_the_window(qtbot, monkeypatch):
     from PySide6.QtWidgets import QLabel
 
-    factories = {}
-    monkeypatch.setattr("mfg_desktop.qt.main_window._PANEL_FACTORIES", factories)
-    register_panel("train", lambda window: QLabel(f"training for {window.windowTitle()}"))
-    assert "train" in factories
+    from mfg_desktop.qt.context import AppContext
+
+    received = []
+
+    def factory(ctx):
+        received.append(ctx)
+        return QLabel("training")
+
+    monkeypatch.setattr("mfg_desktop.qt.main_window._PANEL_FACTORIES", {"train": factory})
     window = MainWindow()
     qtbot.addWidget(window)
     window.show_step("train")
-    assert window.stack.currentWidget().text().startswith("training for")
+    assert window.stack.currentWidget().text() == "training"
+    assert len(received) == 1 and isinstance(received[0], AppContext) and received[0].session is window.session
     assert window.page("train") is window.stack.currentWidget()
     window.close()
 

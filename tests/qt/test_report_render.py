@@ -289,8 +289,9 @@ def test_predict_step_batch_report(main_window, qtbot, wait, run, ai4i, tmp_path
         pass
     wait.idle()
     assert predict.batch_report_button.isEnabled()
-    job = predict.batch_report(tmp_path / "batch.pdf")
+    assert predict.batch_report(tmp_path / "batch.pdf")
     assert main_window.stack.currentWidget() is main_window.page("report")
+    job = main_window.page("report").job
     with qtbot.waitSignal(job.ended, timeout=60_000):
         pass
     wait.idle()
