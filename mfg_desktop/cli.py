@@ -529,8 +529,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if args.cost_missed < 0 or args.cost_false_alarm < 0:
         raise MfgError("Costs must be zero or positive.")
     # Qt's GUI module draws the PDF (fonts, painter); no window opens, offscreen without a display.
-    from mfg_desktop.qt.report_render import ensure_gui_app, render_pdf
     from mfg_desktop.qt.settings import app_settings
+    from mfg_desktop.report_pdf import ensure_gui_app, render_pdf
 
     ensure_gui_app()
     saved = app_settings()

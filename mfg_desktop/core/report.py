@@ -1,4 +1,4 @@
-"""The report as data: a Qt-free list of blocks that a renderer draws (PDF in ``qt/report_render``).
+"""The report as data: a Qt-free list of blocks that a renderer draws (PDF in ``mfg_desktop.report_pdf``).
 
 A :class:`ReportDocument` holds headings, paragraphs, key-value tables, tables with a header row,
 and charts as plain numbers (line/point series, bars with error bars, a confusion heatmap). It is

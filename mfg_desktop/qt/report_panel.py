@@ -1,7 +1,7 @@
 """The Report step: pick the sections, the names on the cover and the file, and export a PDF.
 
 The document is assembled by :mod:`mfg_desktop.core.report` and drawn by
-:mod:`mfg_desktop.qt.report_render`, both on a worker thread with progress; this panel only
+:mod:`mfg_desktop.report_pdf`, both on a worker thread with progress; this panel only
 collects the choices (plant, line and author are kept in the settings) and shows the outcome, with
 a button that opens the PDF in the system viewer. The Predict step hands its scored files here for
 a batch report (:meth:`ReportPanel.export_batch_report`).
@@ -40,7 +40,7 @@ SETTING_KEYS = ("plant", "line", "author")
 def _model_report_job(run: Any, evaluation: Any, profile: Any, target_report: Any, settings: Any, path: str,
                       state) -> Any:
     from mfg_desktop.core.report import build_model_report
-    from mfg_desktop.qt.report_render import render_pdf
+    from mfg_desktop.report_pdf import render_pdf
 
     state.set_progress(0.02, "Assembling the report")
     doc = build_model_report(run, evaluation, profile, target_report, settings)
@@ -49,7 +49,7 @@ def _model_report_job(run: Any, evaluation: Any, profile: Any, target_report: An
 
 def _batch_report_job(model: Any, results: list, settings: Any, path: str, state) -> Any:
     from mfg_desktop.core.report import build_batch_report
-    from mfg_desktop.qt.report_render import render_pdf
+    from mfg_desktop.report_pdf import render_pdf
 
     state.set_progress(0.02, "Assembling the batch report")
     doc = build_batch_report(model, results, settings)

@@ -176,7 +176,7 @@ def _score_job(loaded: Any, paths: list[str], out_dir: str, state: Any) -> list[
 def _report_job(loaded: Any, evaluation: Any, profile: Any, target_report: Any, path: str, state: Any) -> Any:
     """The model report with every section, as ``mfg-desktop report MODEL --data FILE`` writes it."""
     from mfg_desktop.core.report import ReportSettings, build_model_report
-    from mfg_desktop.qt.report_render import render_pdf
+    from mfg_desktop.report_pdf import render_pdf
 
     doc = build_model_report(loaded, evaluation, profile, target_report, ReportSettings(title="Self-test report"))
     return render_pdf(doc, path, state=state)

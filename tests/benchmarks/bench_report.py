@@ -41,7 +41,7 @@ def main() -> int:
     from mfg_desktop.core.recipe import propose_recipe
     from mfg_desktop.core.split import SplitSpec
     from mfg_desktop.core.train import train_run
-    from mfg_desktop.qt.report_render import ensure_gui_app, render_pdf
+    from mfg_desktop.report_pdf import ensure_gui_app, render_pdf
 
     data_file = ROOT / "tests" / "data" / "ai4i2020.csv"
     df = load_files([data_file]).frame

@@ -21,8 +21,8 @@ from mfg_desktop.core.network import preset
 from mfg_desktop.core.recipe import propose_recipe
 from mfg_desktop.core.split import SplitSpec
 from mfg_desktop.core.train import train_run
-from mfg_desktop.qt import report_render
-from mfg_desktop.qt.report_render import Fonts, paper_for_locale, pick_fonts, render_pdf
+from mfg_desktop.report_pdf import Fonts, paper_for_locale, pick_fonts, render_pdf
+from mfg_desktop.report_pdf import render as report_render
 
 
 def pdf_pages(path) -> list[str]:
@@ -194,7 +194,7 @@ def test_failure_while_drawing_leaves_the_previous_file(model_pdf, tmp_path, mon
         if page == 3:
             raise RuntimeError("boom on page 3")
 
-    monkeypatch.setattr(report_render._Layout, "paint_frame", broken)
+    monkeypatch.setattr(report_render.PageLayout, "paint_frame", broken)
     with pytest.raises(RuntimeError, match="boom"):
         render_pdf(doc, target)
     assert calls == [1, 2, 3]
@@ -297,3 +297,21 @@ def test_predict_step_batch_report(main_window, qtbot, wait, run, ai4i, tmp_path
     wait.idle()
     text = " ".join(pdf_pages(tmp_path / "batch.pdf"))
     assert "Batch scoring report" in text and "batch_07.csv" in text and "300" in text
+
+
+def _two_sections(rows: int, second: bool = True) -> rp.ReportDocument:
+    table = rp.Table(["n", "value"], [[str(i), f"row {i}"] for i in range(rows)])
+    blocks = [rp.Heading("First", 1), table] + ([rp.Heading("Second", 1), rp.Paragraph("after")] if second else [])
+    return rp.ReportDocument("Spill", "model", "left", "right", cover=[], blocks=blocks)
+
+
+def test_a_section_takes_the_page_a_short_overflow_left_nearly_blank(tmp_path):
+    # Enough rows to fill page 1 and spill a few onto page 2: "Second" goes under them on page 2.
+    per_page = next(n for n in range(20, 200, 2)
+                    if render_pdf(_two_sections(n, second=False), tmp_path / "a.pdf").pages == 2) - 2
+    spilled = render_pdf(_two_sections(per_page + 3), tmp_path / "b.pdf")
+    pages = pdf_pages(tmp_path / "b.pdf")
+    assert spilled.pages == 2 and "Second" in pages[1] and f"row {per_page + 2}" in pages[1]
+    # A long overflow (more than 40 % of a page) still ends there: the next section starts a new page.
+    long_spill = render_pdf(_two_sections(int(per_page * 1.6)), tmp_path / "c.pdf")
+    assert long_spill.pages == 3 and "Second" in pdf_pages(tmp_path / "c.pdf")[2]
