@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMainWindow,
-    QMessageBox,
     QProgressBar,
     QPushButton,
     QStackedWidget,
@@ -32,12 +31,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mfg_desktop import __version__
 from mfg_desktop.core.errors import MfgError
 from mfg_desktop.qt import preload
 from mfg_desktop.qt.banner import MessageBanner
 from mfg_desktop.qt.context import AppContext, data_file_filters
 from mfg_desktop.qt.error_dialog import show_error_dialog
+from mfg_desktop.qt.help_menu import build_help_menu
 from mfg_desktop.qt.session import SessionModel
 from mfg_desktop.qt.settings import app_settings
 from mfg_desktop.qt.workers import Job, cancel_and_wait_all, run_in_thread
@@ -354,10 +353,7 @@ class MainWindow(QMainWindow):
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
-        help_menu = self.menuBar().addMenu(self.tr("&Help"))
-        about = QAction(self.tr("&About"), self)
-        about.triggered.connect(self._about)
-        help_menu.addAction(about)
+        self.help_actions = build_help_menu(self)
 
     @Slot()
     def open_model(self) -> None:
@@ -370,16 +366,6 @@ class MainWindow(QMainWindow):
         """File > Export report…: the Report step, where sections and the file are chosen."""
         self.show_step("report")
         self.page("report").export_button.setFocus()
-
-    def _about(self) -> None:
-        QMessageBox.about(
-            self,
-            self.tr("About mfg-desktop"),
-            self.tr(
-                "mfg-desktop {version}\n\nAn offline machine-learning workbench for factory data. "
-                "Nothing leaves this computer."
-            ).format(version=__version__),
-        )
 
     def file_filters(self) -> str:
         return data_file_filters()

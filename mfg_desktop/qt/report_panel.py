@@ -37,6 +37,13 @@ from mfg_desktop.qt.workers import Job, run_in_thread
 SETTING_KEYS = ("plant", "line", "author")
 
 
+def default_report_path(last_report: str, data_paths: list[str], run_id: str, home: Path) -> str:
+    """Where a new report goes unless the user says otherwise: the folder of the last report, else of
+    the data, else the home folder; named after the run, so one run's report never replaces another's."""
+    folder = next((Path(p).parent for p in (last_report, *data_paths) if p and Path(p).parent.is_dir()), home)
+    return str(folder / f"report_{run_id}.pdf")
+
+
 def _model_report_job(run: Any, evaluation: Any, profile: Any, target_report: Any, settings: Any, path: str,
                       state) -> Any:
     from mfg_desktop.core.report import build_model_report
@@ -103,9 +110,10 @@ class ReportPanel(QWidget):
         self.paper.addItem("Letter", "Letter")
         form.addRow(self.tr("Paper:"), self.paper)
 
-        self.path_edit = QLineEdit(str(saved.value("report/path", "") or ""))
+        self.path_edit = QLineEdit()
         self.path_edit.setPlaceholderText(self.tr("report.pdf"))
         self.path_edit.textChanged.connect(self._update)
+        self._offered_path = ""  # the default put into the field (replaced when the run changes)
         browse = QPushButton(self.tr("Browse…"))
         browse.clicked.connect(self.choose_path)
         file_row = QHBoxLayout()
@@ -147,7 +155,8 @@ class ReportPanel(QWidget):
         layout.addLayout(result_row)
         layout.addStretch(1)
 
-        self.session.current_run_changed.connect(self._update)
+        self.session.current_run_changed.connect(self._offer_path)
+        self._offer_path()
         self.session.evaluation_changed.connect(self._update)
         self._update()
 
@@ -172,6 +181,18 @@ class ReportPanel(QWidget):
             settings.setValue(f"report/{key}", edit.text())
         settings.setValue("report/path", self.path_edit.text())
         settings.sync()
+
+    def _offer_path(self, *_: Any) -> None:
+        """Offer a file name for the current run unless the user typed or chose one."""
+        run = self.session.current_run
+        if run is None or self.path_edit.text().strip() not in ("", self._offered_path):
+            self._update()
+            return
+        data = self.session.data
+        data_paths = [str(f.path) for f in getattr(data, "files", []) or []] if data is not None else []
+        self._offered_path = default_report_path(str(app_settings().value("report/path", "") or ""), data_paths,
+                                                 run.id, Path.home())
+        self.path_edit.setText(self._offered_path)
 
     def _busy(self) -> bool:
         return self.job is not None and self.job.is_running()

@@ -279,3 +279,36 @@ def test_closing_during_a_load_cancels_and_waits(qtbot, ai4i_path, tmp_path):
     window.close()
     assert thread is None or not thread.isRunning()
     assert workers.running_jobs() == []
+
+
+def test_help_has_a_guide_the_shortcuts_and_where_settings_and_logs_live(main_window, qtbot):
+    from PySide6.QtWidgets import QMessageBox
+
+    from mfg_desktop.qt.settings import log_path
+
+    help_menu = main_window.menuBar().actions()[-1].menu()
+    assert len([a for a in help_menu.actions() if not a.isSeparator()]) == 4
+    assert main_window.help_actions["guide"].shortcut().toString() == "F1"
+    shown = []
+    for key in ("guide", "shortcuts", "where"):
+        main_window.help_actions[key].trigger()
+        box = next(w for w in main_window.findChildren(QMessageBox) if w.isVisible() and w not in shown)
+        shown.append(box)
+        box.close()
+    guide, keys, where = (box.text() for box in shown)
+    assert all(step in guide for step in ("Data", "Prepare", "Train", "Evaluate", "Predict", "Report"))
+    assert "Ctrl+O" in keys and "Ctrl+E" in keys
+    assert str(log_path()) in where  # the test's own config folder, never the user's
+
+
+def test_a_report_is_offered_a_file_name_beside_the_last_report_or_the_data(tmp_path):
+    from mfg_desktop.qt.report_panel import default_report_path
+
+    data = tmp_path / "line3" / "ai4i.csv"
+    data.parent.mkdir()
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    home = tmp_path / "home"
+    assert default_report_path("", [str(data)], "r7", home) == str(data.parent / "report_r7.pdf")
+    assert default_report_path(str(reports / "old.pdf"), [str(data)], "r7", home) == str(reports / "report_r7.pdf")
+    assert default_report_path(str(tmp_path / "gone" / "x.pdf"), [], "r7", home) == str(home / "report_r7.pdf")

@@ -241,6 +241,8 @@ def test_report_step_exports_off_the_gui_thread_and_keeps_names(main_window, qtb
     assert main_window.export_report_action.shortcut().toString() == "Ctrl+E"
     panel = main_window.page("report")
     assert main_window.stack.currentWidget() is panel
+    # a file name is offered, so Export works without typing one
+    assert panel.path_edit.text().endswith(f"report_{run.id}.pdf") and panel.export_button.isEnabled()
     panel.fields["plant"].setText("苏州工厂")
     panel.fields["line"].setText("Line 7")
     panel.fields["author"].setText("Q. Manager")
