@@ -300,15 +300,3 @@ def test_help_has_a_guide_the_shortcuts_and_where_settings_and_logs_live(main_wi
     assert "Ctrl+O" in keys and "Ctrl+E" in keys
     assert str(log_path()) in where  # the test's own config folder, never the user's
 
-
-def test_a_report_is_offered_a_file_name_beside_the_last_report_or_the_data(tmp_path):
-    from mfg_desktop.qt.report_panel import default_report_path
-
-    data = tmp_path / "line3" / "ai4i.csv"
-    data.parent.mkdir()
-    reports = tmp_path / "reports"
-    reports.mkdir()
-    home = tmp_path / "home"
-    assert default_report_path("", [str(data)], "r7", home) == str(data.parent / "report_r7.pdf")
-    assert default_report_path(str(reports / "old.pdf"), [str(data)], "r7", home) == str(reports / "report_r7.pdf")
-    assert default_report_path(str(tmp_path / "gone" / "x.pdf"), [], "r7", home) == str(home / "report_r7.pdf")

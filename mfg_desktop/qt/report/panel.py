@@ -31,17 +31,9 @@ from PySide6.QtWidgets import (
 
 from mfg_desktop.core.errors import MfgError
 from mfg_desktop.qt.context import AppContext
+from mfg_desktop.qt.report.state import NO_RUN, READY, SETTING_KEYS, ReportState, pdf_path
 from mfg_desktop.qt.settings import app_settings
 from mfg_desktop.qt.workers import Job, run_in_thread
-
-SETTING_KEYS = ("plant", "line", "author")
-
-
-def default_report_path(last_report: str, data_paths: list[str], run_id: str, home: Path) -> str:
-    """Where a new report goes unless the user says otherwise: the folder of the last report, else of
-    the data, else the home folder; named after the run, so one run's report never replaces another's."""
-    folder = next((Path(p).parent for p in (last_report, *data_paths) if p and Path(p).parent.is_dir()), home)
-    return str(folder / f"report_{run_id}.pdf")
 
 
 def _model_report_job(run: Any, evaluation: Any, profile: Any, target_report: Any, settings: Any, path: str,
@@ -72,6 +64,7 @@ class ReportPanel(QWidget):
         self.session = ctx.session
         self.job: Job | None = None
         self.last_result: Any = None
+        self.state = ReportState()
 
         from mfg_desktop.core.report import SECTION_TITLES, SECTIONS
 
@@ -89,10 +82,11 @@ class ReportPanel(QWidget):
         for key in SECTIONS:
             box = QCheckBox(titles.get(key, SECTION_TITLES[key]))
             box.setChecked(True)
-            box.toggled.connect(self._update)
+            box.toggled.connect(self._sections_toggled)
             self.section_boxes[key] = box
             sl.addWidget(box)
         sl.addStretch(1)
+        self.state.sections = list(SECTIONS)
 
         saved = app_settings()
         self.fields: dict[str, QLineEdit] = {}
@@ -101,6 +95,8 @@ class ReportPanel(QWidget):
         labels = {"plant": self.tr("Plant:"), "line": self.tr("Line:"), "author": self.tr("Author:")}
         for key in SETTING_KEYS:
             edit = QLineEdit(str(saved.value(f"report/{key}", "") or ""))
+            edit.textChanged.connect(lambda text, key=key: self.state.names.__setitem__(key, text))
+            self.state.names[key] = edit.text()
             edit.editingFinished.connect(self.save_settings)
             self.fields[key] = edit
             form.addRow(labels[key], edit)
@@ -108,12 +104,12 @@ class ReportPanel(QWidget):
         self.paper.addItem(self.tr("By locale (Letter in the US and Canada, else A4)"), "auto")
         self.paper.addItem("A4", "A4")
         self.paper.addItem("Letter", "Letter")
+        self.paper.currentIndexChanged.connect(lambda _i: setattr(self.state, "paper", str(self.paper.currentData())))
         form.addRow(self.tr("Paper:"), self.paper)
 
         self.path_edit = QLineEdit()
         self.path_edit.setPlaceholderText(self.tr("report.pdf"))
-        self.path_edit.textChanged.connect(self._update)
-        self._offered_path = ""  # the default put into the field (replaced when the run changes)
+        self.path_edit.textChanged.connect(self._path_edited)
         browse = QPushButton(self.tr("Browse…"))
         browse.clicked.connect(self.choose_path)
         file_row = QHBoxLayout()
@@ -162,17 +158,18 @@ class ReportPanel(QWidget):
 
     # -- state ---------------------------------------------------------------------------------
     def sections(self) -> tuple[str, ...]:
-        return tuple(k for k, box in self.section_boxes.items() if box.isChecked())
+        return tuple(self.state.sections)
 
     def report_settings(self) -> Any:
-        from mfg_desktop.core.report import ReportSettings
+        return self.state.settings(self.session.costs)  # the costs set on the Evaluate step
 
-        costs: dict[str, float] = {}
-        if self.session.costs is not None:  # the costs set on the Evaluate step
-            costs = dict(zip(("cost_missed", "cost_false_alarm"), self.session.costs, strict=True))
-        return ReportSettings(sections=self.sections(), plant=self.fields["plant"].text(),
-                              line=self.fields["line"].text(), author=self.fields["author"].text(),
-                              paper=str(self.paper.currentData()), **costs)
+    def _path_edited(self, text: str) -> None:
+        self.state.path = text
+        self._update()
+
+    def _sections_toggled(self, *_: Any) -> None:
+        self.state.sections = [k for k, box in self.section_boxes.items() if box.isChecked()]
+        self._update()
 
     @Slot()
     def save_settings(self) -> None:
@@ -185,31 +182,28 @@ class ReportPanel(QWidget):
     def _offer_path(self, *_: Any) -> None:
         """Offer a file name for the current run unless the user typed or chose one."""
         run = self.session.current_run
-        if run is None or self.path_edit.text().strip() not in ("", self._offered_path):
-            self._update()
-            return
         data = self.session.data
         data_paths = [str(f.path) for f in getattr(data, "files", []) or []] if data is not None else []
-        self._offered_path = default_report_path(str(app_settings().value("report/path", "") or ""), data_paths,
-                                                 run.id, Path.home())
-        self.path_edit.setText(self._offered_path)
+        last_report = str(app_settings().value("report/path", "") or "")
+        if run is not None and self.state.offer_path(run.id, last_report, data_paths, Path.home()):
+            self.path_edit.setText(self.state.path)
+        self._update()
 
     def _busy(self) -> bool:
         return self.job is not None and self.job.is_running()
 
     def _update(self, *_: Any) -> None:
         run = self.session.current_run
-        evaluation = self.session.evaluation
-        if run is None:
+        readiness = self.state.readiness(run, self.session.evaluation)
+        if readiness == NO_RUN:
             self.status.setText(self.tr("Train a model (or open one on the Predict step for a batch report) first."))
-        elif evaluation is None or evaluation.run is not run:
+        elif readiness == READY:
+            self.status.setText(self.tr("Ready: the report covers the current model and its evaluation."))
+        else:
             self.status.setText(self.tr("The report of the current model will say it has not been evaluated yet: "
                                         "evaluate it on the Evaluate step to include metrics, curves and importance."))
-        else:
-            self.status.setText(self.tr("Ready: the report covers the current model and its evaluation."))
         busy = self._busy()
-        self.export_button.setEnabled(run is not None and not busy and bool(self.path_edit.text().strip())
-                                      and bool(self.sections()))
+        self.export_button.setEnabled(self.state.can_export(run, busy))
         self.cancel_button.setEnabled(busy)
 
     # -- export --------------------------------------------------------------------------------
@@ -218,11 +212,7 @@ class ReportPanel(QWidget):
         path, _ = QFileDialog.getSaveFileName(self, self.tr("Export report"), self.path_edit.text() or "report.pdf",
                                               self.tr("PDF (*.pdf)"))
         if path:
-            self.path_edit.setText(self._pdf_path(path))
-
-    @staticmethod
-    def _pdf_path(path: str) -> str:
-        return path if path.lower().endswith(".pdf") else path + ".pdf"
+            self.path_edit.setText(pdf_path(path))
 
     @Slot()
     def export(self) -> Job | None:
@@ -231,7 +221,7 @@ class ReportPanel(QWidget):
         path = self.path_edit.text().strip()
         if run is None or not path or self._busy() or self.ctx.closing:
             return None
-        path = self._pdf_path(path)
+        path = pdf_path(path)
         self.path_edit.setText(path)
         self.save_settings()
         evaluation = self.session.evaluation
@@ -250,7 +240,7 @@ class ReportPanel(QWidget):
         if self._busy() or self.ctx.closing:
             self.ctx.notify(self.tr("A report is being written; wait for it to finish."), "info")
             return None
-        path = self._pdf_path(path)
+        path = pdf_path(path)
         self.path_edit.setText(path)
         self.save_settings()
         return self._start(run_in_thread(_batch_report_job, model, list(results), self.report_settings(), path,
