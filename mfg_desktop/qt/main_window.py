@@ -103,7 +103,7 @@ _PANEL_FACTORIES: dict[str, str] = {
     "data": "mfg_desktop.qt.data_panel:DataPanel",
     "prepare": "mfg_desktop.qt.prepare_panel:PreparePanel",
     "train": "mfg_desktop.qt.train_panel:TrainPanel",
-    "evaluate": "mfg_desktop.qt.evaluate_panel:EvaluatePanel",
+    "evaluate": "mfg_desktop.qt.evaluate:EvaluatePanel",
     "predict": "mfg_desktop.qt.predict_panel:PredictPanel",
     "report": "mfg_desktop.qt.report:ReportPanel",
 }

@@ -54,23 +54,23 @@ def test_current_run_is_evaluated_in_the_background(qtbot, wait, main_window, tr
     assert "test rows of the training split (375 of 2,500)" in panel.note_label.text()
 
     # metrics table: network and both baselines, the numbers core computed
-    headers = [panel.metrics_table.horizontalHeaderItem(i).text() for i in range(panel.metrics_table.columnCount())]
+    headers = [panel.metrics.table.horizontalHeaderItem(i).text() for i in range(panel.metrics.table.columnCount())]
     assert headers == ["Network", "Gradient boosting", "Trivial baseline"]
-    rows = [panel.metrics_table.verticalHeaderItem(i).text() for i in range(panel.metrics_table.rowCount())]
+    rows = [panel.metrics.table.verticalHeaderItem(i).text() for i in range(panel.metrics.table.rowCount())]
     r = rows.index("PR-AUC")
-    assert panel.metrics_table.item(r, 0).text() == f"{ev.metrics['pr_auc']:.4f}"
-    assert panel.metrics_table.item(r, 1).text() == f"{ev.baselines['HistGradientBoosting']['pr_auc']:.4f}"
+    assert panel.metrics.table.item(r, 0).text() == f"{ev.metrics['pr_auc']:.4f}"
+    assert panel.metrics.table.item(r, 1).text() == f"{ev.baselines['HistGradientBoosting']['pr_auc']:.4f}"
 
     # confusion matrix follows the slider live
     panel.set_slider_threshold(0.3)
     counts = ev.confusion_at(0.3).counts
-    assert panel.confusion_table.item(1, 1).text().startswith(f"{counts[1, 1]:,}\n")
-    assert panel.confusion_table.item(0, 1).text().startswith(f"{counts[0, 1]:,}\n")
-    assert "false alarms" in panel.live_label.text()
+    assert panel.confusion_box.table.item(1, 1).text().startswith(f"{counts[1, 1]:,}\n")
+    assert panel.confusion_box.table.item(0, 1).text().startswith(f"{counts[0, 1]:,}\n")
+    assert "false alarms" in panel.threshold_box.live_label.text()
 
     # propose (validation rows) then use: stored in the run, metrics at it, saved in the file
-    panel.cost_fn.setValue(30)
-    panel.cost_fp.setValue(1)
+    panel.threshold_box.cost_fn.setValue(30)
+    panel.threshold_box.cost_fp.setValue(1)
     proposed = panel.propose_threshold()
     assert proposed == pytest.approx(ev.propose_threshold(30, 1))
     assert panel.slider_threshold() == pytest.approx(round(proposed * 1000) / 1000)
@@ -88,11 +88,11 @@ def test_current_run_is_evaluated_in_the_background(qtbot, wait, main_window, tr
 
     # one row explained, in the user's column names
     panel.tabs.setCurrentIndex(3)
-    panel.rows_view.selectRow(4)
-    assert panel._explained_row == 4
-    assert any(name.startswith("Torque [Nm] = ") for name in panel.contrib_chart.names)
+    panel.explain.rows_view.selectRow(4)
+    assert panel.state.explained_row == 4
+    assert any(name.startswith("Torque [Nm] = ") for name in panel.explain.chart.names)
     # importance bars in original column names, training curves drawn
-    assert set(panel.importance_chart.names) == set(ev.importance.columns)
+    assert set(panel.importance.chart.names) == set(ev.importance.columns)
     assert panel.training_curves.loss_train.count == len(run.history["loss"])
 
 
@@ -140,7 +140,7 @@ def test_regression_shows_plots_instead_of_a_confusion_matrix(qtbot, wait, main_
     main_window.session.add_run(run, df)
     _evaluated(qtbot, wait, main_window, panel)
     assert panel.evaluation.task == "regression"
-    assert panel.scatter_box.isVisible() and not panel.confusion_box.isVisible()
+    assert panel.regression_box.isVisible() and not panel.confusion_box.isVisible()
     assert not panel.threshold_box.isVisible()
-    rows = [panel.metrics_table.verticalHeaderItem(i).text() for i in range(panel.metrics_table.rowCount())]
+    rows = [panel.metrics.table.verticalHeaderItem(i).text() for i in range(panel.metrics.table.rowCount())]
     assert rows == ["Mean absolute error", "Root mean squared error", "R² (explained variance)"]
