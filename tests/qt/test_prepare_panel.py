@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from mfg_desktop.qt.prepare import PreparePanel
-from mfg_desktop.qt.prepare import jobs as prepare_jobs
+from mfg_desktop.qt.prepare import panel as prepare_module
 from mfg_desktop.qt.prepare.inputs_table import COL_NAME, COL_REASON, COL_ROLE, COL_SCALE, VALUE
 
 
@@ -152,13 +152,13 @@ def test_split_settings_are_validated(panel, main_window):
 
 def test_pca_variance_is_computed_in_a_worker_and_plotted(panel, main_window, qtbot, monkeypatch, wait):
     threads: list[bool] = []
-    original = prepare_jobs.pca_variance
+    original = prepare_module.pca_variance
 
     def recording(*args, **kwargs):
         threads.append(threading.current_thread() is threading.main_thread())
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(prepare_jobs, "pca_variance", recording)
+    monkeypatch.setattr(prepare_module, "pca_variance", recording)
     panel.pca_view.pca_check.setChecked(True)
     qtbot.waitUntil(lambda: panel.pca_ratios is not None, timeout=30_000)
     wait.idle()

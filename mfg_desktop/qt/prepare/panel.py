@@ -28,9 +28,9 @@ from PySide6.QtWidgets import (
 from mfg_desktop.core.errors import MfgError
 from mfg_desktop.core.recipe import ColumnPlan, PcaSettings, Recipe
 from mfg_desktop.qt.context import AppContext, TaskSlot
-from mfg_desktop.qt.prepare import jobs
 from mfg_desktop.qt.prepare.formula_editor import FormulaEditor
 from mfg_desktop.qt.prepare.inputs_table import InputsTable
+from mfg_desktop.qt.prepare.jobs import pca_variance, propose
 from mfg_desktop.qt.prepare.pca_view import PcaView
 from mfg_desktop.qt.prepare.split_view import SplitView
 from mfg_desktop.qt.prepare.state import PrepareState, WeightAdvice
@@ -227,7 +227,7 @@ class PreparePanel(QWidget):
     @Slot()
     def _propose(self) -> None:
         self.proposal.start(
-            jobs.propose,
+            propose,
             self.session.frame,
             self.state.target,
             list(self.state.derived),
@@ -299,7 +299,7 @@ class PreparePanel(QWidget):
             self.pca_view.show_status(self.tr("Fix the inputs and the split first."), error=True)
             return None
         return self.pca_task.start(
-            jobs.pca_variance,
+            pca_variance,
             self.session.frame,
             replace(recipe, pca=PcaSettings()),
             spec,
