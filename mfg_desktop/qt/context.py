@@ -105,6 +105,11 @@ class TaskSlot(QObject):
         if self.job is not None:
             self.job.cancel()
 
+    def drop(self) -> None:
+        """Cancel the job and drop whatever it still sends: what it was computed for is gone."""
+        self.cancel()
+        self.job = None
+
     def start(
         self,
         fn: Callable[..., Any],

@@ -101,7 +101,7 @@ def steps() -> list[Step]:
 # pandas and pyqtgraph). A panel receives the AppContext, never the window.
 _PANEL_FACTORIES: dict[str, str] = {
     "data": "mfg_desktop.qt.data_panel:DataPanel",
-    "prepare": "mfg_desktop.qt.prepare_panel:PreparePanel",
+    "prepare": "mfg_desktop.qt.prepare:PreparePanel",
     "train": "mfg_desktop.qt.train_panel:TrainPanel",
     "evaluate": "mfg_desktop.qt.evaluate:EvaluatePanel",
     "predict": "mfg_desktop.qt.predict_panel:PredictPanel",
