@@ -103,7 +103,7 @@ def steps() -> list[Step]:
 _PANEL_FACTORIES: dict[str, str] = {
     "data": "mfg_desktop.qt.data_panel:DataPanel",
     "prepare": "mfg_desktop.qt.prepare_panel:PreparePanel",
-    "train": "mfg_desktop.qt.train_panel:TrainPanel",
+    "train": "mfg_desktop.qt.train:TrainPanel",
     "evaluate": "mfg_desktop.qt.evaluate_panel:EvaluatePanel",
     "predict": "mfg_desktop.qt.predict_panel:PredictPanel",
     "report": "mfg_desktop.qt.report_panel:ReportPanel",
