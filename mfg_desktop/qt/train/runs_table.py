@@ -17,10 +17,18 @@ from PySide6.QtWidgets import (
 )
 
 from mfg_desktop.qt.train.state import RunRow
-from mfg_desktop.qt.train.text import DATA_COLUMN, NUMERIC_COLUMNS, data_tooltip, run_cells, run_column_titles
+from mfg_desktop.qt.train.text import (
+    DATA_COLUMN,
+    MORE_COLUMN,
+    NUMERIC_COLUMNS,
+    data_tooltip,
+    run_cells,
+    run_column_titles,
+)
 
 Index = QModelIndex | QPersistentModelIndex
 RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+MAX_COLUMN_PX = 260
 
 
 class RunsTableModel(QAbstractTableModel):
@@ -57,6 +65,8 @@ class RunsTableModel(QAbstractTableModel):
             return int(RIGHT.value)
         if role == Qt.ItemDataRole.ToolTipRole and column == DATA_COLUMN:
             return data_tooltip(self._rows[row])
+        if role == Qt.ItemDataRole.ToolTipRole and column == MORE_COLUMN:
+            return self._cells[row][column]  # in full, where the column is too narrow
         if role == Qt.ItemDataRole.UserRole:
             return self._rows[row].run_id
         return None
@@ -86,8 +96,13 @@ class RunsView(QGroupBox):
         self.table.setWordWrap(False)
         header = self.table.horizontalHeader()
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        # Each column as wide as its text, but no wider than MAX_COLUMN_PX (long file names elide;
+        # the tooltip has them all); the validation numbers take what is left, so that the table
+        # fits the window without a horizontal scroll bar.
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
+        header.setSectionResizeMode(MORE_COLUMN, QHeaderView.ResizeMode.Stretch)
+        header.setMaximumSectionSize(MAX_COLUMN_PX)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self._selecting = False
         self.save_button = QPushButton(self.tr("Save model…"))

@@ -16,6 +16,7 @@ from mfg_desktop.qt.train.state import PreparationSummary, RunLabel, RunRow
 
 # the runs table's columns (titles in run_column_titles): where the data names are, which are numbers
 DATA_COLUMN = 1
+MORE_COLUMN = 8
 NUMERIC_COLUMNS = frozenset({4, 5, 6, 7, 9})  # epochs, best epoch, val loss, val metric, duration
 FILES_SHOWN = 2  # more data files than this are "first, second + N more" (all in the tooltip)
 
