@@ -230,3 +230,26 @@ def test_the_status_bar_names_the_device_from_a_worker(main_window, qtbot, wait,
     assert titles[:3] == ["Run", "Data", "Target"] and titles[11] == "Status"
     assert panel.form.train_button.text() == "Train" and panel.form.stop_button.text() == "Cancel"
     wait.idle()
+
+
+def test_the_panel_works_on_a_bare_context_without_a_window(qtbot, wait, monkeypatch):
+    from mfg_desktop.qt.context import AppContext
+    from mfg_desktop.qt.session import SessionModel
+
+    monkeypatch.setattr(train_module, "describe_device", lambda state: "GPU: Test Accelerator")
+    ctx = AppContext(SessionModel())
+    devices: list[str] = []
+    messages: list[tuple[str, str]] = []
+    ctx.device_described.connect(devices.append)
+    ctx.message_requested.connect(lambda text, level: messages.append((text, level)))
+    panel = TrainPanel(ctx)
+    qtbot.addWidget(panel)
+    qtbot.waitUntil(lambda: devices == ["GPU: Test Accelerator"], timeout=10_000)
+    assert "Load data" in panel.summary_label.text() and not panel.form.train_button.isEnabled()
+    assert panel.train() is None
+    assert messages and "Prepare the data first" in messages[-1][0]
+    panel.apply_preset("fast")
+    panel.set_settings(hidden="64 32", seed=5)
+    assert panel.state.settings.seed == 5 and panel.network_spec().hidden == [64, 32]
+    assert panel.form.preset_note.text() == "edited: differs from the preset"
+    wait.idle()
