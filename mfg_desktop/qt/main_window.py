@@ -102,7 +102,7 @@ def steps() -> list[Step]:
 _PANEL_FACTORIES: dict[str, str] = {
     "data": "mfg_desktop.qt.data_panel:DataPanel",
     "prepare": "mfg_desktop.qt.prepare:PreparePanel",
-    "train": "mfg_desktop.qt.train_panel:TrainPanel",
+    "train": "mfg_desktop.qt.train:TrainPanel",
     "evaluate": "mfg_desktop.qt.evaluate:EvaluatePanel",
     "predict": "mfg_desktop.qt.predict_panel:PredictPanel",
     "report": "mfg_desktop.qt.report:ReportPanel",

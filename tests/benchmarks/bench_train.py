@@ -295,14 +295,14 @@ class Comparison:
         session = window.session
         self.frame, self.recipe, self.split_spec = session.frame, session.recipe, session.split_spec
         self.class_weight = bool(session.class_weight)
-        self.seed = panel.seed_spin.value()
+        self.seed = panel.state.settings.seed
         self.stamps: list[float] = []
         plot_partial = panel._partial
 
-        def partial(job, update):
+        def partial(update):
             if hasattr(update, "val_loss"):
                 self.stamps.append(update.elapsed_s)  # taken in the worker at each epoch end
-            plot_partial(job, update)
+            plot_partial(update)
 
         panel._partial = partial
         # The same fitted recipe, split and class weights the Train step's run gets.

@@ -8,10 +8,11 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
+from PySide6.QtCore import Qt
 
-from mfg_desktop.qt import train_panel as train_module
 from mfg_desktop.qt import workers
-from mfg_desktop.qt.train_panel import TrainPanel, parse_hidden
+from mfg_desktop.qt.train import TrainPanel
+from mfg_desktop.qt.train import panel as train_module
 
 
 @pytest.fixture(scope="module")
@@ -41,30 +42,20 @@ def panel(main_window, qtbot, wait, ai4i_slice) -> TrainPanel:
     return _prepare(main_window, qtbot, wait, ai4i_slice)
 
 
-def test_parse_hidden():
-    assert parse_hidden("256, 256") == [256, 256]
-    assert parse_hidden("64 32") == [64, 32]
-    from mfg_desktop.core.errors import TrainingError
-
-    for bad in ("", "abc", "64, -1", "0"):
-        with pytest.raises(TrainingError, match="Hidden layers"):
-            parse_hidden(bad)
-
-
 def test_presets_fill_the_settings(panel):
     from mfg_desktop.core.network import preset
 
     assert panel.network_spec() == preset("fast")
-    assert panel.preset_note.text() == ""
+    assert panel.form.preset_note.text() == ""
     panel.apply_preset("thorough")
     assert panel.network_spec() == preset("thorough")
-    assert panel.hidden_edit.text() == "384, 384, 384"
+    assert panel.form.hidden_edit.text() == "384, 384, 384"
     panel.set_settings(hidden="64, 32", optimizer="sgd", epochs=7)
     spec = panel.network_spec()
     assert spec.hidden == [64, 32] and spec.optimizer == "sgd" and spec.epochs == 7
     assert spec.n_bins == preset("thorough").n_bins  # settings not on the form come from the preset
-    assert "edited" in panel.preset_note.text()
-    losses = [panel.loss_combo.itemData(i) for i in range(panel.loss_combo.count())]
+    assert "edited" in panel.form.preset_note.text()
+    losses = [panel.form.loss_combo.itemData(i) for i in range(panel.form.loss_combo.count())]
     assert losses[0] == "auto" and "mse" not in losses  # binary task: no regression losses
 
 
@@ -72,18 +63,18 @@ def test_train_runs_in_a_worker_plots_each_epoch_and_lists_the_run(
     panel, main_window, qtbot, wait, monkeypatch
 ):
     on_gui_thread: list[bool] = []
-    original = train_module._train_job
+    original = train_module.train_model
 
     def recording(*args, **kwargs):
         on_gui_thread.append(threading.current_thread() is threading.main_thread())
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(train_module, "_train_job", recording)
+    monkeypatch.setattr(train_module, "train_model", recording)
     panel.set_settings(epochs=3, batch_size=64, patience=10)
     epoch_updates = []
     job = panel.train()
     assert job is not None and panel.is_training()
-    assert not panel.train_button.isEnabled() and panel.stop_button.isEnabled()
+    assert not panel.form.train_button.isEnabled() and panel.form.stop_button.isEnabled()
     job.partial.connect(lambda u: epoch_updates.append(u) if hasattr(u, "val_loss") else None)
     with qtbot.waitSignal(job.ended, timeout=180_000):
         pass
@@ -99,18 +90,20 @@ def test_train_runs_in_a_worker_plots_each_epoch_and_lists_the_run(
     assert len(x) == 3 and np.allclose(y, curves.loss_valid.y)  # what pyqtgraph draws
     assert curves.batch_loss.count >= 1 and np.all(curves.batch_loss.x <= 3.0)
     assert curves.metric_plot.getPlotItem().titleLabel.text == "Accuracy"
-    assert panel.epoch_tile.value.text() == "3 / 3"
+    assert panel.tiles.epoch.value.text() == "3 / 3"
 
     run = main_window.session.current_run
     assert run is not None and main_window.session.runs == [run]
     assert main_window.session.frame_of(run) is main_window.session.frame
     assert run.epochs_run == 3 and not run.cancelled
-    assert panel.runs_table.rowCount() == 1
-    cells = [panel.runs_table.item(0, c).text() for c in range(panel.runs_table.columnCount())]
-    assert cells[1] == "fast (edited)" and cells[2] == "3 / 3" and cells[9] == "finished"
-    assert "accuracy" in cells[5] and "ROC-AUC" in cells[6]
+    assert panel.runs.model.rowCount() == 1
+    cells = [panel.runs.cell(0, c) for c in range(panel.runs.model.columnCount())]
+    assert cells[1] == "ai4i_1500.csv" and cells[2] == "Machine_failure"  # which data, which target
+    assert panel.runs.cell(0, 1, Qt.ItemDataRole.ToolTipRole) == "ai4i_1500.csv\n1,500 rows"
+    assert cells[3] == "fast (edited)" and cells[4] == "3 / 3" and cells[11] == "finished"
+    assert "accuracy" in cells[7] and "ROC-AUC" in cells[8]
     assert "Finished 3 epochs" in panel.status_label.text()
-    assert panel.save_button.isEnabled() and panel.train_button.isEnabled()
+    assert panel.runs.save_button.isEnabled() and panel.form.train_button.isEnabled()
     qtbot.waitUntil(lambda: main_window.device_label.isVisible(), timeout=60_000)
     assert "CPU" in main_window.device_label.text() or "GPU" in main_window.device_label.text()
     wait.idle()
@@ -122,7 +115,7 @@ def test_cancel_stops_within_a_second_and_the_run_can_be_saved(
     panel.set_settings(epochs=400, batch_size=16, patience=400)
     job = panel.train()
     qtbot.waitUntil(lambda: panel.curves.loss_train.count >= 2, timeout=180_000)
-    panel.stop_button.click()
+    panel.form.stop_button.click()
     started = time.perf_counter()
     assert "Stopping" in panel.status_label.text()
     with qtbot.waitSignal(job.ended, timeout=10_000):
@@ -134,8 +127,8 @@ def test_cancel_stops_within_a_second_and_the_run_can_be_saved(
     run = main_window.session.current_run
     assert run is not None and run.cancelled and 2 <= run.epochs_run < 400
     assert 1 <= run.best_epoch <= run.epochs_run
-    cells = [panel.runs_table.item(0, c).text() for c in range(panel.runs_table.columnCount())]
-    assert "cancelled" in cells[9]
+    cells = [panel.runs.cell(0, c) for c in range(panel.runs.model.columnCount())]
+    assert "cancelled" in cells[11]
     assert "Cancelled after" in panel.status_label.text()
 
     # Save model…: the dialog's answer, then the write happens on a worker thread
@@ -167,8 +160,8 @@ def test_selecting_a_run_makes_it_current_and_shows_its_curves(panel, main_windo
             pass
     runs = main_window.session.runs
     assert len(runs) == 2 and main_window.session.current_run is runs[1]
-    assert panel.runs_table.rowCount() == 2
-    panel.runs_table.selectRow(0)
+    assert panel.runs.model.rowCount() == 2
+    panel.runs.table.selectRow(0)
     assert main_window.session.current_run is runs[0]
     assert np.allclose(panel.curves.loss_valid.y, runs[0].history["val_loss"])
     assert panel.curves.batch_loss.count == 0  # an old run keeps no per-batch trace
@@ -187,7 +180,7 @@ def test_a_training_error_appears_in_the_banner_and_the_app_stays_usable(panel, 
     assert "No usable inputs" in main_window.banner.text()
     assert "did not run" in panel.status_label.text()
     assert main_window.session.runs == []
-    assert panel.train_button.isEnabled()
+    assert panel.form.train_button.isEnabled()
 
     # bad network settings are refused before any thread starts
     prepare.set_used(inputs[0], True)
@@ -222,17 +215,41 @@ def test_the_status_bar_names_the_device_from_a_worker(main_window, qtbot, wait,
         calls.append(threading.current_thread() is threading.main_thread())
         return "GPU: Test Accelerator"
 
-    monkeypatch.setattr(train_module, "_device_job", fake_device)
+    monkeypatch.setattr(train_module, "describe_device", fake_device)
     main_window.show_step("train")
     qtbot.waitUntil(lambda: main_window.device_label.isVisible(), timeout=10_000)
     assert calls == [False]
     assert main_window.device_label.text() == "Training device: GPU: Test Accelerator"
     # without data the Train button waits for the Prepare step
     panel = main_window.page("train")
-    assert not panel.train_button.isEnabled()
+    assert not panel.form.train_button.isEnabled()
     assert "Load data" in panel.summary_label.text()
-    assert panel.runs_table.rowCount() == 0
+    assert panel.runs.model.rowCount() == 0
     assert main_window.device_label.parent() is not None
-    assert panel.runs_table.horizontalHeaderItem(9).text() == "Status"
-    assert panel.train_button.text() == "Train" and panel.stop_button.text() == "Cancel"
+    titles = [panel.runs.model.headerData(c, Qt.Orientation.Horizontal) for c in range(12)]
+    assert titles[:3] == ["Run", "Data", "Target"] and titles[11] == "Status"
+    assert panel.form.train_button.text() == "Train" and panel.form.stop_button.text() == "Cancel"
+    wait.idle()
+
+
+def test_the_panel_works_on_a_bare_context_without_a_window(qtbot, wait, monkeypatch):
+    from mfg_desktop.qt.context import AppContext
+    from mfg_desktop.qt.session import SessionModel
+
+    monkeypatch.setattr(train_module, "describe_device", lambda state: "GPU: Test Accelerator")
+    ctx = AppContext(SessionModel())
+    devices: list[str] = []
+    messages: list[tuple[str, str]] = []
+    ctx.device_described.connect(devices.append)
+    ctx.message_requested.connect(lambda text, level: messages.append((text, level)))
+    panel = TrainPanel(ctx)
+    qtbot.addWidget(panel)
+    qtbot.waitUntil(lambda: devices == ["GPU: Test Accelerator"], timeout=10_000)
+    assert "Load data" in panel.summary_label.text() and not panel.form.train_button.isEnabled()
+    assert panel.train() is None
+    assert messages and "Prepare the data first" in messages[-1][0]
+    panel.apply_preset("fast")
+    panel.set_settings(hidden="64 32", seed=5)
+    assert panel.state.settings.seed == 5 and panel.network_spec().hidden == [64, 32]
+    assert panel.form.preset_note.text() == "edited: differs from the preset"
     wait.idle()

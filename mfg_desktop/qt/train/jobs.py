@@ -1,0 +1,80 @@
+"""What the Train step runs on worker threads: training, asking for the device, saving a run.
+
+Keras/TensorFlow load on worker threads only, inside these functions.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mfg_desktop.core.errors import Cancelled
+from mfg_desktop.core.jobs import JobState
+
+if TYPE_CHECKING:
+    from mfg_desktop.core.network import NetworkSpec
+    from mfg_desktop.core.recipe import Recipe
+    from mfg_desktop.core.split import SplitSpec
+    from mfg_desktop.core.train import TrainingRun
+
+
+class StopOrCancelState(JobState):
+    """The job state ``train_run`` sees: the user's Stop, or the job's own cancel.
+
+    Stop ends training within a batch and ``train_run`` returns the run with the best weights so
+    far, which the worker delivers as a result. Cancelling the job itself (the window closing)
+    makes the worker drop any result, as for every other job.
+    """
+
+    def __init__(self, outer: JobState, stop: threading.Event) -> None:
+        super().__init__(on_progress=outer.set_progress, on_partial_result=outer.set_partial_result)
+        self._outer = outer
+        self._stop = stop
+
+    def request_cancel(self) -> None:
+        self._stop.set()
+
+    def is_interruption_requested(self) -> bool:
+        return self._stop.is_set() or self._outer.is_interruption_requested()
+
+    def check_cancelled(self) -> None:
+        if self.is_interruption_requested():
+            raise Cancelled()
+
+
+def train_model(
+    frame,
+    recipe: Recipe,
+    split_spec: SplitSpec,
+    spec: NetworkSpec,
+    seed: int,
+    class_weight: bool,
+    data_files: list[str],
+    stop: threading.Event,
+    state: JobState,
+) -> TrainingRun:
+    from mfg_desktop.core.train import train_run
+
+    return train_run(
+        frame,
+        recipe,
+        split_spec,
+        spec,
+        seed=seed,
+        class_weight=class_weight,
+        state=StopOrCancelState(state, stop),
+        data_files=data_files,
+    )
+
+
+def describe_device(state: JobState) -> str:
+    from mfg_desktop.core.train import describe_device
+
+    return describe_device()
+
+
+def save_model(run: TrainingRun, path: str, state: JobState) -> Path:
+    from mfg_desktop.core.bundle import save_model_file
+
+    return save_model_file(run, path)
