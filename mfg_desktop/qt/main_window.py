@@ -38,7 +38,7 @@ from mfg_desktop.qt.context import AppContext, data_file_filters
 from mfg_desktop.qt.error_dialog import show_error_dialog
 from mfg_desktop.qt.help_menu import build_help_menu
 from mfg_desktop.qt.session import SessionModel
-from mfg_desktop.qt.settings import app_settings
+from mfg_desktop.qt.settings import app_settings, dialog_folder, remember_folder
 from mfg_desktop.qt.workers import Job, cancel_and_wait_all, run_in_thread
 
 if TYPE_CHECKING:
@@ -372,11 +372,10 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def choose_files(self) -> None:
-        settings = app_settings()
-        start = str(settings.value("last_dir", str(Path.home())))
-        paths, _ = QFileDialog.getOpenFileNames(self, self.tr("Open data files"), start, self.file_filters())
+        paths, _ = QFileDialog.getOpenFileNames(self, self.tr("Open data files"), dialog_folder(),
+                                                self.file_filters())
         if paths:
-            settings.setValue("last_dir", str(Path(paths[0]).parent))
+            remember_folder(paths[0])
             self.open_files(paths)
 
     @Slot()

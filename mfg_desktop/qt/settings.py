@@ -35,3 +35,22 @@ def log_path() -> Path:
 def app_settings() -> QSettings:
     """An INI file in :func:`config_dir` (readable by a person, easy to delete)."""
     return QSettings(str(config_dir() / "settings.ini"), QSettings.Format.IniFormat)
+
+
+# The folders file dialogs remember: data files, model files.
+DATA_DIR, MODEL_DIR = "last_dir", "model_dir"
+
+
+def dialog_folder(kind: str = DATA_DIR) -> str:
+    """Where a file dialog starts: the folder last used for this kind of file, else the data's, else home."""
+    settings = app_settings()
+    for key in (kind, DATA_DIR):
+        folder = str(settings.value(key, "") or "")
+        if folder and Path(folder).is_dir():
+            return folder
+    return str(Path.home())
+
+
+def remember_folder(path: str | Path, kind: str = DATA_DIR) -> None:
+    """The next dialog for this kind of file starts in ``path``'s folder."""
+    app_settings().setValue(kind, str(Path(path).parent))

@@ -300,3 +300,21 @@ def test_help_has_a_guide_the_shortcuts_and_where_settings_and_logs_live(main_wi
     assert "Ctrl+O" in keys and "Ctrl+E" in keys
     assert str(log_path()) in where  # the test's own config folder, never the user's
 
+
+
+def test_file_dialogs_start_where_the_last_file_of_their_kind_was(tmp_path, monkeypatch):
+    from pathlib import Path as P
+
+    from mfg_desktop.qt.settings import DATA_DIR, MODEL_DIR, dialog_folder, remember_folder
+
+    monkeypatch.setattr(P, "home", staticmethod(lambda: tmp_path / "home"))
+    assert dialog_folder() == str(tmp_path / "home") and dialog_folder(MODEL_DIR) == str(tmp_path / "home")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "models").mkdir()
+    remember_folder(tmp_path / "data" / "ai4i.csv")
+    assert dialog_folder(DATA_DIR) == str(tmp_path / "data")
+    assert dialog_folder(MODEL_DIR) == str(tmp_path / "data")  # no model saved yet: beside the data
+    remember_folder(tmp_path / "models" / "m.mfgmodel", MODEL_DIR)
+    assert dialog_folder(MODEL_DIR) == str(tmp_path / "models")
+    (tmp_path / "models").rmdir()  # a folder that is gone is skipped
+    assert dialog_folder(MODEL_DIR) == str(tmp_path / "data")

@@ -37,6 +37,7 @@ from mfg_desktop.qt.evaluate.state import EvaluateState
 from mfg_desktop.qt.evaluate.text import file_names
 from mfg_desktop.qt.evaluate.threshold_box import ThresholdBox
 from mfg_desktop.qt.live_plots import TrainingCurves
+from mfg_desktop.qt.settings import MODEL_DIR, dialog_folder, remember_folder
 from mfg_desktop.qt.workers import Job
 
 if TYPE_CHECKING:
@@ -184,9 +185,10 @@ class EvaluatePanel(QWidget):
             self._update_buttons()
 
     def _choose_model(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, self.tr("Open model file"), "",
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("Open model file"), dialog_folder(MODEL_DIR),
                                               self.tr("mfg-desktop models (*.mfgmodel);;All files (*)"))
         if path:
+            remember_folder(path, MODEL_DIR)
             self.open_model(path)
 
     def open_model(self, path: str | Path) -> Job | None:
@@ -194,8 +196,10 @@ class EvaluatePanel(QWidget):
         return self._start(open_model_job, str(path), title=self.tr("Opening model"))
 
     def _choose_files(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(self, self.tr("Labelled data files"), "", data_file_filters())
+        paths, _ = QFileDialog.getOpenFileNames(self, self.tr("Labelled data files"), dialog_folder(),
+                                                data_file_filters())
         if paths:
+            remember_folder(paths[0])
             self.evaluate_files(paths)
 
     def evaluate_files(self, paths: list[str | Path]) -> Job | None:
@@ -230,10 +234,12 @@ class EvaluatePanel(QWidget):
             return None
         path = path if path is not None else self.state.save_path()
         if path is None:
-            path, _ = QFileDialog.getSaveFileName(self, self.tr("Save model file"), "model.mfgmodel",
+            path, _ = QFileDialog.getSaveFileName(self, self.tr("Save model file"),
+                                                  str(Path(dialog_folder(MODEL_DIR)) / "model.mfgmodel"),
                                                   self.tr("mfg-desktop models (*.mfgmodel)"))
             if not path:
                 return None
+            remember_folder(path, MODEL_DIR)
         job = self.saving.start(
             save_job, self.run, str(path), title=self.tr("Saving model"), context=self.tr("saving the model"),
             cancellable=False,

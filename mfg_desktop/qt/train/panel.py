@@ -17,7 +17,7 @@ from mfg_desktop.core.errors import TrainingError
 from mfg_desktop.core.network import DEFAULT_PRESET, NetworkSpec, metric_name
 from mfg_desktop.qt.context import AppContext, TaskSlot
 from mfg_desktop.qt.live_plots import TrainingCurves
-from mfg_desktop.qt.settings import app_settings
+from mfg_desktop.qt.settings import MODEL_DIR, dialog_folder, remember_folder
 from mfg_desktop.qt.train.jobs import describe_device, save_model, train_model
 from mfg_desktop.qt.train.runs_table import RunsView
 from mfg_desktop.qt.train.settings_form import SettingsForm
@@ -310,18 +310,16 @@ class TrainPanel(QWidget):
         run = self.session.current_run
         if run is None:
             return None
-        settings = app_settings()
-        folder = str(settings.value("model_dir", str(Path.home())))
         path, _ = QFileDialog.getSaveFileName(
             self,
             self.tr("Save model"),
-            str(self.state.model_path(folder, run)),
+            str(self.state.model_path(dialog_folder(MODEL_DIR), run)),
             self.tr("mfg-desktop model (*.mfgmodel)"),
         )
         if not path:
             return None
         path = with_model_suffix(path)
-        settings.setValue("model_dir", str(Path(path).parent))
+        remember_folder(path, MODEL_DIR)
         return self.save_run(run, path)
 
     def save_run(self, run: TrainingRun, path: str | Path) -> Job | None:
