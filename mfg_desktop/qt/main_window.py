@@ -105,7 +105,7 @@ _PANEL_FACTORIES: dict[str, str] = {
     "prepare": "mfg_desktop.qt.prepare_panel:PreparePanel",
     "train": "mfg_desktop.qt.train_panel:TrainPanel",
     "evaluate": "mfg_desktop.qt.evaluate_panel:EvaluatePanel",
-    "predict": "mfg_desktop.qt.predict_panel:PredictPanel",
+    "predict": "mfg_desktop.qt.predict:PredictPanel",
     "report": "mfg_desktop.qt.report_panel:ReportPanel",
 }
 
