@@ -101,7 +101,7 @@ def steps() -> list[Step]:
 # Each step's panel class, imported when the step is first shown (keeps the cold start free of
 # pandas and pyqtgraph). A panel receives the AppContext, never the window.
 _PANEL_FACTORIES: dict[str, str] = {
-    "data": "mfg_desktop.qt.data_panel:DataPanel",
+    "data": "mfg_desktop.qt.data:DataPanel",
     "prepare": "mfg_desktop.qt.prepare_panel:PreparePanel",
     "train": "mfg_desktop.qt.train_panel:TrainPanel",
     "evaluate": "mfg_desktop.qt.evaluate_panel:EvaluatePanel",

@@ -1068,7 +1068,7 @@ class PreparePanel(QWidget):
     def _update_header(self) -> None:
         if not self.plans:
             return
-        from mfg_desktop.qt.data_panel import task_text
+        from mfg_desktop.qt.data.text import task_text
 
         target = self.target if isinstance(self.target, str) else " + ".join(self.target or [])
         used = len(self.used_columns())
