@@ -160,3 +160,37 @@ def test_watch_a_folder_logs_and_stops(main_window, qtbot, wait, model_path, ai4
     wait.idle()
     assert "stopped watching" in panel.watch_box.watch_log.toPlainText()
     assert panel.watch_box.start_watch_button.isEnabled() and not panel.watch_box.stop_watch_button.isEnabled()
+
+
+def test_file_dialogs_start_in_the_folder_last_used_else_home(main_window, monkeypatch, tmp_path):
+    panel = _panel(main_window)
+    starts: list[tuple[str, str]] = []
+    data = tmp_path / "line 3"
+    data.mkdir()
+
+    def open_files(parent, caption, directory, filters):
+        starts.append(("files", directory))
+        return [str(data / "day1.csv")], ""
+
+    def folder(parent, caption, directory=""):
+        starts.append(("folder", directory))
+        return ""
+
+    def save(parent, caption, directory, filters):
+        starts.append(("save", directory))
+        return "", ""
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames", open_files)
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", folder)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", save)
+    panel.files.choose_folder()
+    assert starts[-1] == ("folder", str(Path.home()))  # nothing used yet
+    panel.files.choose_files()
+    assert panel.paths() == [str(data / "day1.csv")]
+    panel.files.choose_folder()
+    panel.watch_box.browse_into(panel.watch_box.watch_out)
+    panel.result_view.choose_batch_report()
+    assert starts[-3:] == [("folder", str(data)), ("folder", str(data)), ("save", str(data / "batch_report.pdf"))]
+    monkeypatch.setattr(main_window, "open_files", lambda paths: None)
+    main_window.choose_files()  # the window's File > Open shares the folder
+    assert starts[-1] == ("files", str(data))
