@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 
 # Profiling starts this long after the table is shown (see _on_data).
 PROFILE_DELAY_MS = 50
+# The suggested target is analysed this long after the profile is shown: the analysis of a big
+# table on a worker would otherwise compete with the first paint of the quality table and plot.
+SUGGEST_DELAY_MS = 300
 
 
 class DataPanel(QWidget):
@@ -183,12 +186,18 @@ class DataPanel(QWidget):
         self._show_quality_notes(None)
         self.table_view.set_column_kinds({c.name: kind_text(c.kind) for c in profile.columns})
         self.target_box.set_options(target_options(profile), self.session.target)
-        suggestion = self.state.suggest(profile, self.session.target)
-        if suggestion is not None:
-            self.pick_target(suggestion)
         first = first_column_to_show(profile)
         if first is not None:
             self.select_column(first)
+        suggestion = self.state.suggest(profile, self.session.target)
+        if suggestion is not None:
+            data = self.session.data
+            QTimer.singleShot(SUGGEST_DELAY_MS, lambda: self._take_suggestion(data, suggestion))
+
+    def _take_suggestion(self, data: LoadedData, suggestion: str | list[str]) -> None:
+        """Preselect the suggested target unless the data changed or the user picked one meanwhile."""
+        if data is self.session.data and self.session.target is None and not self.ctx.closing:
+            self.pick_target(suggestion)
 
     def _show_quality_notes(self, column: str | None) -> None:
         profile = self.session.profile
