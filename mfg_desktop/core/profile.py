@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -757,6 +758,51 @@ def _sibling_flags(
 
 
 # --------------------------------------------------------------------------------------------
+# a first guess at the target
+
+# Words that name a yes/no outcome column in MES and inspection exports (Machine_failure,
+# defect, PassFail, Result, NG). Matched as whole words (or, for "fail" and "defect", word
+# beginnings: failure, failed, defective), so "rating" does not match "ng" nor "passage" "pass".
+_OUTCOME_PREFIXES = ("fail", "defect")
+_OUTCOME_WORDS = frozenset({"result", "results", "ng", "pass", "passed", "passfail"})
+_UNSUITABLE_TARGET_KINDS = (TEXT, DATETIME)
+
+
+def _name_words(name: str) -> list[str]:
+    """'Machine_failure' → ['machine', 'failure']; 'PassFail' → ['pass', 'fail']; 'is_NG' → ['is', 'ng']."""
+    return [w.lower() for w in re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+", name)]
+
+
+def _names_an_outcome(name: str) -> bool:
+    return any(w.startswith(_OUTCOME_PREFIXES) or w in _OUTCOME_WORDS for w in _name_words(name))
+
+
+def _usable_target(prof: ColumnProfile) -> bool:
+    return not prof.constant and not prof.identifier_like and prof.kind not in _UNSUITABLE_TARGET_KINDS
+
+
+def suggest_target(profile: DataProfile) -> str | list[str] | None:
+    """The column the model most likely should predict, as a first choice the user can change.
+
+    A two-valued column named like an outcome (failure, defect, fail, result, NG, pass; the last
+    such column when there are several, as targets tend to be written last), else the table's
+    last column when it can be a target at all (not constant, not an identifier, not free text
+    or a date). A column that belongs to a group of one-hot columns is suggested as the group.
+    None when nothing fits.
+    """
+    binary_outcomes = [c for c in profile.columns
+                       if c.distinct == 2 and _usable_target(c) and _names_an_outcome(c.name)]
+    if binary_outcomes:
+        choice = binary_outcomes[-1]
+    elif profile.columns and _usable_target(profile.columns[-1]):
+        choice = profile.columns[-1]
+    else:
+        return None
+    group = next((g for g in profile.onehot_groups if choice.name in g), None)
+    return list(group) if group else choice.name
+
+
+# --------------------------------------------------------------------------------------------
 # plot data for the GUI
 
 
@@ -799,5 +845,5 @@ def value_counts(series: pd.Series, top: int = 20) -> list[tuple[str, int]]:
 
 __all__ = [
     "BINARY", "MULTICLASS", "REGRESSION", "ColumnProfile", "DataProfile", "LeakSuspect", "TargetReport",
-    "analyze_target", "histogram", "profile_frame", "value_counts",
+    "analyze_target", "histogram", "profile_frame", "suggest_target", "value_counts",
 ]

@@ -100,11 +100,11 @@ def steps() -> list[Step]:
 # Each step's panel class, imported when the step is first shown (keeps the cold start free of
 # pandas and pyqtgraph). A panel receives the AppContext, never the window.
 _PANEL_FACTORIES: dict[str, str] = {
-    "data": "mfg_desktop.qt.data_panel:DataPanel",
+    "data": "mfg_desktop.qt.data:DataPanel",
     "prepare": "mfg_desktop.qt.prepare:PreparePanel",
     "train": "mfg_desktop.qt.train:TrainPanel",
     "evaluate": "mfg_desktop.qt.evaluate:EvaluatePanel",
-    "predict": "mfg_desktop.qt.predict_panel:PredictPanel",
+    "predict": "mfg_desktop.qt.predict:PredictPanel",
     "report": "mfg_desktop.qt.report:ReportPanel",
 }
 

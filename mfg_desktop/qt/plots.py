@@ -13,6 +13,7 @@ pg.setConfigOptions(antialias=True, background="w", foreground="#333")
 
 BAR_BRUSH = pg.mkBrush("#4a86c5")
 BAR_PEN = pg.mkPen("#2f5f91", width=1)
+OTHER_BRUSH = pg.mkBrush("#b8c4d0")
 
 
 def plot_widget(title: str, left: str, bottom: str) -> pg.PlotWidget:
@@ -60,28 +61,44 @@ class HistogramPlot(QWidget):
     def show_histogram(self, counts: np.ndarray, edges: np.ndarray, title: str, dates: bool = False) -> None:
         self.clear()
         self._set_axis(dates)
-        self.plot.getPlotItem().getAxis("bottom").setTicks(None)
+        item = self.plot.getPlotItem()
+        item.getAxis("bottom").setTicks(None)
+        item.getAxis("left").setTicks(None)
+        item.showGrid(x=False, y=True, alpha=0.25)
+        self.plot.setLabel("bottom", None)
         self.bars = pg.BarGraphItem(x0=edges[:-1], x1=edges[1:], height=counts, brush=BAR_BRUSH, pen=BAR_PEN)
         self.plot.addItem(self.bars)
-        self.plot.getPlotItem().setToolTip(title)
+        item.setToolTip(title)
         self.plot.setLabel("left", self.tr("rows"))
         self.plot.enableAutoRange()
         self.mode = "histogram"
 
     def show_counts(self, pairs: list[tuple[str, int]], title: str) -> None:
+        """One horizontal bar per value, the most frequent on top: value names of any length stay
+        readable on the left axis, where side by side under vertical bars they would overlap.
+        Bars that stand for no single value ("(other N)", "(missing)") are grey."""
         self.clear()
         self._set_axis(False)
-        x = np.arange(len(pairs), dtype=float)
-        heights = np.array([count for _, count in pairs], dtype=float)
-        self.bars = pg.BarGraphItem(x=x, height=heights, width=0.75, brush=BAR_BRUSH, pen=BAR_PEN)
+        item = self.plot.getPlotItem()
+        y = np.arange(len(pairs), dtype=float)[::-1]
+        widths = np.array([count for _, count in pairs], dtype=float)
+        brushes = [OTHER_BRUSH if _is_summary(label) else BAR_BRUSH for label, _ in pairs]
+        self.bars = pg.BarGraphItem(x0=0.0, y=y, height=0.75, width=widths, brushes=brushes, pen=BAR_PEN)
         self.plot.addItem(self.bars)
-        labels = [(i, _short(label)) for i, (label, _) in enumerate(pairs)]
-        self.plot.getPlotItem().getAxis("bottom").setTicks([labels])
-        self.plot.getPlotItem().setToolTip(title)
-        self.plot.setLabel("left", self.tr("rows"))
+        item.getAxis("left").setTicks([[(float(pos), _short(label)) for pos, (label, _) in zip(y, pairs, strict=True)]])
+        item.getAxis("bottom").setTicks(None)
+        item.showGrid(x=True, y=False, alpha=0.25)
+        item.setToolTip(title)
+        self.plot.setLabel("left", None)
+        self.plot.setLabel("bottom", self.tr("rows"))
         self.plot.enableAutoRange()
         self.mode = "counts"
 
 
-def _short(label: str, limit: int = 12) -> str:
+def _is_summary(label: str) -> bool:
+    """The bars core.profile.value_counts adds after the values: "(other N)" and "(missing)"."""
+    return label.startswith("(") and label.endswith(")")
+
+
+def _short(label: str, limit: int = 16) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "…"

@@ -17,7 +17,8 @@ from mfg_desktop.core.recipe import propose_recipe
 from mfg_desktop.core.score import score_file
 from mfg_desktop.core.split import SplitSpec
 from mfg_desktop.core.train import train_run
-from mfg_desktop.qt.predict_panel import FLAG_BRUSH, PredictPanel
+from mfg_desktop.qt.predict import PredictPanel
+from mfg_desktop.qt.predict.rows_model import FLAG_BRUSH
 
 LEAKS = ["UDI", "Product ID", "TWF", "HDF", "PWF", "OSF", "RNF"]
 
@@ -75,15 +76,15 @@ def test_scores_a_file_in_a_worker_and_shows_flagged_rows(main_window, qtbot, wa
     wait.idle()
     [result] = panel.results
     assert (result.rows_read, result.rows_scored, result.rows_rejected) == (2000, 1999, 1)
-    assert panel.result_list.currentRow() == 0
-    assert "1,999 of 2,000 rows scored" in panel.result_title.text()
-    summary = panel.summary.toPlainText()
+    assert panel.files.result_list.currentRow() == 0
+    assert "1,999 of 2,000 rows scored" in panel.result_view.result_title.text()
+    summary = panel.result_view.summary.toPlainText()
     assert "Rows rejected" in summary and "'Torque [Nm]' is not a number: 1 row(s), the first at data row 8" in summary
-    assert "should hold a number" in panel.warnings.text() and "n.a.x" in panel.warnings.text()
+    assert "should hold a number" in panel.result_view.warnings.text() and "n.a.x" in panel.result_view.warnings.text()
     assert "Predicted classes" in summary and "Flagged (p(1) ≥ 0.50)" in summary
-    assert panel.histogram.bars is not None and panel.histogram.mode == "histogram"
+    assert panel.result_view.histogram.bars is not None and panel.result_view.histogram.mode == "histogram"
 
-    model = panel.table.model()
+    model = panel.result_view.table.model()
     frame = model.frame
     flags = frame["flag"].to_numpy()
     assert flags.sum() == min(result.flagged_count, len(frame)) or result.flagged_count > 0
@@ -94,8 +95,8 @@ def test_scores_a_file_in_a_worker_and_shows_flagged_rows(main_window, qtbot, wa
     rejected_row = int(np.flatnonzero(frame["rejected"].notna().to_numpy())[0])
     assert rejected_row == 7 and frame["row"].iat[7] == 8
 
-    panel.only_flagged.setChecked(True)
-    shown = panel.table.model().frame
+    panel.result_view.only_flagged.setChecked(True)
+    shown = panel.result_view.table.model().frame
     assert len(shown) == min(result.flagged_count, 1000) and (shown["flag"] == 1).all()
 
     # GUI, core and the reopened model file agree on every row
@@ -104,7 +105,7 @@ def test_scores_a_file_in_a_worker_and_shows_flagged_rows(main_window, qtbot, wa
 
     shot_dir = os.environ.get("MFG_SCREENSHOT_DIR")
     if shot_dir:
-        panel.only_flagged.setChecked(False)
+        panel.result_view.only_flagged.setChecked(False)
         qtbot.wait(200)
         main_window.grab().save(str(Path(shot_dir) / "predict_panel.png"))
 
@@ -146,16 +147,50 @@ def test_watch_a_folder_logs_and_stops(main_window, qtbot, wait, model_path, ai4
     _open_model(panel, qtbot, model_path)
     line, out = tmp_path / "line", tmp_path / "scored"
     line.mkdir()
-    panel.poll_spin.setValue(0.2)
-    panel.stable_spin.setValue(0.3)
+    panel.watch_box.poll_spin.setValue(0.2)
+    panel.watch_box.stable_spin.setValue(0.3)
     job = panel.start_watch(str(line), str(out))
-    assert job is not None and not panel.start_watch_button.isEnabled()
+    assert job is not None and not panel.watch_box.start_watch_button.isEnabled()
     ai4i.iloc[:100].to_csv(line / "drop_01.csv", index=False)
     qtbot.waitUntil(lambda: (out / "drop_01_scored.csv").exists() and bool(panel.results), timeout=60_000)
-    assert "drop_01.csv: scored 100 of 100 rows" in panel.watch_log.toPlainText()
+    assert "drop_01.csv: scored 100 of 100 rows" in panel.watch_box.watch_log.toPlainText()
     panel.stop_watch()
     with qtbot.waitSignal(job.ended, timeout=10_000):
         pass
     wait.idle()
-    assert "stopped watching" in panel.watch_log.toPlainText()
-    assert panel.start_watch_button.isEnabled() and not panel.stop_watch_button.isEnabled()
+    assert "stopped watching" in panel.watch_box.watch_log.toPlainText()
+    assert panel.watch_box.start_watch_button.isEnabled() and not panel.watch_box.stop_watch_button.isEnabled()
+
+
+def test_file_dialogs_start_in_the_folder_last_used_else_home(main_window, monkeypatch, tmp_path):
+    panel = _panel(main_window)
+    starts: list[tuple[str, str]] = []
+    data = tmp_path / "line 3"
+    data.mkdir()
+
+    def open_files(parent, caption, directory, filters):
+        starts.append(("files", directory))
+        return [str(data / "day1.csv")], ""
+
+    def folder(parent, caption, directory=""):
+        starts.append(("folder", directory))
+        return ""
+
+    def save(parent, caption, directory, filters):
+        starts.append(("save", directory))
+        return "", ""
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames", open_files)
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", folder)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", save)
+    panel.files.choose_folder()
+    assert starts[-1] == ("folder", str(Path.home()))  # nothing used yet
+    panel.files.choose_files()
+    assert panel.paths() == [str(data / "day1.csv")]
+    panel.files.choose_folder()
+    panel.watch_box.browse_into(panel.watch_box.watch_out)
+    panel.result_view.choose_batch_report()
+    assert starts[-3:] == [("folder", str(data)), ("folder", str(data)), ("save", str(data / "batch_report.pdf"))]
+    monkeypatch.setattr(main_window, "open_files", lambda paths: None)
+    main_window.choose_files()  # the window's File > Open shares the folder
+    assert starts[-1] == ("files", str(data))

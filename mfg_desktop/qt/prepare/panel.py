@@ -268,7 +268,7 @@ class PreparePanel(QWidget):
     def _update_header(self) -> None:
         if not self.state.plans:
             return
-        from mfg_desktop.qt.data_panel import task_text
+        from mfg_desktop.qt.data.text import task_text
 
         needs = self.state.needs(self.session.split_spec)
         self.header_label.setText(
