@@ -172,8 +172,10 @@ def make_progress_callback(
             self._check_cancel()
             if now - self._last_batch_emit >= 1.0 / BATCH_UPDATES_PER_S and logs and "loss" in logs:
                 self._last_batch_emit = now
+                # With several steps per execution Keras names the chunk's last step, which in an
+                # epoch's final, shorter chunk lies past the epoch's end: clamp it there.
                 state.set_partial_result(BatchUpdate(
-                    epoch=self._epoch, batch=int(batch) + 1, steps=steps_per_epoch,
+                    epoch=self._epoch, batch=min(int(batch) + 1, steps_per_epoch), steps=steps_per_epoch,
                     loss=float(logs["loss"]), elapsed_s=now - self._t0))
 
         def on_epoch_end(self, epoch, logs=None):
