@@ -344,3 +344,16 @@ def test_full_ai4i_without_leaks_reaches_roc_auc_090_on_test_rows(ai4i):
     test = ai4i.iloc[run.split_test]
     p = run.predict_matrix(run.fitted.transform(test))[:, 1]
     assert roc_auc_score(run.fitted.encode_target(test), p) >= 0.90
+
+
+def test_the_per_batch_trace_never_runs_past_an_epochs_end(small, monkeypatch):
+    # 1,400 training rows in batches of 48: 30 steps, not a multiple of the 4 steps Keras runs per
+    # execution here, so the last chunk of each epoch is named after a step beyond the epoch's end.
+    monkeypatch.setattr(train_mod, "BATCH_UPDATES_PER_S", 1e9)  # every chunk reported
+    updates: list[object] = []
+    state = JobState(on_partial_result=updates.append)
+    spec = SMALL.with_changes(epochs=2, batch_size=48)
+    train_run(small, _recipe(small), SplitSpec(), spec, seed=0, state=state)
+    batches = [u for u in updates if isinstance(u, BatchUpdate)]
+    assert batches and batches[0].steps == 30 and all(b.batch <= b.steps for b in batches)
+    assert max(b.position for b in batches if b.epoch == 1) == 1.0
