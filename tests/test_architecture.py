@@ -136,3 +136,20 @@ def test_the_checker_finds_cycles_through_relative_and_function_level_imports(to
     assert cycle is not None and set(cycle) == {"toy.qt.window", "toy.qt.panel"}
     (toy_package / "qt" / "panel.py").write_text("from toy import qt\n")  # the package itself is no edge
     assert find_cycle(import_graph(toy_package)) is None
+
+
+STEPS = ("data", "prepare", "train", "evaluate", "predict", "report")
+
+
+def test_every_step_is_a_package_with_a_qt_free_state():
+    import json
+    import subprocess
+    import sys
+
+    assert all((PACKAGE_DIR / "qt" / step / name).is_file() for step in STEPS for name in ("state.py", "panel.py"))
+    code = ("import importlib, json, sys\n"
+            f"for step in {list(STEPS)!r}:\n"
+            "    importlib.import_module(f'mfg_desktop.qt.{step}.state')\n"
+            "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'pyqtgraph'))))")
+    loaded = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+    assert loaded == []

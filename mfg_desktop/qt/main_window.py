@@ -100,12 +100,12 @@ def steps() -> list[Step]:
 # Each step's panel class, imported when the step is first shown (keeps the cold start free of
 # pandas and pyqtgraph). A panel receives the AppContext, never the window.
 _PANEL_FACTORIES: dict[str, str] = {
-    "data": "mfg_desktop.qt.data:DataPanel",
-    "prepare": "mfg_desktop.qt.prepare:PreparePanel",
-    "train": "mfg_desktop.qt.train:TrainPanel",
-    "evaluate": "mfg_desktop.qt.evaluate:EvaluatePanel",
-    "predict": "mfg_desktop.qt.predict:PredictPanel",
-    "report": "mfg_desktop.qt.report:ReportPanel",
+    "data": "mfg_desktop.qt.data.panel:DataPanel",
+    "prepare": "mfg_desktop.qt.prepare.panel:PreparePanel",
+    "train": "mfg_desktop.qt.train.panel:TrainPanel",
+    "evaluate": "mfg_desktop.qt.evaluate.panel:EvaluatePanel",
+    "predict": "mfg_desktop.qt.predict.panel:PredictPanel",
+    "report": "mfg_desktop.qt.report.panel:ReportPanel",
 }
 
 

@@ -17,7 +17,7 @@ from mfg_desktop.core.recipe import propose_recipe
 from mfg_desktop.core.score import score_file
 from mfg_desktop.core.split import SplitSpec
 from mfg_desktop.core.train import train_run
-from mfg_desktop.qt.predict import PredictPanel
+from mfg_desktop.qt.predict.panel import PredictPanel
 from mfg_desktop.qt.predict.rows_model import FLAG_BRUSH
 
 LEAKS = ["UDI", "Product ID", "TWF", "HDF", "PWF", "OSF", "RNF"]

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from PySide6.QtCore import Qt
 
-from mfg_desktop.qt.prepare import PreparePanel
 from mfg_desktop.qt.prepare import panel as prepare_module
 from mfg_desktop.qt.prepare.inputs_table import COL_NAME, COL_REASON, COL_ROLE, COL_SCALE, VALUE
+from mfg_desktop.qt.prepare.panel import PreparePanel
 
 
 @pytest.fixture(scope="module")

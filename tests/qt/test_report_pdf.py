@@ -260,7 +260,7 @@ def test_report_step_exports_off_the_gui_thread_and_keeps_names(main_window, qtb
     assert "苏州工厂" in text and "Line 7" in text and "Evaluation" in text
     assert "Feature importance" not in text  # the unticked section is left out
     # the names are kept for the next time (settings in the test's temporary config folder)
-    from mfg_desktop.qt.report import ReportPanel
+    from mfg_desktop.qt.report.panel import ReportPanel
 
     again = ReportPanel(main_window)
     qtbot.addWidget(again)

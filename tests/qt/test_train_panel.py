@@ -11,8 +11,8 @@ import pytest
 from PySide6.QtCore import Qt
 
 from mfg_desktop.qt import workers
-from mfg_desktop.qt.train import TrainPanel
 from mfg_desktop.qt.train import panel as train_module
+from mfg_desktop.qt.train.panel import TrainPanel
 
 
 @pytest.fixture(scope="module")

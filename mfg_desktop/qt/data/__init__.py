@@ -1,5 +1,4 @@
-"""The Data step: a panel (view and bindings), its Qt-free state, its jobs, its words and its widgets."""
+"""The Data step: its Qt-free state (:mod:`.state`), jobs, words and widgets, and the panel (:mod:`.panel`).
 
-from mfg_desktop.qt.data.panel import DataPanel
-
-__all__ = ["DataPanel"]
+The package imports nothing itself, so a state module can be imported (and tested) without Qt.
+"""

@@ -1,5 +1,4 @@
-"""The Predict step: a panel (view and bindings), its Qt-free state, its jobs and its words."""
+"""The Predict step: its Qt-free state (:mod:`.state`), jobs, words and widgets, and the panel (:mod:`.panel`).
 
-from mfg_desktop.qt.predict.panel import PredictPanel
-
-__all__ = ["PredictPanel"]
+The package imports nothing itself, so a state module can be imported (and tested) without Qt.
+"""

@@ -1,5 +1,4 @@
-"""The Prepare step: its state (Qt-free), its views and the panel that composes them."""
+"""The Prepare step: its Qt-free state (:mod:`.state`), jobs, words and views, and the panel (:mod:`.panel`).
 
-from mfg_desktop.qt.prepare.panel import PreparePanel
-
-__all__ = ["PreparePanel"]
+The package imports nothing itself, so a state module can be imported (and tested) without Qt.
+"""

@@ -1,5 +1,4 @@
-"""The Report step: its state (:mod:`.state`, Qt-free) and its view (:mod:`.panel`)."""
+"""The Report step: its Qt-free state (:mod:`.state`) and its view (:mod:`.panel`).
 
-from mfg_desktop.qt.report.panel import ReportPanel
-
-__all__ = ["ReportPanel"]
+The package imports nothing itself, so a state module can be imported (and tested) without Qt.
+"""

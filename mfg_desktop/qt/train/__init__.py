@@ -1,5 +1,4 @@
-"""The Train step: its state (:mod:`.state`), words (:mod:`.text`), worker jobs and widgets, and the panel."""
+"""The Train step: its Qt-free state (:mod:`.state`), words, worker jobs and widgets, and the panel (:mod:`.panel`).
 
-from mfg_desktop.qt.train.panel import TrainPanel
-
-__all__ = ["TrainPanel"]
+The package imports nothing itself, so a state module can be imported (and tested) without Qt.
+"""
