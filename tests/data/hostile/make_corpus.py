@@ -85,6 +85,9 @@ def _replace_members(data: bytes, changes: dict[str, bytes | Callable[[bytes], b
             if change is not None:
                 content = change(content) if callable(change) else change
             dst.writestr(info.filename, content)
+        for name, change in changes.items():  # parts the workbook lacks are added
+            if name not in src.namelist():
+                dst.writestr(name, change(b"") if callable(change) else change)
     return out.getvalue()
 
 
@@ -202,15 +205,16 @@ def _(p: Path) -> None:
        says=["inflate"])
 def _(p: Path) -> None:
     base = _workbook({"Data": [["name"], ["a"], ["b"]]})
-    pad = b" " * (64 * MB)
-    _write(p, _replace_members(base, {"xl/sharedStrings.xml": lambda xml: xml.replace(b"<sst", pad + b"<sst", 1)},
-                               level=9))
+    strings = b'<?xml version="1.0"?>' + b" " * (64 * MB) + _SST
+    _write(p, _replace_members(base, {"xl/sharedStrings.xml": strings}, level=9))
 
 
 _LAUGHS = (b'<!DOCTYPE lolz [<!ENTITY lol "lol">'
            + b"".join(b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10)
                       for i in range(1, 10))
            + b"]>")
+_SST = (b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="2" uniqueCount="2">'
+        b"<si><t>a</t></si><si><t>b</t></si></sst>")
 _XXE = b'<!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
 
 
@@ -225,7 +229,8 @@ def _(p: Path) -> None:
        "message", says=["DOCTYPE", "xl/sharedStrings.xml"])
 def _(p: Path) -> None:
     base = _workbook({"Data": [["name", "value"], ["a", 1], ["b", 2]]})
-    _write(p, _replace_members(base, {"xl/sharedStrings.xml": _with_doctype(_XXE, b"&xxe;")}))
+    strings = b'<?xml version="1.0"?>' + _XXE + _SST.replace(b"<t>a", b"<t>&xxe;a")
+    _write(p, _replace_members(base, {"xl/sharedStrings.xml": strings}))
 
 
 @entry("xxe_sheet.xlsx", "bomb", "an external entity in the worksheet XML", "message", says=["DOCTYPE"])
