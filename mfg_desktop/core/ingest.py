@@ -1341,7 +1341,7 @@ def _line_cut_ranges(path: Path, line_end: bytes = b"\n") -> Iterator[tuple[byte
                     raise _long_line(path, _lines_before(path, offset, line_end) + 1)
                 want *= 2
                 continue
-            if b"\0" in data[:cut]:
+            if data.find(b"\0", 0, cut) >= 0:  # no copy of the range for the common case
                 _check_nul(path, data[:cut], line_end, _lines_before(path, offset, line_end) + 1)
             want = block
             yield data, cut, offset == 0, offset + cut

@@ -23,7 +23,7 @@ import random
 import struct
 import sys
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 MB = 1 << 20
@@ -629,14 +629,18 @@ def _encrypted_container() -> bytes:
     return header + body
 
 
-def make_corpus(folder: str | Path) -> list[dict]:
-    """Write every corpus file into ``folder`` (created if needed) and return the manifest."""
+def make_corpus(folder: str | Path, only: Iterable[str] | None = None) -> list[dict]:
+    """Write the corpus files (all, or those named in ``only``) into ``folder`` (created if
+    needed) and return their manifest entries."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    wanted = None if only is None else set(only)
+    entries = [dict(e) for e in _ENTRIES if wanted is None or e["file"] in wanted]
     for name, make in _MAKERS:
-        make(folder / name)
-    (folder / "manifest.json").write_text(json.dumps(_ENTRIES, indent=1, ensure_ascii=False), encoding="utf-8")
-    return [dict(e) for e in _ENTRIES]
+        if wanted is None or name in wanted:
+            make(folder / name)
+    (folder / "manifest.json").write_text(json.dumps(entries, indent=1, ensure_ascii=False), encoding="utf-8")
+    return entries
 
 
 if __name__ == "__main__":
