@@ -1414,11 +1414,8 @@ def score_files(
     results: list[FileScore] = []
     for f, size in zip(files, sizes, strict=True):
         state.check_cancelled()
-        try:
-            result = score_file(loaded, f, out_dir, options, state, chunk_rows, protected=files,
-                                progress_span=(done / total, size / total))
-        except DataError as exc:  # one file that cannot be scored never stops the others
-            result = FileScore(path=f, task=loaded.task, error=exc.describe())
+        result = score_file(loaded, f, out_dir, options, state, chunk_rows, protected=files,
+                            progress_span=(done / total, size / total))
         results.append(result)
         state.set_partial_result(result)
         done += size
