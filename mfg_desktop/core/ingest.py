@@ -597,7 +597,7 @@ def _sniff(path: Path, options: ReadOptions, preview_rows: int = 0) -> _Sniff:
     size = _check_file(path)
     suffix = path.suffix.lower()
     if suffix in EXCEL_SUFFIXES:
-        return _sniff_excel(path, options, max(preview_rows, 100))
+        return _sniff_excel(path, options, max(preview_rows, 100), preview=preview_rows > 0)
     head, probe = _read_probe(path, size)
     complete = len(head) >= size
     _check_magic(path, head)
@@ -882,6 +882,18 @@ def _detect_thousands(values: pa.Array, decimal: str, delimiter: str) -> str | N
     return best if counts[best] > 0 else None
 
 
+def misgrouped_numbers(
+    values: pa.ChunkedArray | pa.Array, thousands: str, decimal: str
+) -> tuple[pa.ChunkedArray | pa.Array, pa.ChunkedArray | pa.Array]:
+    """(values holding the thousands separator where it cannot be one, e.g. '42,8' with ',';
+    values properly grouped, '1,234.5'), as boolean arrays without nulls."""
+    group = "[" + "".join(re.escape(v) for v in _THOUSANDS_VARIANTS[thousands]) + "]"
+    has = pc.match_substring_regex(values, group)
+    pattern = rf"^[+-]?\d{{1,3}}({group}\d{{3}})+({re.escape(decimal)}\d*)?([eE][+-]?\d+)?$"
+    grouped = pc.fill_null(pc.match_substring_regex(values, pattern), False)
+    return pc.fill_null(pc.and_(has, pc.invert(grouped)), False), grouped
+
+
 def _check_grouping(
     path: Path, name: str, values: pa.ChunkedArray | pa.Array, settings: FileSettings, first_line: int | None
 ) -> None:
@@ -890,19 +902,14 @@ def _check_grouping(
     thousands, decimal = settings.thousands, settings.decimal
     if thousands is None:
         return
-    variants = _THOUSANDS_VARIANTS[thousands]
-    has = pc.match_substring_regex(values, "[" + "".join(re.escape(v) for v in variants) + "]")
-    group = "[" + "".join(re.escape(v) for v in variants) + "]"
-    pattern = rf"^[+-]?\d{{1,3}}({group}\d{{3}})+({re.escape(decimal)}\d*)?([eE][+-]?\d+)?$"
-    grouped = pc.match_substring_regex(values, pattern)
-    wrong = pc.fill_null(pc.and_(has, pc.invert(grouped)), False)
+    wrong, grouped = misgrouped_numbers(values, thousands, decimal)
     if not pc.any(wrong).as_py():
         return
     if isinstance(wrong, pa.ChunkedArray):
         wrong = wrong.combine_chunks()
     position = int(np.flatnonzero(wrong.to_numpy(zero_copy_only=False))[0])
     value = values[position].as_py()
-    good = pc.filter(values, pc.fill_null(grouped, False))
+    good = pc.filter(values, grouped)
     example = f" such as '{good[0].as_py()}'" if len(good) else ""
     where = f" (line {first_line + position:,})" if first_line is not None else ""
     mark = {" ": "space", "'": "apostrophe"}.get(thousands, f"'{thousands}'")
@@ -1738,6 +1745,12 @@ def _looks_like_table(rows: list[tuple]) -> bool:
     return len(rows) >= 10 or (max(widths, default=0) >= 3 and len(rows) >= 2)
 
 
+class _CoverPage(DataError):
+    def __init__(self, table_sheet: str, message: str, **where) -> None:
+        super().__init__(message, **where)
+        self.table_sheet = table_sheet
+
+
 def _check_cover_page(path: Path, book: _Book, sheet: str, head: list[tuple], later: Sequence[str]) -> None:
     """Refuse to take a cover sheet for the data when a later sheet holds a table: naming the sheet
     is the user's decision, and the message says how."""
@@ -1745,7 +1758,8 @@ def _check_cover_page(path: Path, book: _Book, sheet: str, head: list[tuple], la
         return
     for other in later:
         if _looks_like_table(_head_rows(book, other)):
-            raise DataError(
+            raise _CoverPage(
+                other,
                 f"the first sheet '{sheet}' looks like a cover page ({len(head)} lines of text, no table); "
                 f"the table seems to be on sheet '{other}'.",
                 file=path,
@@ -1754,7 +1768,10 @@ def _check_cover_page(path: Path, book: _Book, sheet: str, head: list[tuple], la
             )
 
 
-def _choose_sheet(path: Path, book: _Book, sheet: str | int | None) -> str:
+def _choose_sheet(path: Path, book: _Book, sheet: str | int | None, past_cover: bool = False) -> str:
+    """The sheet to read; without a choice, the first with data, unless that is a cover page:
+    refused (the message names the sheet to choose), or with ``past_cover`` the table's sheet
+    (for the preview, which shows the choice before anything is loaded)."""
     if not book.sheets:
         raise DataError("the workbook has no worksheets.", file=path, hint="Choose another file.")
     listed = ", ".join(f"'{s}'" for s in book.sheets)
@@ -1762,7 +1779,12 @@ def _choose_sheet(path: Path, book: _Book, sheet: str | int | None) -> str:
         for position, name in enumerate(book.sheets):
             head = _head_rows(book, name)
             if head:
-                _check_cover_page(path, book, name, head, book.sheets[position + 1 :])
+                try:
+                    _check_cover_page(path, book, name, head, book.sheets[position + 1 :])
+                except _CoverPage as cover:
+                    if not past_cover:
+                        raise
+                    return cover.table_sheet
                 return name
         raise DataError(
             f"the workbook has no data: every sheet is empty ({listed}).",
@@ -1792,9 +1814,9 @@ def _choose_sheet(path: Path, book: _Book, sheet: str | int | None) -> str:
     return chosen
 
 
-def _sniff_excel(path: Path, options: ReadOptions, nrows: int) -> _Sniff:
+def _sniff_excel(path: Path, options: ReadOptions, nrows: int, preview: bool = False) -> _Sniff:
     with _Book(path) as book:
-        sheet = _choose_sheet(path, book, options.sheet)
+        sheet = _choose_sheet(path, book, options.sheet, past_cover=preview)
         rows = []
         for row in _non_empty_rows(book.rows(sheet)):
             rows.append(row)

@@ -169,3 +169,34 @@ def test_hostile_corpus(corpus, capsys):
         print("\n" + "\n".join(lines))
     assert not failures, "\n".join(f"{name}: {'; '.join(p)}" for name, p in failures.items())
     assert outcomes["traceback"] == outcomes["hang"] == outcomes["crashed"] == 0
+
+
+def test_the_preview_of_a_workbook_with_a_cover_sheet_shows_the_table_sheet(tmp_path):
+    """The window's preview has a Sheet box to change the choice, so it goes past the cover page
+    (and says so in the detected sheet); loading without a sheet refuses, naming the sheet."""
+    from mfg_desktop.core.errors import DataError
+    from mfg_desktop.core.ingest import load_files, preview
+
+    _load_corpus_module().make_corpus(tmp_path, only=["cover_page.xlsx"])
+    shown = preview(tmp_path / "cover_page.xlsx")
+    assert shown.settings.sheet == "Measurements" and shown.settings.sheets == ("Cover", "Measurements")
+    assert list(shown.frame.columns) == ["part_id", "temp_c", "pressure_bar", "defect"]
+    with pytest.raises(DataError, match="--sheet 'Measurements'"):
+        load_files(tmp_path / "cover_page.xlsx")
+    assert len(load_files(tmp_path / "cover_page.xlsx", shown.settings.to_options()).frame) == 20
+
+
+def test_scoring_rejects_a_number_whose_thousands_separator_cannot_be_one():
+    """Scoring streams raw text and parses each chunk with the file's marks: '42,8' among '1,234.5'
+    becomes a rejected row (reported with its reason), never the number 428."""
+    import numpy as np
+    import pyarrow as pa
+
+    from mfg_desktop.core.score import _parse_numbers
+
+    values, wrong = _parse_numbers(pa.array(["1,234.5", "42,8", "17.25", None, "2,001"]), ".", ",")
+    np.testing.assert_array_equal(wrong, [False, True, False, False, False])
+    np.testing.assert_array_equal(values, [1234.5, np.nan, 17.25, np.nan, 2001.0])
+    values, wrong = _parse_numbers(pa.array(["1.234,5", "3.5", "980,25"]), ",", ".")
+    np.testing.assert_array_equal(wrong, [False, True, False])
+    np.testing.assert_array_equal(values, [1234.5, np.nan, 980.25])

@@ -383,6 +383,23 @@ def _(p: Path) -> None:
     _write(p, _text(rows))
 
 
+@entry("mixed_marks_beyond_sample.csv", "numbers", "'1,234.5' style for 50,000 lines, then a '42,8'",
+       "message", says=["column 'weight'", "42,8", "line 50,002"])
+def _(p: Path) -> None:
+    rows = ["part;weight;count"] + [f"P{i};{1000 + i:,}.5;{i}" for i in range(60_000)]
+    rows[50_001] = "P50000;42,8;50000"
+    _write(p, _text(rows))
+
+
+@entry("plain_then_grouped.csv", "numbers", "plain '980.25' in the sample, '1,234.5' and '42,8' later",
+       "message", says=["column 'weight'", "42,8"])
+def _(p: Path) -> None:
+    rows = ["part;weight;total"] + [f"P{i};{980 + i % 7}.25;{1000 + i:,}" for i in range(60_000)]
+    rows[50_001] = "P50000;1,234.5;51,000"
+    rows[50_002] = "P50001;42,8;51,001"
+    _write(p, _text(rows))
+
+
 @entry("decimal_comma_dot_stray.csv", "numbers", "decimal commas with '.' thousands and a stray '3.5'",
        "message", says=["column 'weight'", "3.5"])
 def _(p: Path) -> None:
