@@ -607,7 +607,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             return int(args.func(args) or 0)
         except MfgError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            # one line, even when a column name in the message holds a line break
+            print("error: " + str(exc).replace("\r", "\\r").replace("\n", "\\n"), file=sys.stderr)
             return 2
         except Cancelled:
             print("cancelled", file=sys.stderr)

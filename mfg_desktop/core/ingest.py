@@ -63,6 +63,7 @@ MAX_LINE_BYTES = 8 << 20  # one line of a table; a longer one is a document in a
 MAX_COLUMNS = 4096  # columns of a text file or sheet (Excel allows 16,384, mostly stray cells)
 MAX_XLSX_INFLATED = 512 << 20  # all members of an .xlsx unpacked (a sheet of about 10 million cells)
 MAX_XLSX_RATIO = 100  # unpacked/packed of one member over 16 MiB: sheet XML packs 5-20 times
+MAX_XLSX_MEMBERS = 10_000  # parts of an .xlsx (a workbook of many sheets and images has a few hundred)
 CENSUS_BYTES = 256 << 20  # how far the lines are checked one by one when an encoding is in doubt
 
 # Spellings of "missing" seen in MES/Excel exports; pandas' defaults plus Excel error values.
@@ -1541,6 +1542,13 @@ def _check_xlsx_archive(path: Path) -> None:
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
+            if len(members) > MAX_XLSX_MEMBERS:
+                raise DataError(
+                    f"the workbook consists of {len(members):,} parts; Excel writes a few hundred at most, "
+                    "so this is a damaged or crafted file.",
+                    file=path,
+                    hint="Ask for the data as a fresh export from Excel or the system, or as CSV.",
+                )
             names = {m.filename for m in members}
             if "xl/workbook.xml" not in names:
                 raise DataError(

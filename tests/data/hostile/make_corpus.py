@@ -599,6 +599,22 @@ def _(p: Path) -> None:
     _write(p, _encrypted_container())
 
 
+@entry("password.xls", "excel", "an old-format workbook saved with a password (FILEPASS record)", "message",
+       says=["password"])
+def _(p: Path) -> None:
+    data = bytearray((Path(__file__).resolve().parents[1] / "ingest" / "legacy.xls").read_bytes())
+    # the record after the workbook's BOF becomes FILEPASS (0x2F): what Excel writes when encrypting
+    at = data.find(bytes.fromhex("0908100000060500")) + 20
+    data[at : at + 2] = b"\x2f\x00"
+    _write(p, bytes(data))
+
+
+@entry("duplicate_odd_names.csv", "names", "two columns with the same name holding a line break", "message",
+       says=["duplicate"])
+def _(p: Path) -> None:
+    _write(p, _text(['"temp\nzone 1","temp\nzone 1"', "1,2", "3,4"]))
+
+
 @entry("cover_page.xlsx", "excel", "a cover sheet before the data sheet", "message",
        says=["cover", "--sheet", "'Measurements'"])
 def _(p: Path) -> None:
