@@ -433,16 +433,19 @@ def _check_nul(path: Path, data: bytes, line_end: bytes, first_line: int = 1) ->
     )
 
 
-def _census(path: Path, encoding: str, line_end: bytes) -> tuple[list[int], int, bool]:
+def _census(
+    source: Path | bytes, encoding: str, line_end: bytes, limit: int = CENSUS_BYTES
+) -> tuple[list[int], int, bool]:
     """Lines (numbers from 1, at most 5) not valid in ``encoding``, how many, and whether some
-    line with non-ASCII characters is valid: read through the file (up to CENSUS_BYTES)."""
+    line with non-ASCII characters is valid: of the bytes given, or read through the file (up to
+    ``limit`` bytes)."""
     bad: list[int] = []
     bad_count = 0
     good = False
     line = 1
     carry = b""
-    with open(path, "rb") as handle:
-        while handle.tell() < CENSUS_BYTES:
+    with open(source, "rb") if isinstance(source, Path) else io.BytesIO(source) as handle:
+        while handle.tell() < limit:
             block = handle.read(BLOCK_SIZE)
             if not block:
                 parts, carry = [carry], b""
@@ -464,15 +467,25 @@ def _census(path: Path, encoding: str, line_end: bytes) -> tuple[list[int], int,
     return bad, bad_count, good
 
 
-def _check_mixed_utf8(path: Path, line_end: bytes) -> None:
+_UTF8_MULTIBYTE_RE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+
+
+def _check_mixed_utf8(path: Path, line_end: bytes, sample: bytes | None = None) -> None:
     """Refuse a file whose lines are partly UTF-8, partly another encoding (two programs wrote it):
-    any single encoding would read some of its lines wrong."""
+    any single encoding would read some of its lines wrong. With ``sample`` (what detection read),
+    only a mix found there sends the file through line by line, for the line numbers."""
+    if sample is not None:
+        if not _UTF8_MULTIBYTE_RE.search(sample):
+            return  # no UTF-8 character at all (a plain cp1252 file): nothing to mix with
+        bad, _count, good = _census(sample, "utf-8", line_end)
+        if not (bad and good):
+            return
     bad, count, good = _census(path, "utf-8", line_end)
     if bad and good:
         raise DataError(
             f"the file mixes two encodings: {_listing(bad, count)} {'is' if count == 1 else 'are'} not "
-            "UTF-8, while the other lines "
-            "with accented or Chinese characters are; one encoding would read some lines wrong.",
+            "UTF-8, while the other lines with accented or Chinese characters are; one encoding would "
+            "read some lines wrong.",
             file=path,
             row=bad[0],
             hint="Export the file again in one encoding, or re-save those lines as UTF-8 in an editor.",
@@ -610,7 +623,7 @@ def _sniff(path: Path, options: ReadOptions, preview_rows: int = 0) -> _Sniff:
         _check_line_length(path, head, complete, line_end)
         _check_nul(path, head, line_end)
     if encoding is None and not _decodes(probe, "utf-8"):
-        _check_mixed_utf8(path, line_end)
+        _check_mixed_utf8(path, line_end, probe)  # reading finds a mix beyond the probe
     encoding = encoding or _detect_encoding(probe)
     try:
         text = codecs.getincrementaldecoder(encoding)("strict").decode(head, final=complete)
@@ -1529,7 +1542,8 @@ def _is_encrypted_container(path: Path) -> bool:
     try:
         from xlrd import compdoc
 
-        doc = compdoc.CompDoc(path.read_bytes()[: 64 << 20], logfile=io.StringIO())
+        with open(path, "rb") as handle:  # the directory of an encrypted container sits near its start
+            doc = compdoc.CompDoc(handle.read(64 << 20), logfile=io.StringIO())
         names = {entry.name for entry in doc.dirlist}
     except Exception:  # noqa: BLE001 - a damaged container: xlrd reports it when opening
         return False
