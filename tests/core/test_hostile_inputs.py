@@ -1,5 +1,6 @@
-"""Every file of the hostile corpus (tests/data/hostile/make_corpus.py) loads and profiles
-correctly or ends in a DataError saying what is wrong: no traceback, no hang, bounded memory.
+"""Every file of the hostile corpus (tests/data/hostile/make_corpus.py) previews, loads and
+profiles correctly or ends in a DataError saying what is wrong: no traceback, no hang, bounded
+memory.
 
 Each file runs in its own child process (forked from a server that imported pandas, pyarrow and
 the core once), with its address space capped, so that a hang or a blow-up fails its entry
@@ -37,7 +38,7 @@ def _load_corpus_module():
 def _probe(path: str, entry: dict, conn) -> None:
     """Child: load and profile one file; send what happened, the time and the peak memory."""
     from mfg_desktop.core.errors import MfgError
-    from mfg_desktop.core.ingest import ReadOptions, load_files
+    from mfg_desktop.core.ingest import ReadOptions, load_files, preview
     from mfg_desktop.core.profile import profile_frame
 
     if entry.get("as_user") == "nobody" and os.geteuid() == 0:
@@ -50,6 +51,10 @@ def _probe(path: str, entry: dict, conn) -> None:
     started = time.perf_counter()
     result: dict = {}
     try:
+        try:  # the window's preview first: it may refuse too, but never otherwise
+            preview(path, ReadOptions(sheet=entry.get("sheet")))
+        except MfgError:
+            pass
         loaded = load_files(path, ReadOptions(sheet=entry.get("sheet")))
         profile = profile_frame(loaded.frame)
         frame = loaded.frame
