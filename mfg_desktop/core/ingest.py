@@ -807,9 +807,9 @@ def _parse_sample(path: Path, text: str, delimiter: str) -> pa.Table:
             ),
         )
     except pa.ArrowInvalid as exc:
-        line = _find_ragged_line(io.StringIO(text), delimiter, len(names))
+        line = _find_ragged_line(io.StringIO(text, newline=""), delimiter, len(names))
         if line is not None:
-            raise _ragged_error(path, line[0], line[1], len(names), delimiter) from None
+            raise _ragged_error(path, line[0], line[1], len(names), delimiter, line[2]) from None
         raise DataError(f"the file cannot be parsed: {_arrow_message(exc)}", file=path) from None
 
 
@@ -1096,13 +1096,20 @@ def _widened(column: _Column, value: str | None, settings: FileSettings) -> _Col
 _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "'|'", WHITESPACE: "whitespace"}
 
 
-def _ragged_error(path: Path, line: int, fields: int, expected: int, delimiter: str) -> DataError:
+def _ragged_error(
+    path: Path, line: int, fields: int, expected: int, delimiter: str, last: bool = False
+) -> DataError:
+    hint = (
+        f"Fix that line (a stray {_DELIMITER_NAMES[delimiter]} or a missing quote?), or choose another "
+        "delimiter."
+    )
+    if last and fields < expected:
+        hint = (
+            "It is the last line and stops short: the file was perhaps copied while it was still being "
+            "written. Copy it again once the export has finished, or fix that line."
+        )
     return DataError(
-        f"line {line} has {fields} fields, but the first line has {expected}.",
-        file=path,
-        row=line,
-        hint=f"Fix that line (a stray {_DELIMITER_NAMES[delimiter]} or a missing quote?), "
-        "or choose another delimiter.",
+        f"line {line} has {fields} fields, but the first line has {expected}.", file=path, row=line, hint=hint
     )
 
 
@@ -1115,13 +1122,15 @@ def _ragged_from_pandas(path: Path, exc: Exception, delimiter: str) -> DataError
 
 
 def _find_ragged_line(lines: Iterable[str], delimiter: str, expected: int, state: JobState | None = None):
-    """(line number, field count) of the first row whose field count differs, or None."""
+    """(line number, field count, last row?) of the first row whose field count differs, or None."""
     reader = csv.reader(lines, delimiter=delimiter, quotechar='"')
     for count, row in enumerate(reader):
         if state is not None and count % 100_000 == 0:
             state.check_cancelled()
         if row and len(row) != expected:
-            return reader.line_num, len(row)
+            line = reader.line_num
+            last = next((rest for rest in reader if rest), None) is None  # only blank lines follow
+            return line, len(row), last
     return None
 
 
@@ -1428,7 +1437,7 @@ def _csv_problem(path: Path, sniff: _Sniff, columns: list[_Column], exc: Excepti
         with open(path, encoding=encoding, errors="replace", newline="") as handle:
             ragged = _find_ragged_line(handle, sniff.settings.delimiter or ",", expected, state)
         if ragged is not None:
-            return _ragged_error(path, ragged[0], ragged[1], expected, sniff.settings.delimiter or ",")
+            return _ragged_error(path, *ragged[:2], expected, sniff.settings.delimiter or ",", ragged[2])
         if not sniff.multiline:
             sniff.multiline = True  # a quoted value with a line break beyond the sample
             return _Retry()

@@ -468,6 +468,17 @@ def _(p: Path) -> None:
     _write(p, _text(lines))
 
 
+@entry("being_written.csv", "shape", "copied while still being written: the last line stops mid-row",
+       "message", says=["line 32", "2 fields", "still being written"])
+def _(p: Path) -> None:
+    _write(p, (_text(_table(30)) + b"P0030,61.5")[:-2])
+
+
+@entry("no_final_newline.csv", "shape", "the last line has no line end", "loaded", rows=30)
+def _(p: Path) -> None:
+    _write(p, _text(_table(30))[:-1])
+
+
 @entry("trailing_delimiters.csv", "shape", "'a;b;c;;;' rows (empty trailing columns)", "loaded", rows=30,
        columns=4)
 def _(p: Path) -> None:
