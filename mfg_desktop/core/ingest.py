@@ -467,7 +467,9 @@ def _census(
     return bad, bad_count, good
 
 
-_UTF8_MULTIBYTE_RE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+_UTF8_MULTIBYTE_RE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
 
 
 def _check_mixed_utf8(path: Path, line_end: bytes, sample: bytes | None = None) -> None:
@@ -492,11 +494,15 @@ def _check_mixed_utf8(path: Path, line_end: bytes, sample: bytes | None = None) 
         )
 
 
-def _undecodable(path: Path, encoding: str, line_end: bytes, exc: UnicodeDecodeError | None = None) -> DataError:
+def _undecodable(
+    path: Path, encoding: str, line_end: bytes, exc: UnicodeDecodeError | None = None
+) -> DataError:
     """The lines that ``encoding`` cannot read, as a DataError."""
     bad, count, _good = _census(path, encoding, line_end)
     if bad:
-        what = f"{_listing(bad, count)} {'holds' if count == 1 else 'hold'} bytes that are not valid {encoding}"
+        what = (
+            f"{_listing(bad, count)} {'holds' if count == 1 else 'hold'} bytes that are not valid {encoding}"
+        )
     elif exc is not None:
         what = f"byte 0x{exc.object[exc.start]:02x} is not valid {encoding}"
     else:
@@ -1508,7 +1514,9 @@ def _check_workbook_file(path: Path) -> None:
     if head.startswith(b"PK\x03\x04"):
         if not modern:
             raise DataError(
-                "this is an .xlsx workbook with an .xls name.", file=path, hint="Rename it to .xlsx and open it again."
+                "this is an .xlsx workbook with an .xls name.",
+                file=path,
+                hint="Rename it to .xlsx and open it again.",
             )
         _check_xlsx_archive(path)
         return
@@ -1728,8 +1736,9 @@ class _Book:
         book = openpyxl.load_workbook(self.path, read_only=True, data_only=False)
         try:
             for row in book[sheet].iter_rows(max_row=rows, values_only=True):
-                found.update(i for i in columns if i < len(row) and isinstance(row[i], str)
-                             and row[i].startswith("="))
+                found.update(
+                    i for i in columns if i < len(row) and isinstance(row[i], str) and row[i].startswith("=")
+                )
         finally:
             book.close()
         return found
