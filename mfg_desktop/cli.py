@@ -94,6 +94,7 @@ def _cmd_profile(args: argparse.Namespace) -> int:
             "encoding": files[0]["encoding"] if files else None,
             "delimiter": files[0]["delimiter"] if files else None,
             "files": files,
+            "load_notes": loaded.notes,
         })
         if report is not None:
             target = report.to_dict()
@@ -110,6 +111,8 @@ def _cmd_profile(args: argparse.Namespace) -> int:
         print(json.dumps(out, ensure_ascii=False, indent=2, allow_nan=False))
     else:
         print(_profile_text(profile, report, files))
+        if loaded.notes:  # what the reading could not take as written
+            print("\nreading notes:\n" + "\n".join(f"  ! {note}" for note in loaded.notes))
     return 0
 
 
@@ -604,7 +607,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             return int(args.func(args) or 0)
         except MfgError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            # one line, even when a column name in the message holds a line break
+            print("error: " + str(exc).replace("\r", "\\r").replace("\n", "\\n"), file=sys.stderr)
             return 2
         except Cancelled:
             print("cancelled", file=sys.stderr)

@@ -22,13 +22,15 @@ import codecs
 import csv
 import datetime as dt
 import io
+import os
 import queue
 import re
+import stat
 import threading
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self, TypeVar
 
@@ -56,6 +58,13 @@ SAMPLE_MAX_BYTES = 4 << 20
 PROBE_BYTES = 1 << 18  # extra windows mid-file and at the end, for the encoding only
 BLOCK_SIZE = 16 << 20  # one range of a file: enough for all cores, and the step of progress/cancel
 RAW_LINES = 30
+# Bounds that keep a hostile file from costing minutes or gigabytes (each refused with a message):
+MAX_LINE_BYTES = 8 << 20  # one line of a table; a longer one is a document in a field, or no table
+MAX_COLUMNS = 4096  # columns of a text file or sheet (Excel allows 16,384, mostly stray cells)
+MAX_XLSX_INFLATED = 512 << 20  # all members of an .xlsx unpacked (a sheet of about 10 million cells)
+MAX_XLSX_RATIO = 100  # unpacked/packed of one member over 16 MiB: sheet XML packs 5-20 times
+MAX_XLSX_MEMBERS = 10_000  # parts of an .xlsx (a workbook of many sheets and images has a few hundred)
+CENSUS_BYTES = 256 << 20  # how far the lines are checked one by one when an encoding is in doubt
 
 # Spellings of "missing" seen in MES/Excel exports; pandas' defaults plus Excel error values.
 NULL_VALUES = [
@@ -146,6 +155,8 @@ class Preview:
 class LoadedData:
     frame: pd.DataFrame
     files: list[FileSettings]
+    # what the reading could not take as written, per file with the rows or cells concerned
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -168,6 +179,7 @@ class _Sniff:
     multiline: bool  # quoted values contain line breaks somewhere in the sample
     auto_encoding: bool = False  # guessed, so a contradiction later in the file may change it
     auto_thousands: bool = False  # likewise for the thousands separator
+    line_end: bytes = b"\n"  # b"\r" for old-Mac files: where byte ranges may be cut
 
 
 class _Retry(Exception):
@@ -240,13 +252,14 @@ def load_files(
         return LoadedData(frame=frame, files=[sniffs[0].settings])
     total = float(sum(sizes)) or 1.0
     done = 0.0
+    notes: list[str] = []
     tables: list[pa.Table] = []
     for path, size, sniff in zip(paths, sizes, sniffs, strict=True):
         state.check_cancelled()
         start, span = done / total, size / total
         state.set_progress(start, f"Reading {path.name}")
         if sniff.settings.kind == "excel":
-            tables.append(_read_excel_table(path, sniff.settings, options, state, start, span))
+            tables.append(_read_excel_table(path, sniff.settings, options, state, start, span, notes))
         else:
             tables.append(_read_text(path, sniff, state, start, span, _Tables))
         done += size
@@ -256,7 +269,7 @@ def load_files(
     state.set_progress(0.99, "Building the table")
     frame = _to_pandas(table)
     state.set_progress(1.0, f"Loaded {len(frame):,} rows x {frame.shape[1]} columns")
-    return LoadedData(frame=frame, files=files)
+    return LoadedData(frame=frame, files=files, notes=notes)
 
 
 # --------------------------------------------------------------------------- file checks
@@ -275,24 +288,39 @@ def _check_file(path: Path) -> int:
             + " ".join(EXCEL_SUFFIXES)
             + ").",
         )
-    if not path.exists():
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise DataError(
+                f"the file is a link to {os.readlink(path)}, which does not exist.",
+                file=path,
+                hint="Open the file the link was meant for, or make the link again.",
+            ) from None
         raise DataError(
             f"file not found (looked in {path.parent.resolve()}).",
             file=path,
             hint="Check the name and folder, or pick the file again with File > Open.",
-        )
-    if path.is_dir():
+        ) from None
+    except PermissionError:
+        raise _permission_denied(path) from None
+    except OSError as exc:
+        raise DataError(f"the file cannot be read ({exc.strerror or exc}).", file=path) from None
+    if stat.S_ISDIR(info.st_mode):
         raise DataError("this is a folder, not a file.", file=path, hint="Choose a file inside it.")
+    if not stat.S_ISREG(info.st_mode):
+        # a named pipe or a device: reading it could wait forever or never end
+        raise DataError(
+            "this is not a regular file (a pipe or a device), so it cannot be read as a table.",
+            file=path,
+            hint="Save the data to a file first and open that.",
+        )
     try:
         with open(path, "rb") as handle:
             handle.read(1)
-        size = path.stat().st_size
+        size = info.st_size
     except PermissionError:
-        raise DataError(
-            "the file cannot be read: permission denied.",
-            file=path,
-            hint="Ask for read access, or copy the file to a folder of your own.",
-        ) from None
+        raise _permission_denied(path) from None
     except OSError as exc:
         raise DataError(f"the file cannot be read ({exc.strerror or exc}).", file=path) from None
     if size == 0:
@@ -302,6 +330,14 @@ def _check_file(path: Path) -> int:
             hint="Export the data again: the export or the copy probably failed.",
         )
     return size
+
+
+def _permission_denied(path: Path) -> DataError:
+    return DataError(
+        "the file cannot be read: permission denied.",
+        file=path,
+        hint="Ask for read access, or copy the file to a folder of your own.",
+    )
 
 
 def _check_magic(path: Path, head: bytes) -> None:
@@ -344,6 +380,140 @@ def _read_probe(path: Path, size: int) -> tuple[bytes, bytes]:
                 cut = window.find(b"\n")
                 probe += b"\n" + (window[cut + 1 :] if cut >= 0 else b"")
     return head, probe
+
+
+def _listing(numbers: Sequence[int], total: int | None = None, word: str = "line") -> str:
+    """'line 5', 'lines 5, 12 and 20', 'lines 5, 12, 20, 31, 40 and 7 more'."""
+    total = len(numbers) if total is None else total
+    shown = [f"{n:,}" for n in numbers[:5]]
+    if total == 1:
+        return f"{word} {shown[0]}"
+    if total > len(shown):
+        return f"{word}s {', '.join(shown)} and {total - len(shown):,} more"
+    return f"{word}s {', '.join(shown[:-1])} and {shown[-1]}"
+
+
+def _check_line_length(path: Path, head: bytes, complete: bool, line_end: bytes) -> None:
+    """Refuse a line longer than MAX_LINE_BYTES before anything tries to parse it."""
+    if complete or len(head) < SAMPLE_MAX_BYTES:
+        return
+    last = max(head.rfind(b"\n"), head.rfind(b"\r"))
+    if len(head) - last - 1 < SAMPLE_MAX_BYTES // 2:
+        return
+    with open(path, "rb") as handle:
+        handle.seek(last + 1)
+        stretch = handle.read(MAX_LINE_BYTES + 1)
+    if b"\n" in stretch or b"\r" in stretch or len(stretch) <= MAX_LINE_BYTES:
+        return
+    raise _long_line(path, head[: last + 1].count(line_end) + 1)
+
+
+def _long_line(path: Path, line: int | None) -> DataError:
+    where = f"line {line:,}" if line is not None else "a line"
+    return DataError(
+        f"{where} is longer than {MAX_LINE_BYTES >> 20} MiB without a line end; a table has no such "
+        "lines (a whole document in one field, or a file that is not a table).",
+        file=path,
+        row=None,
+        hint="Remove that field or line, or export the table again without it.",
+    )
+
+
+def _check_nul(path: Path, data: bytes, line_end: bytes, first_line: int = 1) -> None:
+    """NUL bytes never occur in a text export: refuse, naming the lines, instead of guessing."""
+    if b"\0" not in data:
+        return
+    lines = [first_line + n for n, line in enumerate(data.split(line_end)) if b"\0" in line]
+    raise DataError(
+        f"{_listing(lines)} {'holds' if len(lines) == 1 else 'hold'} NUL bytes (0x00), which no text "
+        "export contains: the file is damaged or was copied before it was completely written.",
+        file=path,
+        row=lines[0],
+        hint="Export or copy the file again; if it is the only copy, remove those bytes in a text editor.",
+    )
+
+
+def _census(
+    source: Path | bytes, encoding: str, line_end: bytes, limit: int = CENSUS_BYTES
+) -> tuple[list[int], int, bool]:
+    """Lines (numbers from 1, at most 5) not valid in ``encoding``, how many, and whether some
+    line with non-ASCII characters is valid: of the bytes given, or read through the file (up to
+    ``limit`` bytes)."""
+    bad: list[int] = []
+    bad_count = 0
+    good = False
+    line = 1
+    carry = b""
+    with open(source, "rb") if isinstance(source, Path) else io.BytesIO(source) as handle:
+        while handle.tell() < limit:
+            block = handle.read(BLOCK_SIZE)
+            if not block:
+                parts, carry = [carry], b""
+            else:
+                parts = (carry + block).split(line_end)
+                carry = parts.pop()
+            for part in parts:
+                if not part.isascii():
+                    try:
+                        part.decode(encoding)
+                        good = True
+                    except UnicodeDecodeError:
+                        bad_count += 1
+                        if len(bad) < 5:
+                            bad.append(line)
+                line += 1
+            if not block:
+                break
+    return bad, bad_count, good
+
+
+_UTF8_MULTIBYTE_RE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
+
+
+def _check_mixed_utf8(path: Path, line_end: bytes, sample: bytes | None = None) -> None:
+    """Refuse a file whose lines are partly UTF-8, partly another encoding (two programs wrote it):
+    any single encoding would read some of its lines wrong. With ``sample`` (what detection read),
+    only a mix found there sends the file through line by line, for the line numbers."""
+    if sample is not None:
+        if not _UTF8_MULTIBYTE_RE.search(sample):
+            return  # no UTF-8 character at all (a plain cp1252 file): nothing to mix with
+        bad, _count, good = _census(sample, "utf-8", line_end)
+        if not (bad and good):
+            return
+    bad, count, good = _census(path, "utf-8", line_end)
+    if bad and good:
+        raise DataError(
+            f"the file mixes two encodings: {_listing(bad, count)} {'is' if count == 1 else 'are'} not "
+            "UTF-8, while the other lines with accented or Chinese characters are; one encoding would "
+            "read some lines wrong.",
+            file=path,
+            row=bad[0],
+            hint="Export the file again in one encoding, or re-save those lines as UTF-8 in an editor.",
+        )
+
+
+def _undecodable(
+    path: Path, encoding: str, line_end: bytes, exc: UnicodeDecodeError | None = None
+) -> DataError:
+    """The lines that ``encoding`` cannot read, as a DataError."""
+    bad, count, _good = _census(path, encoding, line_end)
+    if bad:
+        what = (
+            f"{_listing(bad, count)} {'holds' if count == 1 else 'hold'} bytes that are not valid {encoding}"
+        )
+    elif exc is not None:
+        what = f"byte 0x{exc.object[exc.start]:02x} is not valid {encoding}"
+    else:
+        what = f"some bytes are not valid {encoding}"
+    return DataError(
+        f"the file cannot be read as {encoding}: {what}.",
+        file=path,
+        row=bad[0] if bad else None,
+        hint="Choose another encoding in the preview or with --encoding (e.g. utf-8, gb18030, utf-16 "
+        "or cp1252), or fix those lines.",
+    )
 
 
 # --------------------------------------------------------------------------- encoding
@@ -392,13 +562,12 @@ def _looks_chinese(data: bytes) -> bool:
     ASCII letter makes a rare GBK-extension character; real Chinese text is mostly GB2312
     characters, whose two bytes are both >= 0xA1.
     """
-    try:
-        text = codecs.getincrementaldecoder("gb18030")("strict").decode(data, final=False)
-    except UnicodeDecodeError:
-        return False
+    # a few invalid bytes (reported line by line later) do not make Chinese text another language
+    text = codecs.getincrementaldecoder("gb18030")("replace").decode(data, final=False)
     counts = Counter(re.findall(r"[^\x00-\x7f]", text))
+    damaged = counts.pop("\ufffd", 0)
     total = sum(counts.values())
-    if not total:
+    if not total or damaged > max(3, total // 100):
         return False
     common = 0
     for char, n in counts.items():
@@ -448,23 +617,24 @@ def _sniff(path: Path, options: ReadOptions, preview_rows: int = 0) -> _Sniff:
     size = _check_file(path)
     suffix = path.suffix.lower()
     if suffix in EXCEL_SUFFIXES:
-        return _sniff_excel(path, options, max(preview_rows, 100))
+        return _sniff_excel(path, options, max(preview_rows, 100), preview=preview_rows > 0)
     head, probe = _read_probe(path, size)
     complete = len(head) >= size
     _check_magic(path, head)
     encoding = _normalise_encoding(path, options.encoding) if options.encoding else _unicode_encoding(head)
-    if encoding is None or not codecs.lookup(encoding).name.startswith("utf-16"):
+    wide = encoding is not None and codecs.lookup(encoding).name.startswith(("utf-16", "utf-32"))
+    line_end = b"\n" if b"\n" in head or b"\r" not in head else b"\r"
+    if not wide:
         _check_controls(path, head)
+        _check_line_length(path, head, complete, line_end)
+        _check_nul(path, head, line_end)
+    if encoding is None and not _decodes(probe, "utf-8"):
+        _check_mixed_utf8(path, line_end, probe)  # reading finds a mix beyond the probe
     encoding = encoding or _detect_encoding(probe)
     try:
         text = codecs.getincrementaldecoder(encoding)("strict").decode(head, final=complete)
     except UnicodeDecodeError as exc:
-        raise DataError(
-            f"the file cannot be read as {encoding}: byte 0x{exc.object[exc.start]:02x} at offset "
-            f"{exc.start} is not valid there.",
-            file=path,
-            hint="Choose another encoding (e.g. utf-8, gb18030, utf-16 or cp1252).",
-        ) from None
+        raise _undecodable(path, encoding, line_end, exc) from None
     text = text.lstrip("\ufeff")
     if not complete:
         # the last line may be cut in the middle
@@ -486,6 +656,12 @@ def _sniff(path: Path, options: ReadOptions, preview_rows: int = 0) -> _Sniff:
         # the sample may end inside a quoted value that spans lines: parse without that record
         text = _without_last_record(text, delimiter)
         rows = _parse_sample(path, text, delimiter)
+    if rows.num_columns > MAX_COLUMNS:
+        raise DataError(
+            f"the file has {rows.num_columns:,} columns; this app reads at most {MAX_COLUMNS:,}.",
+            file=path,
+            hint="Export only the columns you need (or a transposed table: one row per measurement).",
+        )
     first = [rows.column(i)[0].as_py() for i in range(rows.num_columns)]
     header = options.header if options.header is not None else _looks_like_header(first)
     data = rows.slice(1) if header else rows
@@ -520,6 +696,10 @@ def _sniff(path: Path, options: ReadOptions, preview_rows: int = 0) -> _Sniff:
         if name.startswith("\0"):  # unnamed: kept unless it is empty and at the end
             column.name = name[1:]
         columns.append(column)
+    grouping = FileSettings(path, "csv", encoding, delimiter, decimal, thousands, bool(header), None, ())
+    for index, column in enumerate(columns):
+        if column.transform:
+            _check_grouping(path, column.name, values.column(index), grouping, 2 if header else 1)
     for index in range(len(columns) - 1, 0, -1):
         if names[index].startswith("\0") and values.column(index).null_count == values.num_rows:
             columns[index].keep = False
@@ -551,6 +731,7 @@ def _sniff(path: Path, options: ReadOptions, preview_rows: int = 0) -> _Sniff:
         multiline=bool(multiline),
         auto_encoding=options.encoding is None,
         auto_thousands=options.thousands is None,
+        line_end=line_end,
     )
 
 
@@ -598,7 +779,7 @@ def _detect_delimiter(lines: list[str]) -> str:
 
 
 def _without_last_record(text: str, delimiter: str) -> str:
-    lines = io.StringIO(text).readlines()
+    lines = io.StringIO(text, newline="").readlines()
     reader = csv.reader(lines, delimiter=delimiter, quotechar='"')
     last_start = consumed = 0
     for _record in reader:
@@ -617,7 +798,7 @@ def _parse_sample(path: Path, text: str, delimiter: str) -> pa.Table:
         except pd.errors.ParserError as exc:
             raise _ragged_from_pandas(path, exc, delimiter) from None
         return pa.table({f"f{i}": pa.array(frame[c].to_numpy(), pa.string()) for i, c in enumerate(frame)})
-    first = next(csv.reader(io.StringIO(text), delimiter=delimiter, quotechar='"'), [])
+    first = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"'), [])
     names = [f"f{i}" for i in range(max(len(first), 1))]
     data = text.encode("utf-8")
     try:
@@ -632,9 +813,9 @@ def _parse_sample(path: Path, text: str, delimiter: str) -> pa.Table:
             ),
         )
     except pa.ArrowInvalid as exc:
-        line = _find_ragged_line(io.StringIO(text), delimiter, len(names))
+        line = _find_ragged_line(io.StringIO(text, newline=""), delimiter, len(names))
         if line is not None:
-            raise _ragged_error(path, line[0], line[1], len(names), delimiter) from None
+            raise _ragged_error(path, line[0], line[1], len(names), delimiter, line[2]) from None
         raise DataError(f"the file cannot be parsed: {_arrow_message(exc)}", file=path) from None
 
 
@@ -719,6 +900,49 @@ def _detect_thousands(values: pa.Array, decimal: str, delimiter: str) -> str | N
     }
     best = max(counts, key=lambda sep: counts[sep])
     return best if counts[best] > 0 else None
+
+
+def misgrouped_numbers(
+    values: pa.ChunkedArray | pa.Array, thousands: str, decimal: str
+) -> tuple[pa.ChunkedArray | pa.Array, pa.ChunkedArray | pa.Array]:
+    """(values holding the thousands separator where it cannot be one, e.g. '42,8' with ',';
+    values properly grouped, '1,234.5'), as boolean arrays without nulls."""
+    group = "[" + "".join(re.escape(v) for v in _THOUSANDS_VARIANTS[thousands]) + "]"
+    has = pc.match_substring_regex(values, group)
+    pattern = rf"^[+-]?\d{{1,3}}({group}\d{{3}})+({re.escape(decimal)}\d*)?([eE][+-]?\d+)?$"
+    grouped = pc.fill_null(pc.match_substring_regex(values, pattern), False)
+    return pc.fill_null(pc.and_(has, pc.invert(grouped)), False), grouped
+
+
+def _check_grouping(
+    path: Path, name: str, values: pa.ChunkedArray | pa.Array, settings: FileSettings, first_line: int | None
+) -> None:
+    """Refuse a number column where the thousands separator also appears where it cannot be one
+    ('42,8' among '1,234.5'; '3.5' among '1.234,5'): stripping it would turn 42.8 into 428."""
+    thousands, decimal = settings.thousands, settings.decimal
+    if thousands is None:
+        return
+    wrong, grouped = misgrouped_numbers(values, thousands, decimal)
+    if not pc.any(wrong).as_py():
+        return
+    if isinstance(wrong, pa.ChunkedArray):
+        wrong = wrong.combine_chunks()
+    position = int(np.flatnonzero(wrong.to_numpy(zero_copy_only=False))[0])
+    value = values[position].as_py()
+    good = pc.filter(values, grouped)
+    example = f" such as '{good[0].as_py()}'" if len(good) else ""
+    where = f" (line {first_line + position:,})" if first_line is not None else ""
+    mark = {" ": "space", "'": "apostrophe"}.get(thousands, f"'{thousands}'")
+    raise DataError(
+        f"the column mixes number formats: '{value}'{where} holds the {mark} that groups thousands in "
+        f"values{example}, but not as a thousands separator (a decimal mark of another format?); "
+        "read either way, some of its numbers would come out wrong.",
+        file=path,
+        column=name,
+        row=first_line + position if first_line is not None else None,
+        hint="Fix those values in the export (one number format per column), or set the decimal mark "
+        "and thousands separator in the preview.",
+    )
 
 
 def _strip_thousands(values: pa.ChunkedArray | pa.Array, thousands: str | None):
@@ -878,13 +1102,20 @@ def _widened(column: _Column, value: str | None, settings: FileSettings) -> _Col
 _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "'|'", WHITESPACE: "whitespace"}
 
 
-def _ragged_error(path: Path, line: int, fields: int, expected: int, delimiter: str) -> DataError:
+def _ragged_error(
+    path: Path, line: int, fields: int, expected: int, delimiter: str, last: bool = False
+) -> DataError:
+    hint = (
+        f"Fix that line (a stray {_DELIMITER_NAMES[delimiter]} or a missing quote?), or choose another "
+        "delimiter."
+    )
+    if last and fields < expected:
+        hint = (
+            "It is the last line and stops short: the file was perhaps copied while it was still being "
+            "written. Copy it again once the export has finished, or fix that line."
+        )
     return DataError(
-        f"line {line} has {fields} fields, but the first line has {expected}.",
-        file=path,
-        row=line,
-        hint=f"Fix that line (a stray {_DELIMITER_NAMES[delimiter]} or a missing quote?), "
-        "or choose another delimiter.",
+        f"line {line} has {fields} fields, but the first line has {expected}.", file=path, row=line, hint=hint
     )
 
 
@@ -897,13 +1128,15 @@ def _ragged_from_pandas(path: Path, exc: Exception, delimiter: str) -> DataError
 
 
 def _find_ragged_line(lines: Iterable[str], delimiter: str, expected: int, state: JobState | None = None):
-    """(line number, field count) of the first row whose field count differs, or None."""
+    """(line number, field count, last row?) of the first row whose field count differs, or None."""
     reader = csv.reader(lines, delimiter=delimiter, quotechar='"')
     for count, row in enumerate(reader):
         if state is not None and count % 100_000 == 0:
             state.check_cancelled()
         if row and len(row) != expected:
-            return reader.line_num, len(row)
+            line = reader.line_num
+            last = next((rest for rest in reader if rest), None) is None  # only blank lines follow
+            return line, len(row), last
     return None
 
 
@@ -949,18 +1182,27 @@ def _read_text(path: Path, sniff: _Sniff, state: JobState, start: float, span: f
 
 
 def _switch_encoding(path: Path, sniff: _Sniff, problem: str) -> None:
-    """Fall back once from an automatic guess that the rest of the file contradicts."""
+    """Fall back once from an automatic guess that the rest of the file contradicts.
+
+    Not when other lines of the file are valid UTF-8: then the file mixes encodings and any one
+    of them reads some lines wrong.
+    """
     settings = sniff.settings
     fallback = {"utf-8": "cp1252", "cp1252": "latin-1"}.get(settings.encoding or "")
     if sniff.auto_encoding and fallback:
+        if settings.encoding == "utf-8":
+            _check_mixed_utf8(path, sniff.line_end)
         sniff.settings = FileSettings(**{**vars(settings), "encoding": fallback})
         sniff.arrow_encoding = _arrow_encoding(fallback)
         return
-    raise DataError(
-        f"the file cannot be read as {settings.encoding}: {problem}.",
-        file=path,
-        hint="Choose the right encoding in the preview (e.g. utf-8, gb18030, utf-16 or cp1252).",
-    )
+    error = _undecodable(path, settings.encoding or "utf-8", sniff.line_end)
+    if error.row is None:
+        error = DataError(
+            f"the file cannot be read as {settings.encoding}: {problem}.",
+            file=path,
+            hint="Choose the right encoding in the preview (e.g. utf-8, gb18030, utf-16 or cp1252).",
+        )
+    raise error
 
 
 def _stream_csv(
@@ -990,15 +1232,20 @@ def _stream_csv(
     pieces = _byte_ranges if by_ranges else _arrow_stream
 
     def parts() -> Iterator[tuple[pa.Table, float]]:
+        rows_before = 0
         for table, done in pieces(path, sniff, file_names, parse, convert):
             if transform:
                 arrays = list(table.columns)
+                # line numbers hold where no quoted value spans lines
+                first_line = None if sniff.multiline else rows_before + 1 + int(settings.header)
                 for pos, i in transform:
+                    _check_grouping(path, columns[i].name, arrays[pos], settings, first_line)
                     try:
                         arrays[pos] = _convert_text(arrays[pos], columns[i], settings)
                     except _Widen as widen:
                         raise _Widen(i, widen.value) from None
                 table = pa.table(arrays, schema=sink.schema)
+            rows_before += table.num_rows
             yield table, done
 
     try:
@@ -1094,7 +1341,7 @@ def _byte_ranges(path: Path, sniff: _Sniff, names: list[str], parse, convert):
 
     pending: deque = deque()
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="ingest-range") as pool:
-        for data, cut, first, done in _line_cut_ranges(path):
+        for data, cut, first, done in _line_cut_ranges(path, sniff.line_end):
             skip = 1 if first and sniff.settings.header else 0
             pending.append((pool.submit(parse_range, data, cut, skip), done / size))
             while len(pending) >= 2 or (pending and pending[0][0].done()):
@@ -1107,8 +1354,12 @@ def _byte_ranges(path: Path, sniff: _Sniff, names: list[str], parse, convert):
                 yield table, fraction
 
 
-def _line_cut_ranges(path: Path) -> Iterator[tuple[bytes, int, bool, int]]:
-    """(bytes, length up to the last line end, first range?, end offset) through the file."""
+def _line_cut_ranges(path: Path, line_end: bytes = b"\n") -> Iterator[tuple[bytes, int, bool, int]]:
+    """(bytes, length up to the last line end, first range?, end offset) through the file.
+
+    A line longer than MAX_LINE_BYTES or a NUL byte ends the reading with a DataError naming the
+    line (the lines before are counted only then).
+    """
     # a smaller file in smaller ranges: less memory in flight, and progress still moves
     block = min(BLOCK_SIZE, max(BLOCK_SIZE // 4, path.stat().st_size // 8))
     offset = 0
@@ -1120,10 +1371,14 @@ def _line_cut_ranges(path: Path) -> Iterator[tuple[bytes, int, bool, int]]:
             if not data:
                 return
             at_end = len(data) < want
-            cut = len(data) if at_end else data.rfind(b"\n") + 1
-            if cut == 0:  # a line longer than a block: read more at once
+            cut = len(data) if at_end else data.rfind(line_end) + 1
+            if cut == 0:  # a line longer than a block: read more at once, up to a bound
+                if want > MAX_LINE_BYTES:
+                    raise _long_line(path, _lines_before(path, offset, line_end) + 1)
                 want *= 2
                 continue
+            if data.find(b"\0", 0, cut) >= 0:  # no copy of the range for the common case
+                _check_nul(path, data[:cut], line_end, _lines_before(path, offset, line_end) + 1)
             want = block
             yield data, cut, offset == 0, offset + cut
             offset += cut
@@ -1131,11 +1386,25 @@ def _line_cut_ranges(path: Path) -> Iterator[tuple[bytes, int, bool, int]]:
                 return
 
 
+def _lines_before(path: Path, offset: int, line_end: bytes) -> int:
+    """How many line ends the file has before byte ``offset`` (for messages only)."""
+    count = 0
+    with open(path, "rb") as handle:
+        while offset > 0:
+            data = handle.read(min(BLOCK_SIZE, offset))
+            if not data:
+                break
+            count += data.count(line_end)
+            offset -= len(data)
+    return count
+
+
 def _arrow_stream(path: Path, sniff: _Sniff, names: list[str], parse, convert):
     """(batch as table, fraction done) from Arrow's streaming reader: one thread, any file."""
     read = pacsv.ReadOptions(
         column_names=names,
-        skip_rows=1 if sniff.settings.header else 0,
+        # skip_rows counts raw lines; this skips the header as a record (it may hold a line break)
+        skip_rows_after_names=1 if sniff.settings.header else 0,
         block_size=BLOCK_SIZE,
         encoding=sniff.arrow_encoding,
     )
@@ -1174,7 +1443,7 @@ def _csv_problem(path: Path, sniff: _Sniff, columns: list[_Column], exc: Excepti
         with open(path, encoding=encoding, errors="replace", newline="") as handle:
             ragged = _find_ragged_line(handle, sniff.settings.delimiter or ",", expected, state)
         if ragged is not None:
-            return _ragged_error(path, ragged[0], ragged[1], expected, sniff.settings.delimiter or ",")
+            return _ragged_error(path, *ragged[:2], expected, sniff.settings.delimiter or ",", ragged[2])
         if not sniff.multiline:
             sniff.multiline = True  # a quoted value with a line break beyond the sample
             return _Retry()
@@ -1215,17 +1484,186 @@ def _stream_whitespace(
 # --------------------------------------------------------------------------- Excel
 
 
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def _password_protected(path: Path) -> DataError:
+    return DataError(
+        "the workbook is protected with a password (encrypted), so it cannot be read.",
+        file=path,
+        hint="Open it in Excel with the password and save a copy without one, or export the sheet as CSV.",
+    )
+
+
+def _check_workbook_file(path: Path) -> None:
+    """Refuse what is not the workbook its name says, before a reader parses it: other formats,
+    encrypted workbooks, zip bombs and XML with a DOCTYPE (entity expansion, external entities)."""
+    with open(path, "rb") as handle:
+        head = handle.read(4096)
+    modern = path.suffix.lower() in (".xlsx", ".xlsm")
+    if head.startswith(_OLE_MAGIC):
+        if _is_encrypted_container(path):
+            raise _password_protected(path)
+        if modern:
+            raise DataError(
+                "this is an old-format Excel workbook (.xls) with an .xlsx name.",
+                file=path,
+                hint="Rename it to .xls and open it again.",
+            )
+        return
+    if head.startswith(b"PK\x03\x04"):
+        if not modern:
+            raise DataError(
+                "this is an .xlsx workbook with an .xls name.",
+                file=path,
+                hint="Rename it to .xlsx and open it again.",
+            )
+        _check_xlsx_archive(path)
+        return
+    for magic, what in _MAGIC:
+        if head.startswith(magic):
+            raise DataError(
+                f"this is not an Excel workbook: it looks like {what.split(' (')[0]}.",
+                file=path,
+                hint="Open the data export itself (CSV, text or Excel).",
+            )
+    start = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if start.startswith(b"<") and (b"<html" in start or b"<table" in start or b"<!doctype html" in start):
+        raise DataError(
+            "this is not an Excel workbook but a web page (an HTML table) with an Excel name, as some MES "
+            "systems export.",
+            file=path,
+            hint="Open it in Excel and save it as .xlsx, or export CSV from the system.",
+        )
+    if start.startswith(b"<?xml") and b"urn:schemas-microsoft-com:office:spreadsheet" in head:
+        raise DataError(
+            "this is an Excel 2003 XML spreadsheet, not a workbook this app reads.",
+            file=path,
+            hint="Open it in Excel and save it as .xlsx, or export CSV.",
+        )
+    if head and _decodes(head, "utf-8") and not any(b in head for b in bytes(range(9))):
+        raise DataError(
+            "this is not an Excel workbook but a text file (a CSV or tab-separated export) with an Excel name.",
+            file=path,
+            hint="Rename it to .csv (or .txt) and open it again.",
+        )
+    raise DataError(
+        "this is not an Excel workbook (an .xlsx file is a zip archive, an .xls file an OLE document).",
+        file=path,
+        hint="Open the data export itself, or open the file in Excel and save it as .xlsx.",
+    )
+
+
+def _is_encrypted_container(path: Path) -> bool:
+    """An OLE document holding the streams Excel writes for a workbook saved with a password."""
+    try:
+        from xlrd import compdoc
+
+        with open(path, "rb") as handle:  # the directory of an encrypted container sits near its start
+            doc = compdoc.CompDoc(handle.read(64 << 20), logfile=io.StringIO())
+        names = {entry.name for entry in doc.dirlist}
+    except Exception:  # noqa: BLE001 - a damaged container: xlrd reports it when opening
+        return False
+    return "EncryptedPackage" in names or "EncryptionInfo" in names
+
+
+def _check_xlsx_archive(path: Path) -> None:
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+            if len(members) > MAX_XLSX_MEMBERS:
+                raise DataError(
+                    f"the workbook consists of {len(members):,} parts; Excel writes a few hundred at most, "
+                    "so this is a damaged or crafted file.",
+                    file=path,
+                    hint="Ask for the data as a fresh export from Excel or the system, or as CSV.",
+                )
+            names = {m.filename for m in members}
+            if "xl/workbook.xml" not in names:
+                raise DataError(
+                    "this is not an Excel workbook: it is a zip archive without a workbook inside.",
+                    file=path,
+                    hint="Unpack it and open the data file it holds, or choose the right file.",
+                )
+            inflated = sum(m.file_size for m in members)
+            if inflated > MAX_XLSX_INFLATED:
+                raise DataError(
+                    f"the workbook would inflate to {inflated / (1 << 20):,.0f} MiB when unpacked; this app "
+                    f"reads workbooks up to {MAX_XLSX_INFLATED >> 20} MiB unpacked (a sheet of about 10 "
+                    "million cells).",
+                    file=path,
+                    hint="Export the data as CSV instead (any size), or split the workbook.",
+                )
+            for member in members:
+                ratio = member.file_size / max(member.compress_size, 1)
+                if member.file_size > (16 << 20) and ratio > MAX_XLSX_RATIO:
+                    raise DataError(
+                        f"the workbook part {member.filename} would inflate {ratio:,.0f} times, to "
+                        f"{member.file_size / (1 << 20):,.0f} MiB: real sheets pack 5 to 20 times, so this "
+                        "is a zip bomb or a damaged file.",
+                        file=path,
+                        hint="Do not open it; ask for the data as a fresh export.",
+                    )
+            for member in members:
+                if member.filename.endswith((".xml", ".rels", ".vml")):
+                    _check_xml_head(path, archive, member.filename)
+    except zipfile.BadZipFile:
+        raise DataError(
+            "the workbook is damaged: it is not a complete .xlsx file (cut off while copying?).",
+            file=path,
+            hint="Copy or export the workbook again.",
+        ) from None
+    except (OSError, EOFError, RuntimeError, NotImplementedError) as exc:
+        raise DataError(
+            f"the workbook is damaged: it cannot be unpacked ({exc.strerror if isinstance(exc, OSError) else 'bad archive'}).",
+            file=path,
+            hint="Copy or export the workbook again.",
+        ) from None
+
+
+_XML_ROOT_RE = re.compile(rb"<[A-Za-z_]")
+_XML_DANGER_RE = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
+
+
+def _check_xml_head(path: Path, archive, name: str) -> None:
+    """A DOCTYPE or ENTITY declaration has no place in a workbook and is how XML bombs and external
+    entities work: refuse it, before any parser expands it. It must come before the root element,
+    so the head of each part is enough; Excel writes that root within the first few hundred bytes."""
+    with archive.open(name) as member:
+        head = member.read(64 << 10)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        head = head.decode("utf-16", errors="replace").encode("utf-8")
+    danger = _XML_DANGER_RE.search(head)
+    root = _XML_ROOT_RE.search(head)
+    if danger and (root is None or danger.start() < root.start()):
+        raise DataError(
+            f"the workbook part {name} declares a DOCTYPE (XML entities), which Excel never writes: "
+            "such a file can expand to gigabytes or read other files of this PC, so it is not opened.",
+            file=path,
+            hint="Ask for the data as a fresh export from Excel or the system, or as CSV.",
+        )
+    if root is None and len(head) >= (64 << 10):
+        raise DataError(
+            f"the workbook part {name} does not start like the XML Excel writes.",
+            file=path,
+            hint="Open it in Excel and save it again, or export CSV.",
+        )
+
+
 class _Book:
     """The few things needed from a workbook, for .xlsx/.xlsm (openpyxl) and .xls (xlrd)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.legacy = path.suffix.lower() == ".xls"
+        _check_workbook_file(path)
         try:
             if self.legacy:
                 import xlrd
 
-                self._book = xlrd.open_workbook(str(path), on_demand=True)
+                self._book = xlrd.open_workbook(str(path), on_demand=True, logfile=io.StringIO())
                 self.sheets = tuple(self._book.sheet_names())
             else:
                 import openpyxl
@@ -1239,8 +1677,10 @@ class _Book:
                 hint="Save the sheet as .xlsx or CSV, or install the package.",
             ) from None
         except Exception as exc:  # noqa: BLE001 - the readers raise many types for damaged or foreign files
+            if "encrypted" in str(exc).lower():
+                raise _password_protected(path) from None
             raise DataError(
-                f"this is not a readable Excel workbook ({type(exc).__name__}: {exc}).",
+                "the workbook is damaged or not in a form Excel writes, so it cannot be read.",
                 file=path,
                 hint="Open it in Excel and save it again as .xlsx (without a password), or export CSV.",
             ) from None
@@ -1274,7 +1714,34 @@ class _Book:
             return
         ws = self._book[sheet]
         ws.reset_dimensions()  # some exporters write a wrong sheet size; read every row there is
-        yield from ws.iter_rows(values_only=True)
+        count = 0
+        try:
+            for row in ws.iter_rows(values_only=True):
+                count += 1
+                yield row
+        except Exception:  # noqa: BLE001 - XML, zip and value errors of a damaged sheet
+            raise DataError(
+                f"the workbook is damaged: sheet '{sheet}' cannot be read beyond row {count:,}.",
+                file=self.path,
+                hint="Open it in Excel and save it again, or export the sheet as CSV.",
+            ) from None
+
+    def formula_columns(self, sheet: str, columns: Sequence[int], rows: int = 200) -> set[int]:
+        """Which of the given columns (0-based) hold formulas in the first ``rows`` rows."""
+        if self.legacy or not columns:
+            return set()
+        import openpyxl
+
+        found: set[int] = set()
+        book = openpyxl.load_workbook(self.path, read_only=True, data_only=False)
+        try:
+            for row in book[sheet].iter_rows(max_row=rows, values_only=True):
+                found.update(
+                    i for i in columns if i < len(row) and isinstance(row[i], str) and row[i].startswith("=")
+                )
+        finally:
+            book.close()
+        return found
 
 
 def _xls_value(cell, datemode: int, xlrd):
@@ -1303,13 +1770,61 @@ def _non_empty_rows(rows: Iterable[tuple], state: JobState | None = None, on_row
             yield row[:end]
 
 
-def _choose_sheet(path: Path, book: _Book, sheet: str | int | None) -> str:
+def _head_rows(book: _Book, sheet: str, count: int = 12) -> list[tuple]:
+    rows = []
+    for row in _non_empty_rows(book.rows(sheet)):
+        rows.append(row)
+        if len(rows) >= count:
+            break
+    return rows
+
+
+def _looks_like_table(rows: list[tuple]) -> bool:
+    """Ten rows or more, or three columns or more: a cover page has a few label/value lines."""
+    widths = [sum(v is not None and str(v).strip() != "" for v in row) for row in rows]
+    return len(rows) >= 10 or (max(widths, default=0) >= 3 and len(rows) >= 2)
+
+
+class _CoverPage(DataError):
+    def __init__(self, table_sheet: str, message: str, **where) -> None:
+        super().__init__(message, **where)
+        self.table_sheet = table_sheet
+
+
+def _check_cover_page(path: Path, book: _Book, sheet: str, head: list[tuple], later: Sequence[str]) -> None:
+    """Refuse to take a cover sheet for the data when a later sheet holds a table: naming the sheet
+    is the user's decision, and the message says how."""
+    if _looks_like_table(head):
+        return
+    for other in later:
+        if _looks_like_table(_head_rows(book, other)):
+            raise _CoverPage(
+                other,
+                f"the first sheet '{sheet}' looks like a cover page ({len(head)} lines of text, no table); "
+                f"the table seems to be on sheet '{other}'.",
+                file=path,
+                hint=f"Choose the sheet: --sheet '{other}' on the command line, or the Sheet box of the "
+                "preview in the window.",
+            )
+
+
+def _choose_sheet(path: Path, book: _Book, sheet: str | int | None, past_cover: bool = False) -> str:
+    """The sheet to read; without a choice, the first with data, unless that is a cover page:
+    refused (the message names the sheet to choose), or with ``past_cover`` the table's sheet
+    (for the preview, which shows the choice before anything is loaded)."""
     if not book.sheets:
         raise DataError("the workbook has no worksheets.", file=path, hint="Choose another file.")
     listed = ", ".join(f"'{s}'" for s in book.sheets)
     if sheet is None:
-        for name in book.sheets:
-            if next(_non_empty_rows(book.rows(name)), None) is not None:
+        for position, name in enumerate(book.sheets):
+            head = _head_rows(book, name)
+            if head:
+                try:
+                    _check_cover_page(path, book, name, head, book.sheets[position + 1 :])
+                except _CoverPage as cover:
+                    if not past_cover:
+                        raise
+                    return cover.table_sheet
                 return name
         raise DataError(
             f"the workbook has no data: every sheet is empty ({listed}).",
@@ -1339,9 +1854,9 @@ def _choose_sheet(path: Path, book: _Book, sheet: str | int | None) -> str:
     return chosen
 
 
-def _sniff_excel(path: Path, options: ReadOptions, nrows: int) -> _Sniff:
+def _sniff_excel(path: Path, options: ReadOptions, nrows: int, preview: bool = False) -> _Sniff:
     with _Book(path) as book:
-        sheet = _choose_sheet(path, book, options.sheet)
+        sheet = _choose_sheet(path, book, options.sheet, past_cover=preview)
         rows = []
         for row in _non_empty_rows(book.rows(sheet)):
             rows.append(row)
@@ -1372,7 +1887,13 @@ def _sniff_excel(path: Path, options: ReadOptions, nrows: int) -> _Sniff:
 
 
 def _read_excel_table(
-    path: Path, settings: FileSettings, options: ReadOptions, state: JobState, start: float, span: float
+    path: Path,
+    settings: FileSettings,
+    options: ReadOptions,
+    state: JobState,
+    start: float,
+    span: float,
+    notes: list[str] | None = None,
 ) -> pa.Table:
     with _Book(path) as book:
         sheet = settings.sheet or book.sheets[0]
@@ -1384,11 +1905,30 @@ def _read_excel_table(
             )
 
         rows = list(_non_empty_rows(book.rows(sheet), state, on_row))
-    return _excel_table(path, sheet, rows, options)[1]
+        table = _excel_table(path, sheet, rows, options)[1]
+        if notes is not None:
+            empty = [i for i, column in enumerate(table.columns) if column.null_count == table.num_rows]
+            for index in sorted(book.formula_columns(sheet, empty)):
+                notes.append(
+                    f"{path.name}: column '{table.column_names[index]}' holds formulas whose results were "
+                    "never saved (the workbook was written by a program, not by Excel), so it is empty "
+                    "here. Open the workbook in Excel and save it to store the results."
+                )
+    return table
 
 
 def _excel_table(path: Path, sheet: str, rows: list[tuple], options: ReadOptions) -> tuple[bool, pa.Table]:
     width = max(len(row) for row in rows)
+    if width > MAX_COLUMNS:
+        from openpyxl.utils import get_column_letter
+
+        raise DataError(
+            f"sheet '{sheet}' is {width:,} columns wide: a cell in column {get_column_letter(width)} holds a "
+            f"value, and this app reads at most {MAX_COLUMNS:,} columns.",
+            file=path,
+            hint="Delete the stray cells right of the table (Ctrl+End in Excel shows the last one), or "
+            "export only the columns you need.",
+        )
     first = [*rows[0], *[None] * (width - len(rows[0]))]
     # a number or date cell in the first row means data, whatever its text looks like
     as_header = [v if isinstance(v, str) else (None if v is None else "0") for v in first]
@@ -1556,8 +2096,8 @@ class _FrameBuilder:
         self.placement: dict[np.dtype, list[int]] = {}  # block type -> its columns' positions
         self.slot: dict[int, tuple[np.dtype, int]] = {}  # column position -> (block type, row in it)
         self.other: dict[int, list[pa.Array]] = {}
-        for index, field in enumerate(schema):
-            dtype = _DIRECT_TYPES.get(field.type)
+        for index, column_field in enumerate(schema):
+            dtype = _DIRECT_TYPES.get(column_field.type)
             if dtype is None:
                 self.other[index] = []
             else:

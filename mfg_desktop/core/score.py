@@ -57,6 +57,7 @@ from mfg_desktop.core.ingest import (
     FileSettings,
     ReadOptions,
     load_files,
+    misgrouped_numbers,
     open_chunks,
 )
 from mfg_desktop.core.jobs import JobState, ensure_state
@@ -447,6 +448,13 @@ def _parse_numbers(col: pa.ChunkedArray | pa.Array, decimal: str, thousands: str
         return np.full(n, np.nan), present
     text = _trimmed_text(col)
     numbers = text
+    misgrouped = None
+    if thousands:
+        # '42,8' among '1,234.5': stripping the ',' would score 428; the row is rejected instead
+        wrong, _grouped = misgrouped_numbers(text, thousands, decimal)
+        if pc.any(wrong).as_py():
+            misgrouped = wrong.to_numpy(zero_copy_only=False)
+            numbers = pc.if_else(wrong, pa.scalar("#misgrouped", pa.string()), numbers)
     for variant in _THOUSANDS_VARIANTS.get(thousands or "", ()):
         numbers = pc.replace_substring(numbers, variant, "")
     if decimal == ",":
@@ -464,7 +472,8 @@ def _parse_numbers(col: pa.ChunkedArray | pa.Array, decimal: str, thousands: str
         bad = pc.and_(pc.is_valid(numbers), pc.invert(usable)).to_numpy(zero_copy_only=False)
     x = values.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
     x = np.where(np.isfinite(x), x, np.nan)
-    return x, np.asarray(bad, dtype=bool)
+    bad = np.asarray(bad, dtype=bool)
+    return x, bad if misgrouped is None else bad | misgrouped
 
 
 def _parse_times(col: pa.ChunkedArray | pa.Array) -> tuple[pd.Series, np.ndarray]:

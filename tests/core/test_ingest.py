@@ -152,7 +152,7 @@ def test_non_utf8_byte_after_the_sample_switches_to_cp1252(tmp_path, monkeypatch
     assert frame.loc[1499, "name"] == "Kühler" and len(frame) == 4000
     # chosen by the user, the encoding stays: the message says where it broke
     message = _error(path, encoding="utf-8")
-    assert "cannot be read as utf-8: column 'name' holds bytes that are not valid UTF-8" in message
+    assert "cannot be read as utf-8: line 1,501 holds bytes that are not valid utf-8" in message
 
 
 # ------------------------------------------------------------------------------ delimiters, quotes, header
@@ -746,7 +746,7 @@ def test_duplicate_column_names():
 
 def test_not_a_workbook():
     message = _error(BAD / "not_a_workbook.xlsx")
-    assert "not a readable Excel workbook" in message and "save it again" in message
+    assert "not an Excel workbook" in message and "Rename it to .csv" in message
 
 
 def test_unsupported_suffix():
