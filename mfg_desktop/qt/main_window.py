@@ -442,6 +442,8 @@ class MainWindow(QMainWindow):
             ),
             15000,
         )
+        if data.notes:  # what the reading noticed but did not refuse (e.g. formulas without saved results)
+            self.show_message(" ".join(data.notes), "warning")
 
     # -- feedback -------------------------------------------------------------------------------
     def track_job(self, job: Job, title: str, cancellable: bool = True) -> None:

@@ -318,3 +318,19 @@ def test_file_dialogs_start_where_the_last_file_of_their_kind_was(tmp_path, monk
     assert dialog_folder(MODEL_DIR) == str(tmp_path / "models")
     (tmp_path / "models").rmdir()  # a folder that is gone is skipped
     assert dialog_folder(MODEL_DIR) == str(tmp_path / "data")
+
+
+def test_what_the_reading_noticed_is_shown_as_a_warning(main_window, qtbot, tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "make_corpus", Path(__file__).resolve().parents[1] / "data" / "hostile" / "make_corpus.py")
+    corpus = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(corpus)
+    corpus.make_corpus(tmp_path, only=["formulas_no_cache.xlsx"])
+    job = main_window.load_files([str(tmp_path / "formulas_no_cache.xlsx")])
+    with qtbot.waitSignal(job.ended, timeout=30_000):
+        pass
+    qtbot.waitUntil(lambda: main_window.session.data is not None)
+    assert main_window.banner.isVisible() and main_window.banner.level == "warning"
+    assert "formulas whose results were never saved" in main_window.banner.text()
