@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from mfg_desktop import __version__
+from mfg_desktop.core.atomic import atomic_write
 from mfg_desktop.core.errors import MfgError, ModelFileError
 from mfg_desktop.core.network import NetworkSpec, build_model
 from mfg_desktop.core.recipe import FittedRecipe
@@ -127,31 +128,15 @@ def save_model_file(run: TrainingRun, path: str | Path) -> Path:
         "task": run.task,
         "members": {name: _sha256(data) for name, data in members.items()},
     }
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-                zf.writestr(MANIFEST, _json_bytes(manifest))
-                for name, data in members.items():
-                    zf.writestr(name, data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp_name, path)
+        with atomic_write(path) as out, zipfile.ZipFile(out.handle, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr(MANIFEST, _json_bytes(manifest))
+            for name, data in members.items():
+                zf.writestr(name, data)
     except OSError as exc:
-        _remove_quietly(tmp_name)
         raise ModelFileError(f"Could not write the model file ({exc.strerror or exc}).", file=path,
                              hint="Check that the folder is writable and the disk is not full.") from exc
-    except BaseException:
-        _remove_quietly(tmp_name)
-        raise
     return path
-
-
-def _remove_quietly(name: str) -> None:
-    try:
-        os.unlink(name)
-    except OSError:
-        pass
 
 
 # --------------------------------------------------------------------------------------------

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -46,8 +45,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from mfg_desktop import __version__
+from mfg_desktop.core.atomic import AtomicFile, atomic_write, write_bytes_atomic
 from mfg_desktop.core.bundle import LoadedModel
-from mfg_desktop.core.errors import Cancelled, DataError, MfgError
+from mfg_desktop.core.errors import DataError, MfgError
 from mfg_desktop.core.formula import apply_derived
 from mfg_desktop.core.ingest import (
     EXCEL_SUFFIXES,
@@ -898,14 +898,11 @@ def write_score_summary(result: FileScore, out_dir: str | Path, model_id: str | 
         data["sha256"] = None
     target = summary_path(result.path, out_dir)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    payload = json.dumps(data, ensure_ascii=False, indent=1, allow_nan=False).encode("utf-8")
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(json.dumps(data, ensure_ascii=False, indent=1, allow_nan=False).encode("utf-8"))
-        _replace(tmp_name, target)
-    except BaseException:
-        _remove_quietly(tmp_name)
-        raise
+        write_bytes_atomic(target, payload)
+    except OSError as exc:
+        raise _write_error(exc, target) from None
     return target
 
 
@@ -1085,37 +1082,35 @@ def score_file(
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DataError(f"the output folder cannot be created ({exc.strerror or exc}).", file=out_dir) from None
-    tmp_name: str | None = None
+    scratch: AtomicFile | None = None
     try:
-        tmp_name = _score_stream(loaded, path, settings, chunks, out_dir, options, state, result, start, span)
-        if tmp_name is None:
+        scratch = _score_stream(loaded, path, settings, chunks, final_csv, options, state, result, start, span)
+        if scratch is None:
             return result
-        _finish_output(tmp_name, final_csv, final, options, result)
-        tmp_name = None
+        _finish_output(scratch, final, options, result)
     except DataError as exc:
         result.status = "rejected"
         result.error = exc.describe()
         result.output = None
     finally:
-        if tmp_name is not None:
-            _remove_quietly(tmp_name)
+        if scratch is not None:
+            scratch.discard()  # a no-op once committed
         result.seconds = time.perf_counter() - started
     state.set_progress(start + span, f"Scored {path.name}")
     return result
 
 
 def _score_stream(loaded: LoadedModel, path: Path, settings: FileSettings, chunks: Iterable[tuple[pa.Table, float]],
-                  out_dir: Path, options: ScoreOptions, state: JobState, result: FileScore, start: float,
-                  span: float) -> str | None:
-    """Stream the file into a temporary CSV in ``out_dir``; its name, or None when rejected."""
+                  final_csv: Path, options: ScoreOptions, state: JobState, result: FileScore, start: float,
+                  span: float) -> AtomicFile | None:
+    """Stream the file into a temporary CSV next to ``final_csv``; it, closed, or None when rejected."""
     fitted = loaded.fitted
     delimiter = settings.delimiter if settings.delimiter not in (None, WHITESPACE) else ","
     decimal = settings.decimal if delimiter != "," else "."
     checker: _Checker | None = None
     outputs: _Outputs | None = None
     writer = None
-    handle = None
-    tmp_name = None
+    scratch: AtomicFile | None = None
     scores: list[np.ndarray] = []
     codes_total = np.zeros(len(loaded.classes), dtype=np.int64)
     flagged: list[pd.DataFrame] = []
@@ -1152,10 +1147,9 @@ def _score_stream(loaded: LoadedModel, path: Path, settings: FileSettings, chunk
             checker.add_drift(keep)
             arrays, chunk_scores, codes = outputs.arrays(n, keep, out, reasons, decimal)
             if writer is None:
-                # ".tmp.csv": hidden, never mistaken for an input, and readable back for an Excel output
-                fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}{SCORED_SUFFIX}.", suffix=".tmp.csv",
-                                                dir=out_dir)
-                handle = os.fdopen(fd, "wb")
+                # Hidden, never mistaken for an input, and ending in .csv: readable back for an Excel output
+                scratch = AtomicFile(final_csv)
+                handle = scratch.handle
                 handle.write(b"\xef\xbb\xbf")  # UTF-8 with BOM: Excel then shows accents and Chinese
             printable = _printable(table)
             out_table = pa.table([*printable.columns, *arrays], names=[*printable.column_names, *outputs.names])
@@ -1191,20 +1185,12 @@ def _score_stream(loaded: LoadedModel, path: Path, settings: FileSettings, chunk
         if writer is not None:
             writer.close()
             writer = None
-        if handle is not None:
-            handle.flush()
-            os.fsync(handle.fileno())
-            handle.close()
-            handle = None
-    except Cancelled:
-        _close_quietly(writer, handle)
-        if tmp_name is not None:
-            _remove_quietly(tmp_name)
-        raise
+        if scratch is not None:
+            scratch.close_handle()
     except BaseException:
-        _close_quietly(writer, handle)
-        if tmp_name is not None:
-            _remove_quietly(tmp_name)
+        _close_quietly(writer)
+        if scratch is not None:
+            scratch.discard()
         raise
     result.rejects = list(checker.rejects.values())
     result.drift = checker.drift_report()
@@ -1221,10 +1207,11 @@ def _score_stream(loaded: LoadedModel, path: Path, settings: FileSettings, chunk
     if result.rows_scored == 0:
         result.status = "rejected"
         result.error = "no row could be scored"
-        _remove_quietly(tmp_name)
+        if scratch is not None:
+            scratch.discard()
         return None
     result.status = "partial" if result.rows_rejected else "scored"
-    return tmp_name
+    return scratch
 
 
 def _pandas(table: pa.Table) -> pd.DataFrame:
@@ -1271,28 +1258,27 @@ def _value_summary(values: np.ndarray) -> dict[str, float]:
             "p95": float(q[2]), "max": float(finite.max())}
 
 
-def _finish_output(tmp_name: str, final_csv: Path, final: Path, options: ScoreOptions, result: FileScore) -> None:
+def _finish_output(scratch: AtomicFile, final: Path, options: ScoreOptions, result: FileScore) -> None:
     if options.format == "xlsx":
         if result.rows_read <= EXCEL_MAX_ROWS:
-            _csv_to_excel(Path(tmp_name), final)
-            _remove_quietly(tmp_name)
+            _csv_to_excel(scratch.temp_path, final)
+            scratch.discard()
             result.output = final
             return
         result.notes.append(f"{result.rows_read:,} rows do not fit in an Excel sheet "
                             f"({EXCEL_MAX_ROWS:,} at most): written as CSV instead")
-    _replace(tmp_name, final_csv)
-    result.output = final_csv
-
-
-def _replace(tmp_name: str, target: Path) -> None:
     try:
-        os.replace(tmp_name, target)
+        result.output = scratch.commit()
     except OSError as exc:
-        raise DataError(
-            f"the output cannot be written ({exc.strerror or exc}).",
-            file=target,
-            hint="Close the file if it is open in Excel, or choose another output folder.",
-        ) from None
+        raise _write_error(exc, scratch.path) from None
+
+
+def _write_error(exc: OSError, target: Path) -> DataError:
+    return DataError(
+        f"the output cannot be written ({exc.strerror or exc}).",
+        file=target,
+        hint="Close the file if it is open in Excel, or choose another output folder.",
+    )
 
 
 def _csv_to_excel(source: Path, target: Path) -> None:
@@ -1309,14 +1295,12 @@ def _csv_to_excel(source: Path, target: Path) -> None:
     columns = [_excel_values(frame[c]) for c in frame.columns]
     for row in zip(*columns, strict=True):
         sheet.append(row)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
     try:
-        book.save(tmp_name)
-        _replace(tmp_name, target)
-    except BaseException:
-        _remove_quietly(tmp_name)
-        raise
+        with atomic_write(target) as out:
+            out.close_handle(sync=False)
+            book.save(out.temp_path)
+    except OSError as exc:
+        raise _write_error(exc, target) from None
 
 
 def _excel_values(s: pd.Series) -> list[Any]:
@@ -1329,22 +1313,12 @@ def _excel_values(s: pd.Series) -> list[Any]:
     return [None if pd.isna(v) else str(v) for v in s]
 
 
-def _close_quietly(writer: Any, handle: Any) -> None:
+def _close_quietly(writer: Any) -> None:
     import contextlib
 
-    for thing in (writer, handle):
-        if thing is not None:
-            with contextlib.suppress(Exception):  # already failing; the temp file is removed next
-                thing.close()
-
-
-def _remove_quietly(name: str | os.PathLike | None) -> None:
-    if name is None:
-        return
-    try:
-        os.unlink(name)
-    except OSError:
-        pass
+    if writer is not None:
+        with contextlib.suppress(Exception):  # already failing; the temp file is removed next
+            writer.close()
 
 
 # --------------------------------------------------------------------------------------------
@@ -1456,12 +1430,9 @@ def export_scored(score: FileScore, out_dir: str | Path, fmt: str = "csv",
 def _copy_atomic(source: Path, target: Path) -> None:
     import shutil
 
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp", dir=target.parent)
     try:
-        with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
-            shutil.copyfileobj(src, out, 1 << 20)
-        _replace(tmp_name, target)
-    except BaseException:
-        _remove_quietly(tmp_name)
-        raise
+        with atomic_write(target) as out, open(source, "rb") as src:
+            shutil.copyfileobj(src, out.handle, 1 << 20)
+    except OSError as exc:
+        raise _write_error(exc, target) from None
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from mfg_desktop.core.atomic import write_bytes_atomic
 from mfg_desktop.core.bundle import LoadedModel
 from mfg_desktop.core.errors import Cancelled, DataError
 from mfg_desktop.core.ingest import SUPPORTED_SUFFIXES
@@ -113,17 +113,7 @@ class FolderWatcher:
 
     def _write_log(self) -> None:
         payload = json.dumps({"files": self.processed}, ensure_ascii=False, indent=1).encode("utf-8")
-        fd, tmp = tempfile.mkstemp(prefix=f".{LOG_NAME}.", suffix=".tmp", dir=self.out_dir)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(payload)
-            os.replace(tmp, self.log_path)
-        except OSError:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        write_bytes_atomic(self.log_path, payload)
 
     def _remember(self, name: str, signature: tuple[int, int], status: str, message: str,
                   output: Path | None) -> None:
