@@ -42,7 +42,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 
 from mfg_desktop import __version__
 from mfg_desktop.core.atomic import AtomicFile, atomic_write, write_bytes_atomic
@@ -1109,7 +1108,7 @@ def _score_stream(loaded: LoadedModel, path: Path, settings: FileSettings, chunk
     decimal = settings.decimal if delimiter != "," else "."
     checker: _Checker | None = None
     outputs: _Outputs | None = None
-    writer = None
+    wrote_header = False
     scratch: AtomicFile | None = None
     scores: list[np.ndarray] = []
     codes_total = np.zeros(len(loaded.classes), dtype=np.int64)
@@ -1146,17 +1145,17 @@ def _score_stream(loaded: LoadedModel, path: Path, settings: FileSettings, chunk
             reasons = checker.row_reasons(n)
             checker.add_drift(keep)
             arrays, chunk_scores, codes = outputs.arrays(n, keep, out, reasons, decimal)
-            if writer is None:
+            if scratch is None:
                 # Hidden, never mistaken for an input, and ending in .csv: readable back for an Excel output
                 scratch = AtomicFile(final_csv)
                 handle = scratch.handle
                 handle.write(b"\xef\xbb\xbf")  # UTF-8 with BOM: Excel then shows accents and Chinese
             printable = _printable(table)
             out_table = pa.table([*printable.columns, *arrays], names=[*printable.column_names, *outputs.names])
-            if writer is None:
-                writer = pacsv.CSVWriter(handle, out_table.schema, write_options=pacsv.WriteOptions(
-                    delimiter=delimiter, quoting_style="needed"))
-            writer.write_table(out_table)
+            if not wrote_header:
+                handle.write(_csv_bytes([pa.array([name]) for name in out_table.column_names], delimiter))
+                wrote_header = True
+            handle.write(_csv_bytes(out_table.columns, delimiter))
             scored = int(keep.sum())
             result.rows_read += n
             result.rows_scored += scored
@@ -1182,13 +1181,9 @@ def _score_stream(loaded: LoadedModel, path: Path, settings: FileSettings, chunk
                                f"Scoring {path.name}: {result.rows_read:,} rows")
         if checker is None:
             raise DataError("the file has no data rows.", file=path)
-        if writer is not None:
-            writer.close()
-            writer = None
         if scratch is not None:
             scratch.close_handle()
     except BaseException:
-        _close_quietly(writer)
         if scratch is not None:
             scratch.discard()
         raise
@@ -1313,12 +1308,39 @@ def _excel_values(s: pd.Series) -> list[Any]:
     return [None if pd.isna(v) else str(v) for v in s]
 
 
-def _close_quietly(writer: Any) -> None:
-    import contextlib
+def _csv_bytes(columns: Sequence[pa.Array | pa.ChunkedArray], delimiter: str) -> bytes:
+    """Rows as CSV lines, quoting only the cells that need it (RFC 4180: a delimiter, a quote or a
+    line end inside); numbers and plain text stay bare, so spreadsheets read numbers as numbers.
 
-    if writer is not None:
-        with contextlib.suppress(Exception):  # already failing; the temp file is removed next
-            writer.close()
+    Arrow's CSV writer quotes every text cell, and the input columns are streamed as text (to
+    keep them exactly as they were written), which put every number of the input in quotes.
+    """
+    if not columns or len(columns[0]) == 0:
+        return b""
+    cells = []
+    for column in columns:
+        is_text = pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+        text = pc.cast(column, pa.large_string())
+        if is_text:  # numbers cast to text never hold a delimiter, a quote or a line end
+            needs = None
+            for char in {delimiter, '"', "\r", "\n"}:
+                has = pc.match_substring(text, char)
+                needs = has if needs is None else pc.or_(needs, has)
+            if pc.any(needs).as_py():
+                quote = pa.scalar('"', pa.large_string())
+                quoted = pc.binary_join_element_wise(quote, pc.replace_substring(text, '"', '""'), quote,
+                                                     pa.scalar("", pa.large_string()))
+                text = pc.if_else(needs, quoted, text)
+        cells.append(pc.fill_null(text, ""))
+    def large(text: str) -> pa.Scalar:
+        return pa.scalar(text, pa.large_string())
+
+    lines = pc.binary_join_element_wise(*cells, large(delimiter))
+    lines = pc.binary_join_element_wise(lines, large("\n"), large(""))
+    lines = lines.combine_chunks() if isinstance(lines, pa.ChunkedArray) else lines
+    # The lines lie back to back in the array's data buffer: take the bytes without a Python list.
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[lines.offset:lines.offset + len(lines) + 1]
+    return lines.buffers()[2].to_pybytes()[offsets[0]:offsets[-1]]
 
 
 # --------------------------------------------------------------------------------------------
