@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -872,9 +873,11 @@ def _json_value(v: Any) -> Any:
     return v if isinstance(v, str | int | float | bool) else str(v)
 
 
-def summary_path(path: str | Path, out_dir: str | Path) -> Path:
-    """``<out_dir>/<stem>_scored.summary.json``: the summary the predict command writes per file."""
-    return Path(out_dir) / f"{Path(path).stem}{SCORED_SUFFIX}{SUMMARY_SUFFIX}"
+def summary_path(path: str | Path, out_dir: str | Path, output: str | Path | None = None) -> Path:
+    """``<out_dir>/<stem>_scored.summary.json``: the summary the predict command writes per file
+    (named after ``output`` when given: ``<stem>_scored_2.summary.json`` for a second version)."""
+    stem = Path(output).stem if output is not None else f"{Path(path).stem}{SCORED_SUFFIX}"
+    return Path(out_dir) / f"{stem}{SUMMARY_SUFFIX}"
 
 
 def write_score_summary(result: FileScore, out_dir: str | Path, model_id: str | None = None) -> Path:
@@ -895,7 +898,7 @@ def write_score_summary(result: FileScore, out_dir: str | Path, model_id: str | 
         data["sha256"] = h.hexdigest()
     except OSError:
         data["sha256"] = None
-    target = summary_path(result.path, out_dir)
+    target = summary_path(result.path, out_dir, result.output)
     target.parent.mkdir(parents=True, exist_ok=True)
     payload = json.dumps(data, ensure_ascii=False, indent=1, allow_nan=False).encode("utf-8")
     try:
@@ -914,7 +917,9 @@ def read_score_summaries(folder: str | Path) -> list[dict[str, Any]]:
         raise DataError("the predictions folder does not exist.", file=folder,
                         hint="Give the folder that `mfg-desktop predict --out` wrote into.")
     summaries = []
-    for p in sorted(folder.glob(f"*{SCORED_SUFFIX}{SUMMARY_SUFFIX}")):
+    for p in sorted(folder.glob(f"*{SCORED_SUFFIX}*{SUMMARY_SUFFIX}")):
+        if not _SCORED_STEM.search(p.name[: -len(SUMMARY_SUFFIX)]):
+            continue
         try:
             data = json.loads(p.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
@@ -926,10 +931,12 @@ def read_score_summaries(folder: str | Path) -> list[dict[str, Any]]:
     return summaries
 
 
-def output_path(path: str | Path, out_dir: str | Path, fmt: str = "csv") -> Path:
-    """``<out_dir>/<stem>_scored.<csv|xlsx>``."""
+def output_path(path: str | Path, out_dir: str | Path, fmt: str = "csv", version: int = 1) -> Path:
+    """``<out_dir>/<stem>_scored.<csv|xlsx>``; ``<stem>_scored_<version>.<csv|xlsx>`` from version 2
+    (a watched file scored again after it changed keeps its earlier output)."""
     path = Path(path)
-    return Path(out_dir) / f"{path.stem}{SCORED_SUFFIX}.{fmt}"
+    tail = f"_{version}" if version > 1 else ""
+    return Path(out_dir) / f"{path.stem}{SCORED_SUFFIX}{tail}.{fmt}"
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -1044,6 +1051,7 @@ def score_file(
     *,
     protected: Iterable[str | Path] = (),
     progress_span: tuple[float, float] = (0.0, 1.0),
+    version: int = 1,
 ) -> FileScore:
     """Score one file into ``out_dir/<stem>_scored.csv`` (or ``.xlsx``), streaming in chunks.
 
@@ -1051,7 +1059,8 @@ def score_file(
     back as a rejected :class:`FileScore` with the reason; nothing is written then. Rows that
     cannot be scored are written with an empty prediction and the reason in the ``rejected``
     column. Cancel (``state``) removes the partial output and raises :class:`Cancelled`.
-    ``protected``: further paths never to be written (the other inputs of a batch).
+    ``protected``: further paths never to be written (the other inputs of a batch). ``version``:
+    see :func:`output_path`.
     """
     loaded = as_loaded_model(model)
     options = options or ScoreOptions()
@@ -1065,8 +1074,8 @@ def score_file(
     chunk_rows = max(PREDICT_BATCH, math.ceil(int(chunk_rows) / PREDICT_BATCH) * PREDICT_BATCH)
     result = FileScore(path=path, task=loaded.task, classes=list(loaded.classes), threshold=_threshold(loaded),
                        positive_class=loaded.fitted.label_mapping.positive_class)
-    final_csv = output_path(path, out_dir, "csv")
-    final = output_path(path, out_dir, options.format)
+    final_csv = output_path(path, out_dir, "csv", version)
+    final = output_path(path, out_dir, options.format, version)
     _check_output(final_csv, [path, *map(Path, protected)])
     _check_output(final, [path, *map(Path, protected)])
     start, span = progress_span
@@ -1347,10 +1356,24 @@ def _csv_bytes(columns: Sequence[pa.Array | pa.ChunkedArray], delimiter: str) ->
 # several files, folders, export
 
 
-def is_scored_output(path: str | Path) -> bool:
-    """A file this module wrote (``*_scored.csv``) or is writing (hidden ``.tmp``)."""
+_SCORED_STEM = re.compile(re.escape(SCORED_SUFFIX) + r"(_\d+)?$")
+# What browsers, copy tools and editors name a file while it is being written.
+PARTIAL_SUFFIXES = (".tmp", ".temp", ".part", ".partial", ".crdownload", ".download", ".swp", ".mfgtmp")
+
+
+def is_lock_or_partial(path: str | Path) -> bool:
+    """An Excel/LibreOffice lock file (``~$book.xlsx``, ``.~lock.book.xlsx#``), a hidden file or a
+    file still being written under a temporary name (``.part``, ``.crdownload``, ``.tmp``, ...):
+    never data to score."""
     name = Path(path).name
-    return name.startswith(".") or name.endswith(".tmp") or Path(path).stem.endswith(SCORED_SUFFIX)
+    suffixes = [s.lower() for s in Path(name).suffixes]
+    return name.startswith((".", "~$")) or any(s in PARTIAL_SUFFIXES for s in suffixes)
+
+
+def is_scored_output(path: str | Path) -> bool:
+    """A file this module wrote (``*_scored.csv``, ``*_scored_2.csv``) or is writing (a hidden
+    temporary), or one not to be read as data at all (:func:`is_lock_or_partial`)."""
+    return is_lock_or_partial(path) or _SCORED_STEM.search(Path(path).stem) is not None
 
 
 def expand_inputs(paths_or_folders: Sequence[str | Path]) -> list[Path]:
