@@ -138,6 +138,13 @@ def save_model_file(run: TrainingRun, path: str | Path) -> Path:
         "task": run.task,
         "members": {name: _sha256(data) for name, data in members.items()},
     }
+    return write_members(path, manifest, members)
+
+
+def write_members(path: Path, manifest: Mapping[str, Any], members: Mapping[str, bytes]) -> Path:
+    """Write the zip (manifest first) through :func:`atomic_write`: a ``kill -9`` at any moment
+    leaves the old file or the complete new one (the kill -9 test calls this with a real file's
+    members, which needs no Keras)."""
     try:
         with atomic_write(path) as out, zipfile.ZipFile(out.handle, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             zf.writestr(MANIFEST, _json_bytes(manifest))
