@@ -1295,16 +1295,44 @@ def _csv_to_excel(source: Path, target: Path) -> None:
                         hint="Export as CSV.")
     book = openpyxl.Workbook(write_only=True)
     sheet = book.create_sheet("scored")
-    sheet.append([str(c) for c in frame.columns])
-    columns = [_excel_values(frame[c]) for c in frame.columns]
-    for row in zip(*columns, strict=True):
-        sheet.append(row)
+    scratch = _sheet_scratch(sheet, target)
     try:
+        sheet.append([str(c) for c in frame.columns])
+        columns = [_excel_values(frame[c]) for c in frame.columns]
+        for row in zip(*columns, strict=True):
+            sheet.append(row)
         with atomic_write(target) as out:
             out.close_handle(sync=False)
             book.save(out.temp_path)
     except OSError as exc:
         raise _write_error(exc, target) from None
+    finally:
+        if scratch is not None:
+            scratch.discard()
+
+
+def _sheet_scratch(sheet: Any, target: Path) -> AtomicFile | None:
+    """Make openpyxl's write-only sheet stream its rows into one of our temporaries next to
+    ``target`` rather than ``openpyxl.XXXX`` in the system's temp folder, which a ``kill -9`` left
+    there for good; ours are removed by the next write into the folder.
+
+    This reaches into openpyxl's worksheet writer (3.1: ``_writer``, ``WorksheetWriter(ws, out)``,
+    ``ALL_TEMP_FILES``); with any other layout openpyxl keeps its own scratch file (None).
+    """
+    try:
+        from openpyxl.worksheet import _writer as sheet_writer
+
+        if sheet._writer is not None or not hasattr(sheet_writer, "ALL_TEMP_FILES"):
+            return None
+        scratch = AtomicFile(target.with_name(f"{target.name}.sheet.xml"))
+        scratch.close_handle(sync=False)
+        name = str(scratch.temp_path)
+        sheet._writer = sheet_writer.WorksheetWriter(sheet, out=name)
+        sheet_writer.ALL_TEMP_FILES.append(name)  # its cleanup() removes the file and this entry
+        sheet._writer.write_top()
+    except (ImportError, AttributeError, TypeError):
+        return None
+    return scratch
 
 
 def _excel_values(s: pd.Series) -> list[Any]:

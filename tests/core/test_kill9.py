@@ -4,7 +4,8 @@ the new complete one, and the temporaries a killed writer leaves are removed by 
 Most moments are tried on the app's own write functions in a child process that writes without
 pause, alternating two versions of each file: the model file (:func:`bundle.write_members` with a
 real model's members), the scored CSV and Excel exports (:func:`score.export_scored`), the scoring
-summary (:func:`score.write_score_summary`) and the PDF report (``report_render.write_atomic``).
+summary (:func:`score.write_score_summary`) and the PDF report's bytes (``report_render.write_atomic``
+is :func:`atomic.atomic_write` around the write; the child skips importing Qt for it).
 It is killed with SIGKILL at evenly spaced moments over one round of writes. One end-to-end run
 kills ``mfg-desktop predict`` while it streams a scored file, then runs it again to completion.
 """
@@ -43,7 +44,7 @@ from pathlib import Path
 
 from mfg_desktop.core.bundle import write_members
 from mfg_desktop.core.score import FileScore, export_scored, write_score_summary
-from mfg_desktop.qt.report_render import write_atomic as write_pdf
+from mfg_desktop.core.atomic import write_bytes_atomic as write_pdf  # what report_render.write_atomic calls
 
 folder, model_src, pdf_src, once = Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4] == "once"
 sources = [Path(p) for p in sys.argv[5:7]]
@@ -56,8 +57,8 @@ for k, source in enumerate(sources):
     rows = sum(1 for _ in open(source, encoding="utf-8-sig")) - 1
     score = FileScore(path=Path(sys.argv[7]), task="binary", status="scored", output=source, rows_read=rows,
                       rows_scored=rows, classes=[0, 1], positive_class=1, threshold=0.5)
-    # A 24 MB report (a comment after the PDF's end): writing it takes long enough for kills to land in it.
-    padding = b"\n%" + b"x" * (24 << 20)
+    # A 4 MB report (a comment after the PDF's end), so that writing it takes a while too.
+    padding = b"\n%" + b"x" * (4 << 20)
     versions.append(({**manifest, "created": f"version {k}"}, score, pdf + padding + f"\n% version {k}\n".encode()))
 round_no = 0
 while True:
@@ -83,7 +84,7 @@ def sources(ai4i_path, tmp_path_factory) -> dict[str, Path]:
     frame = pd.read_csv(ai4i_path, encoding="utf-8-sig")
     train = frame.iloc[:600]
     recipe = propose_recipe(train, "Machine_failure", exclude=LEAKS)
-    run = train_run(train, recipe, SplitSpec(), NetworkSpec(hidden=[256, 256], epochs=1, n_bins=8, embedding_dim=4), seed=1)
+    run = train_run(train, recipe, SplitSpec(), NetworkSpec(hidden=[64], epochs=1, n_bins=4, embedding_dim=2), seed=1)
     model = save_model_file(run, folder / "tiny.mfgmodel")
     batch = folder / "batch.csv"
     frame.iloc[:1500].to_csv(batch, index=False)
@@ -97,10 +98,17 @@ def sources(ai4i_path, tmp_path_factory) -> dict[str, Path]:
 
 
 def _writer(folder: Path, sources: dict[str, Path], once: bool = False) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "QT_QPA_PLATFORM": "offscreen"}
+    # Its own system temp folder: a library's scratch file left there by a kill would show.
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(_system_temp(folder))}
     return subprocess.Popen([sys.executable, "-c", WRITER, str(folder), str(sources["model"]), str(SAMPLE_PDF),
                              "once" if once else "loop", str(sources["a"]), str(sources["b"]), str(sources["batch"])],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def _system_temp(folder: Path) -> Path:
+    path = folder.parent / "system-temp"
+    path.mkdir(exist_ok=True)
+    return path
 
 
 def _ready(proc: subprocess.Popen) -> float:
@@ -178,6 +186,8 @@ def test_kill_9_at_any_moment_of_the_writes_leaves_complete_files_and_no_stale_t
     assert half_written == []
     assert stale_after_restart == 0
     assert left_by_kill >= 1  # some kills did land in the middle of a write
+    # openpyxl streams a sheet through a scratch file: in the output folder as one of ours, not here
+    assert list(_system_temp(folder).iterdir()) == []
     assert sorted(p.name for p in folder.iterdir()) == sorted(
         ["model.mfgmodel", "batch_scored.csv", "batch_scored.xlsx", "batch_scored.summary.json", "report.pdf"])
 
