@@ -25,7 +25,9 @@ import contextlib
 import os
 import re
 import secrets
+import shutil
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -236,3 +238,43 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
         assert out.handle is not None
         out.handle.write(data)
     return Path(path)
+
+
+_SCRATCH_DIR = re.compile(r"^mfg_scratch_(?P<pid>\d+)_[0-9a-f]{8}$")
+
+
+@contextlib.contextmanager
+def scratch_dir() -> Iterator[Path]:
+    """A private folder in the system's temp folder for files a library insists on reading or
+    writing by name (Keras' weights), removed afterwards; the ones a killed process left
+    (``mfg_scratch_<pid>_<random>``, writer gone, older than this process) are removed first."""
+    base = Path(tempfile.gettempdir())
+    _remove_stale_scratch(base)
+    path = base / f"mfg_scratch_{os.getpid()}_{secrets.token_hex(4)}"
+    path.mkdir(mode=0o700)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _remove_stale_scratch(base: Path) -> None:
+    key = "scratch:" + os.path.normcase(os.path.abspath(base))
+    with _cleaned_lock:
+        if key in _cleaned_folders:
+            return
+        _cleaned_folders.add(key)
+    try:
+        entries = list(os.scandir(base))
+    except OSError:
+        return
+    for entry in entries:
+        match = _SCRATCH_DIR.match(entry.name)
+        try:
+            if (match is None or not entry.is_dir(follow_symlinks=False)
+                    or entry.stat(follow_symlinks=False).st_mtime >= PROCESS_STARTED
+                    or _pid_running(int(match["pid"]))):
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)

@@ -27,7 +27,6 @@ import hashlib
 import io
 import json
 import os
-import tempfile
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -39,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from mfg_desktop import __version__
-from mfg_desktop.core.atomic import atomic_write
+from mfg_desktop.core.atomic import atomic_write, scratch_dir
 from mfg_desktop.core.errors import MfgError, ModelFileError
 from mfg_desktop.core.network import MAX_PARAMETERS, NetworkSpec, build_model, check_network_size
 from mfg_desktop.core.recipe import FittedRecipe
@@ -95,7 +94,7 @@ def _model_members(run: TrainingRun) -> dict[str, bytes]:
     state = run.fitted.to_state()
     arrays = state.pop("arrays")
     n_classes = run.fitted.label_mapping.n_classes
-    with tempfile.TemporaryDirectory(prefix="mfg_save_") as tmp:
+    with scratch_dir() as tmp:
         weights_path = os.path.join(tmp, WEIGHTS)
         # An uncompiled twin holds the same weights without the optimizer state: the file keeps
         # what prediction needs, and loading it raises no optimizer-mismatch warnings.
@@ -384,7 +383,7 @@ def load_model_file(path: str | Path) -> LoadedModel:
                           f"of {n_params:,} parameters; it has been altered.", path,
                           "Use the file as saved by mfg_desktop.")
         model = build_model(spec, n_features, task, n_outputs, seed=int(net.get("seed", 0)), compile=False)
-        with tempfile.TemporaryDirectory(prefix="mfg_load_") as tmp:
+        with scratch_dir() as tmp:
             weights_path = os.path.join(tmp, WEIGHTS)
             Path(weights_path).write_bytes(weights)
             try:

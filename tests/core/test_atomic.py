@@ -84,3 +84,23 @@ def test_the_first_write_into_a_folder_cleans_it_once(tmp_path, monkeypatch):
     monkeypatch.setattr(atomic, "PROCESS_STARTED", time.time())  # as if this process started just now
     write_bytes_atomic(tmp_path / "a.csv", b"complete")
     assert sorted(os.listdir(tmp_path)) == ["a.csv"]
+
+
+def test_a_scratch_folder_is_removed_and_a_killed_process_s_one_too(tmp_path, monkeypatch):
+    import tempfile
+
+    from mfg_desktop.core.atomic import scratch_dir
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    stale = tmp_path / f"mfg_scratch_{_dead_pid()}_0a1b2c3d"
+    stale.mkdir()
+    (stale / "model.weights.h5").write_bytes(b"half")
+    os.utime(stale, (time.time() - 3600, time.time() - 3600))
+    running = tmp_path / f"mfg_scratch_{os.getpid()}_0a1b2c3d"  # this process's: still in use
+    running.mkdir()
+    os.utime(running, (time.time() - 3600, time.time() - 3600))
+    monkeypatch.setattr(atomic, "PROCESS_STARTED", time.time())
+    with scratch_dir() as folder:
+        (folder / "model.weights.h5").write_bytes(b"weights")
+        assert sorted(os.listdir(tmp_path)) == sorted([folder.name, running.name])
+    assert os.listdir(tmp_path) == [running.name]
