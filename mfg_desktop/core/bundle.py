@@ -27,6 +27,7 @@ import hashlib
 import io
 import json
 import os
+import warnings
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -387,11 +388,18 @@ def load_model_file(path: str | Path) -> LoadedModel:
             weights_path = os.path.join(tmp, WEIGHTS)
             Path(weights_path).write_bytes(weights)
             try:
-                model.load_weights(weights_path)
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always", UserWarning)
+                    model.load_weights(weights_path)
             except Exception as exc:  # Keras' words for a shape or layer mismatch vary by version
                 raise _refuse(f"The model file's weights do not fit its network ({type(exc).__name__}: "
                               f"{str(exc)[:300]}); it has been altered.", path,
                               "Use the file as saved by mfg_desktop.") from exc
+            # Keras only warns when a layer's weights are missing, and leaves them random: refuse.
+            mismatch = [w for w in caught if issubclass(w.category, UserWarning)]
+            if mismatch:
+                raise _refuse(f"The model file's weights do not fit its network ({str(mismatch[0].message)[:300]}); "
+                              "it has been altered.", path, "Use the file as saved by mfg_desktop.")
         run = TrainingRun.from_dict(run_info, fitted, split_rows, model=model)
     except ModelFileError:
         raise

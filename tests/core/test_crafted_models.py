@@ -446,6 +446,18 @@ def test_weights_of_the_wrong_shape_are_refused(model_file, tmp_path):
         load_model_file(bad)
 
 
+def test_weights_with_a_layer_missing_are_refused_not_left_random(model_file, tmp_path):
+    import h5py
+
+    members = _members(model_file)
+    buf = io.BytesIO(members["model.weights.h5"])
+    with h5py.File(buf, "r+") as h5:
+        del h5["layers/dense"]  # Keras only warns about this one and keeps the layer's random start
+    members["model.weights.h5"] = buf.getvalue()
+    with pytest.raises(ModelFileError, match="weights do not fit its network"):
+        load_model_file(_write(tmp_path / "missing-layer.mfgmodel", members))
+
+
 def test_weights_far_larger_than_the_network_are_refused(model_file, tmp_path):
     members = _members(model_file)
     members["model.weights.h5"] += bytes(8 << 20)  # a valid HDF5 head, 8 MiB of padding behind it
