@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import importlib.machinery
+import signal
 import sys
+import threading
 import types
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -359,9 +361,12 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
     state = JobState(on_partial_result=report)
     previous: dict[int, object] = {}
+    stopped_by: list[int] = []
     if threading.current_thread() is threading.main_thread():
         def stop(signum, frame):
-            print("stopping...", file=sys.stderr, flush=True)
+            if not stopped_by:
+                print("stopping...", file=sys.stderr, flush=True)
+            stopped_by.append(signum)
             state.request_cancel()
 
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -399,6 +404,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    if args.watch and signal.SIGINT in stopped_by:
+        return 130  # what a shell reports after Ctrl+C; SIGTERM (a service stopping it) ends normally
     if any(r.rejected for r in results):
         return 1
     if any(r.rows_rejected for r in results):
@@ -600,6 +607,21 @@ def _keep_http_clients_out() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        rc = _main(argv)
+    except KeyboardInterrupt:
+        # Ctrl+C before a command installs its own handler (typically during the seconds of the
+        # TensorFlow import): stop quietly, with the shell's status for SIGINT, no traceback.
+        print("interrupted", file=sys.stderr, flush=True)
+        rc = 130
+    if argv is None and threading.current_thread() is threading.main_thread():
+        # The program is ending (not a call from a test or a script): a further Ctrl+C during the
+        # interpreter's shutdown would otherwise end it by SIGINT, with a traceback.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return rc
+
+
+def _main(argv: Sequence[str] | None) -> int:
     _keep_http_clients_out()
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in SUBCOMMANDS:

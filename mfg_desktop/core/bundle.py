@@ -27,7 +27,7 @@ import hashlib
 import io
 import json
 import os
-import tempfile
+import warnings
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -39,8 +39,9 @@ import numpy as np
 import pandas as pd
 
 from mfg_desktop import __version__
+from mfg_desktop.core.atomic import atomic_write, scratch_dir
 from mfg_desktop.core.errors import MfgError, ModelFileError
-from mfg_desktop.core.network import NetworkSpec, build_model
+from mfg_desktop.core.network import MAX_PARAMETERS, NetworkSpec, build_model, check_network_size
 from mfg_desktop.core.recipe import FittedRecipe
 from mfg_desktop.core.task import BINARY, REGRESSION
 from mfg_desktop.core.train import TrainingRun, predict_outputs
@@ -50,10 +51,20 @@ FORMAT_VERSION = 1
 SUFFIX = ".mfgmodel"
 MANIFEST = "manifest.json"
 WEIGHTS = "model.weights.h5"
-# Far above any real model; protects against a crafted zip that expands to fill the disk.
-MAX_MEMBER_BYTES = 2 << 30
 REQUIRED_MEMBERS = ("network.json", WEIGHTS, "recipe.json", "recipe.npz", "split.npz", "label_mapping.json",
                     "input_schema.json", "metrics.json", "run.json")
+# What a crafted file may claim, refused before anything is read or built. Far above any real
+# model (weights: the largest network :func:`check_network_size` accepts, in float32, plus HDF5
+# overhead; split.npz: 8 bytes per training row, 30 M rows), far below what would exhaust memory:
+# every member is held in memory, so the total bounds what opening a file can cost.
+MAX_WEIGHTS_BYTES = 4 * MAX_PARAMETERS + (16 << 20)
+MAX_MEMBER_BYTES = 256 << 20
+# JSON becomes Python objects ~20 times its size (a list of small numbers): a tighter limit. The
+# largest real one, a recipe with 100,000 categories, is a few MB.
+MAX_JSON_BYTES = 16 << 20
+MAX_TOTAL_BYTES = 512 << 20
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+_S_IFMT, _S_IFLNK, _S_IFREG, _S_IFDIR = 0o170000, 0o120000, 0o100000, 0o040000
 
 
 def _json_bytes(obj: Any) -> bytes:
@@ -84,7 +95,7 @@ def _model_members(run: TrainingRun) -> dict[str, bytes]:
     state = run.fitted.to_state()
     arrays = state.pop("arrays")
     n_classes = run.fitted.label_mapping.n_classes
-    with tempfile.TemporaryDirectory(prefix="mfg_save_") as tmp:
+    with scratch_dir() as tmp:
         weights_path = os.path.join(tmp, WEIGHTS)
         # An uncompiled twin holds the same weights without the optimizer state: the file keeps
         # what prediction needs, and loading it raises no optimizer-mismatch warnings.
@@ -127,31 +138,22 @@ def save_model_file(run: TrainingRun, path: str | Path) -> Path:
         "task": run.task,
         "members": {name: _sha256(data) for name, data in members.items()},
     }
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    return write_members(path, manifest, members)
+
+
+def write_members(path: Path, manifest: Mapping[str, Any], members: Mapping[str, bytes]) -> Path:
+    """Write the zip (manifest first) through :func:`atomic_write`: a ``kill -9`` at any moment
+    leaves the old file or the complete new one (the kill -9 test calls this with a real file's
+    members, which needs no Keras)."""
     try:
-        with os.fdopen(fd, "wb") as fh:
-            with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-                zf.writestr(MANIFEST, _json_bytes(manifest))
-                for name, data in members.items():
-                    zf.writestr(name, data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp_name, path)
+        with atomic_write(path) as out, zipfile.ZipFile(out.handle, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr(MANIFEST, _json_bytes(manifest))
+            for name, data in members.items():
+                zf.writestr(name, data)
     except OSError as exc:
-        _remove_quietly(tmp_name)
         raise ModelFileError(f"Could not write the model file ({exc.strerror or exc}).", file=path,
                              hint="Check that the folder is writable and the disk is not full.") from exc
-    except BaseException:
-        _remove_quietly(tmp_name)
-        raise
     return path
-
-
-def _remove_quietly(name: str) -> None:
-    try:
-        os.unlink(name)
-    except OSError:
-        pass
 
 
 # --------------------------------------------------------------------------------------------
@@ -215,6 +217,59 @@ def _refuse(message: str, path: Path, hint: str | None = None) -> ModelFileError
     return ModelFileError(message, file=path, hint=hint)
 
 
+def _unsafe_name(name: str) -> bool:
+    """A name that would point outside a folder it were extracted into (or is no plain name)."""
+    parts = name.replace("\\", "/").split("/")
+    return (name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":") or ".." in parts
+            or "\x00" in name or len(parts) > 1)
+
+
+def _check_entries(infos: list[zipfile.ZipInfo], path: Path) -> None:
+    """Refuse a crafted archive from its directory alone, before any member is read."""
+    allowed = {MANIFEST, *REQUIRED_MEMBERS}
+    if len(infos) > 2 * len(allowed):
+        raise _refuse(f"The model file holds {len(infos):,} members; a model file has {len(allowed)}. "
+                      "It is not one of ours.", path, "Use the file as saved by mfg_desktop.")
+    names = [i.filename for i in infos]
+    unsafe = [n for n in names if _unsafe_name(n)]
+    if unsafe:
+        raise _refuse(f"The model file holds a member with an unsafe name ({unsafe[0]!r}; the members "
+                      "of a model file are plain names, never paths); it is refused and nothing was extracted.", path,
+                      "Use the file as saved by mfg_desktop.")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise _refuse(f"The model file holds the member {twice[0]} twice; it has been altered.", path,
+                      "Use the file as saved by mfg_desktop.")
+    for info in infos:
+        kind = (info.external_attr >> 16) & _S_IFMT
+        if kind not in (0, _S_IFREG):
+            what = {_S_IFLNK: "a symbolic link", _S_IFDIR: "a folder"}.get(kind, "not a plain file")
+            raise _refuse(f"The model file's member {info.filename} is {what}; it is refused.", path,
+                          "Use the file as saved by mfg_desktop.")
+        if info.flag_bits & 0x1:
+            raise _refuse(f"The model file's member {info.filename} is encrypted; it is not one of ours.", path)
+        limit = (MAX_WEIGHTS_BYTES if info.filename == WEIGHTS else
+                 MAX_JSON_BYTES if info.filename.endswith(".json") else MAX_MEMBER_BYTES)
+        if info.file_size > limit:
+            raise _refuse(f"The model file's member {info.filename} declares {info.file_size:,} bytes "
+                          f"(at most {limit:,}); it is not one of ours.", path, "Use the file as saved by mfg_desktop.")
+    total = sum(i.file_size for i in infos)
+    if total > MAX_TOTAL_BYTES:
+        raise _refuse(f"The model file's members declare {total:,} bytes in all (at most {MAX_TOTAL_BYTES:,}); "
+                      "it is not one of ours.", path, "Use the file as saved by mfg_desktop.")
+
+
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> bytes:
+    """The member's bytes, never more than its declared size (zipfile stops there and checks the
+    CRC, so a member that inflates beyond what it declares is refused, not read to the end)."""
+    with zf.open(info) as fh:
+        data = fh.read(info.file_size + 1)
+    if len(data) != info.file_size:
+        raise _refuse(f"The model file's member {info.filename} is not the size it declares; it has been "
+                      "altered.", path, "Use the file as saved by mfg_desktop.")
+    return data
+
+
 def _read_members(path: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
     if not path.is_file():
         raise _refuse("The model file does not exist.", path, "Check the path.")
@@ -227,13 +282,13 @@ def _read_members(path: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
         raise _refuse("This is not an mfg_desktop model file.", path, "Open a file saved by mfg_desktop (.mfgmodel).")
     try:
         with zipfile.ZipFile(path) as zf:
-            infos = {i.filename: i for i in zf.infolist()}
+            entries = zf.infolist()
+            _check_entries(entries, path)
+            infos = {i.filename: i for i in entries}
             if MANIFEST not in infos:
                 raise _refuse("This is not an mfg_desktop model file (it has no manifest).", path,
                               "Open a file saved by mfg_desktop (.mfgmodel).")
-            if any(i.file_size > MAX_MEMBER_BYTES for i in infos.values()):
-                raise _refuse("The model file holds an implausibly large member; it is not one of ours.", path)
-            manifest = _parse_json(zf.read(MANIFEST), MANIFEST, path)
+            manifest = _parse_json(_read_member(zf, infos[MANIFEST], path), MANIFEST, path)
             if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
                 raise _refuse("This is not an mfg_desktop model file (it has another format).", path,
                               "Open a file saved by mfg_desktop (.mfgmodel).")
@@ -246,9 +301,10 @@ def _read_members(path: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
                     f"{manifest.get('app_version', '?')}; this version ({__version__}) reads up to {FORMAT_VERSION}.",
                     path, "Update mfg_desktop to open it.")
             listed = manifest.get("members")
-            if not isinstance(listed, dict):
+            if not isinstance(listed, dict) or not all(isinstance(d, str) for d in listed.values()):
                 raise _refuse("The model file's manifest lists no members.", path)
-            extra = sorted(set(infos) - set(listed) - {MANIFEST})
+            # Only the members this version knows: a name listed in the manifest is no more welcome.
+            extra = sorted((set(infos) | set(listed)) - set(REQUIRED_MEMBERS) - {MANIFEST})
             missing = sorted(set(REQUIRED_MEMBERS) - set(infos))
             if extra or missing:
                 what = (f"unexpected member(s) {', '.join(extra)}" if extra else "") + \
@@ -256,17 +312,19 @@ def _read_members(path: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
                 raise _refuse(f"The model file has been altered ({what}).", path,
                               "Use the file as saved by mfg_desktop.")
             members: dict[str, bytes] = {}
-            for name, digest in listed.items():
-                if name not in infos:
-                    raise _refuse(f"The model file has been altered (missing {name}).", path)
-                data = zf.read(name)
-                if _sha256(data) != digest:
+            for name in REQUIRED_MEMBERS:
+                if name not in listed:
+                    raise _refuse(f"The model file has been altered ({name} is not in its manifest).", path)
+                data = _read_member(zf, infos[name], path)
+                if _sha256(data) != listed[name]:
                     raise _refuse(f"The model file has been altered ({name} does not match its checksum).", path,
                                   "Use the file as saved by mfg_desktop.")
                 members[name] = data
     except ModelFileError:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, KeyError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, KeyError,
+            NotImplementedError, RuntimeError) as exc:
+        # RuntimeError/NotImplementedError: zipfile's words for encrypted or unknown compression
         raise _refuse(f"The model file is truncated or damaged ({exc}).", path,
                       "Copy it again from where it was saved.") from exc
     return manifest, members
@@ -277,6 +335,10 @@ def _parse_json(data: bytes, name: str, path: Path) -> Any:
         return json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise _refuse(f"The model file's {name} is not valid JSON.", path) from exc
+    except RecursionError:
+        # json nests one Python call per level: a crafted file of 100,000 "[" ends here.
+        raise _refuse(f"The model file's {name} is nested too deeply to be ours; it is refused.", path,
+                      "Use the file as saved by mfg_desktop.") from None
 
 
 def _load_npz(data: bytes, name: str, path: Path) -> dict[str, np.ndarray]:
@@ -310,12 +372,34 @@ def load_model_file(path: str | Path) -> LoadedModel:
         task = str(net["task"])
         if n_features != fitted.n_features or task != fitted.task:
             raise ValueError("the network does not match the recipe")
-        model = build_model(spec, n_features, task, max(n_classes, 2) if task != REGRESSION else 1,
-                            seed=int(net.get("seed", 0)), compile=False)
-        with tempfile.TemporaryDirectory(prefix="mfg_load_") as tmp:
+        n_outputs = max(n_classes, 2) if task != REGRESSION else 1
+        # Sizes first: a crafted spec asking for a billion units is refused before Keras allocates.
+        n_params = check_network_size(spec, n_features, task, n_outputs)
+        weights = members[WEIGHTS]
+        if not weights.startswith(HDF5_SIGNATURE):
+            raise _refuse("The model file's weights are not HDF5 arrays; it is refused.", path,
+                          "Use a file saved by mfg_desktop.")
+        if len(weights) > 4 * n_params * 2 + (1 << 20):  # float32, with ample room for HDF5's own
+            raise _refuse(f"The model file's weights ({len(weights):,} bytes) are far larger than its network "
+                          f"of {n_params:,} parameters; it has been altered.", path,
+                          "Use the file as saved by mfg_desktop.")
+        model = build_model(spec, n_features, task, n_outputs, seed=int(net.get("seed", 0)), compile=False)
+        with scratch_dir() as tmp:
             weights_path = os.path.join(tmp, WEIGHTS)
-            Path(weights_path).write_bytes(members[WEIGHTS])
-            model.load_weights(weights_path)
+            Path(weights_path).write_bytes(weights)
+            try:
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always", UserWarning)
+                    model.load_weights(weights_path)
+            except Exception as exc:  # Keras' words for a shape or layer mismatch vary by version
+                raise _refuse(f"The model file's weights do not fit its network ({type(exc).__name__}: "
+                              f"{str(exc)[:300]}); it has been altered.", path,
+                              "Use the file as saved by mfg_desktop.") from exc
+            # Keras only warns when a layer's weights are missing, and leaves them random: refuse.
+            mismatch = [w for w in caught if issubclass(w.category, UserWarning)]
+            if mismatch:
+                raise _refuse(f"The model file's weights do not fit its network ({str(mismatch[0].message)[:300]}); "
+                              "it has been altered.", path, "Use the file as saved by mfg_desktop.")
         run = TrainingRun.from_dict(run_info, fitted, split_rows, model=model)
     except ModelFileError:
         raise

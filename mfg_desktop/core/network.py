@@ -162,6 +162,59 @@ def metric_name(task: str) -> str:
     return "mae" if task == REGRESSION else "accuracy"
 
 
+# Plausibility limits, checked before Keras allocates anything: far above any tabular network worth
+# training on a desktop (the "thorough" preset has 3 x 384 units, about 0.3 M parameters), far
+# below what would exhaust a PC's memory (a model file asking for 2 x 25,000 units or 20,000
+# layers would otherwise allocate gigabytes before it could be refused).
+MAX_HIDDEN_LAYERS = 64
+MAX_UNITS = 16_384
+MAX_FEATURES = 100_000
+MAX_BINS = 1_024
+MAX_EMBEDDING_DIM = 1_024
+MAX_CLASSES = 100_000
+MAX_PARAMETERS = 50_000_000  # 200 MB of float32 weights
+
+
+def planned_parameters(spec: NetworkSpec, n_features: int, task: str, n_classes: int) -> int:
+    """The number of weights :func:`build_model` would create (trainable or not), computed from the
+    sizes alone, without Keras."""
+    n_outputs = n_classes if task == MULTICLASS else 1
+    f, t, d = int(n_features), int(spec.n_bins), int(spec.embedding_dim)
+    total, width = 0, f
+    if spec.numeric_encoding == "ple":
+        total += 2 * f * t + f * t * d + f * d  # bin edges, per-feature embedding kernel and bias
+        width = f + f * d
+    for units in spec.hidden:
+        total += width * units + (4 * units if spec.batch_norm else units)
+        width = units
+    return total + width * n_outputs + n_outputs + (2 if task == REGRESSION else 0)  # output, rescale
+
+
+def check_network_size(spec: NetworkSpec, n_features: int, task: str, n_classes: int) -> int:
+    """Refuse sizes no real network has (see the limits above); the planned parameter count."""
+    n_outputs = n_classes if task == MULTICLASS else 1
+    problems = []
+    if len(spec.hidden) > MAX_HIDDEN_LAYERS:
+        problems.append(f"{len(spec.hidden):,} hidden layers (at most {MAX_HIDDEN_LAYERS})")
+    if spec.hidden and max(spec.hidden) > MAX_UNITS:
+        problems.append(f"a layer of {max(spec.hidden):,} units (at most {MAX_UNITS:,})")
+    if not 1 <= n_features <= MAX_FEATURES:
+        problems.append(f"{n_features:,} inputs (1 to {MAX_FEATURES:,})")
+    if not 1 <= n_outputs <= MAX_CLASSES:
+        problems.append(f"{n_outputs:,} outputs (1 to {MAX_CLASSES:,})")
+    if spec.numeric_encoding == "ple" and (spec.n_bins > MAX_BINS or spec.embedding_dim > MAX_EMBEDDING_DIM):
+        problems.append(f"{spec.n_bins:,} bins of {spec.embedding_dim:,} dimensions "
+                        f"(at most {MAX_BINS:,} and {MAX_EMBEDDING_DIM:,})")
+    if problems:
+        raise TrainingError("The network is implausibly large: " + "; ".join(problems) + ".",
+                            hint="Use fewer or smaller layers.")
+    n_params = planned_parameters(spec, n_features, task, n_classes)
+    if n_params > MAX_PARAMETERS:
+        raise TrainingError(f"The network would have {n_params:,} parameters (at most {MAX_PARAMETERS:,}).",
+                            hint="Use fewer or smaller layers, fewer bins or a smaller embedding.")
+    return n_params
+
+
 @lru_cache(maxsize=1)
 def _layer_classes() -> dict[str, type]:
     """Custom layers, defined on first use so keras is only imported when a model is built."""
@@ -256,13 +309,14 @@ def build_model(
     the output stay float32, with loss scaling. ``compile=False`` gives a model for prediction
     only (no optimizer state, which is also what the model file stores).
     """
-    import keras
-
     if n_features < 1:
         raise TrainingError("There are no input columns left to train on.",
                             hint="Tick at least one usable input on the Prepare step.")
     if task != REGRESSION and n_classes < 2:
         raise TrainingError("The target needs at least two classes to train a classifier.")
+    check_network_size(spec, n_features, task, n_classes)
+    import keras  # only after the sizes are known to be sane: importing it costs seconds
+
     loss = resolve_loss(spec, task)
     layers = _layer_classes()
     hidden_dtype = keras.DTypePolicy("mixed_float16") if mixed_precision else None

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
+import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -43,11 +43,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 
 from mfg_desktop import __version__
+from mfg_desktop.core.atomic import AtomicFile, atomic_write, write_bytes_atomic
 from mfg_desktop.core.bundle import LoadedModel
-from mfg_desktop.core.errors import Cancelled, DataError, MfgError
+from mfg_desktop.core.errors import DataError, MfgError
 from mfg_desktop.core.formula import apply_derived
 from mfg_desktop.core.ingest import (
     EXCEL_SUFFIXES,
@@ -882,9 +882,11 @@ def _json_value(v: Any) -> Any:
     return v if isinstance(v, str | int | float | bool) else str(v)
 
 
-def summary_path(path: str | Path, out_dir: str | Path) -> Path:
-    """``<out_dir>/<stem>_scored.summary.json``: the summary the predict command writes per file."""
-    return Path(out_dir) / f"{Path(path).stem}{SCORED_SUFFIX}{SUMMARY_SUFFIX}"
+def summary_path(path: str | Path, out_dir: str | Path, output: str | Path | None = None) -> Path:
+    """``<out_dir>/<stem>_scored.summary.json``: the summary the predict command writes per file
+    (named after ``output`` when given: ``<stem>_scored_2.summary.json`` for a second version)."""
+    stem = Path(output).stem if output is not None else f"{Path(path).stem}{SCORED_SUFFIX}"
+    return Path(out_dir) / f"{stem}{SUMMARY_SUFFIX}"
 
 
 def write_score_summary(result: FileScore, out_dir: str | Path, model_id: str | None = None) -> Path:
@@ -905,16 +907,13 @@ def write_score_summary(result: FileScore, out_dir: str | Path, model_id: str | 
         data["sha256"] = h.hexdigest()
     except OSError:
         data["sha256"] = None
-    target = summary_path(result.path, out_dir)
+    target = summary_path(result.path, out_dir, result.output)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    payload = json.dumps(data, ensure_ascii=False, indent=1, allow_nan=False).encode("utf-8")
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(json.dumps(data, ensure_ascii=False, indent=1, allow_nan=False).encode("utf-8"))
-        _replace(tmp_name, target)
-    except BaseException:
-        _remove_quietly(tmp_name)
-        raise
+        write_bytes_atomic(target, payload)
+    except OSError as exc:
+        raise _write_error(exc, target) from None
     return target
 
 
@@ -927,7 +926,9 @@ def read_score_summaries(folder: str | Path) -> list[dict[str, Any]]:
         raise DataError("the predictions folder does not exist.", file=folder,
                         hint="Give the folder that `mfg-desktop predict --out` wrote into.")
     summaries = []
-    for p in sorted(folder.glob(f"*{SCORED_SUFFIX}{SUMMARY_SUFFIX}")):
+    for p in sorted(folder.glob(f"*{SCORED_SUFFIX}*{SUMMARY_SUFFIX}")):
+        if not _SCORED_STEM.search(p.name[: -len(SUMMARY_SUFFIX)]):
+            continue
         try:
             data = json.loads(p.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
@@ -939,10 +940,12 @@ def read_score_summaries(folder: str | Path) -> list[dict[str, Any]]:
     return summaries
 
 
-def output_path(path: str | Path, out_dir: str | Path, fmt: str = "csv") -> Path:
-    """``<out_dir>/<stem>_scored.<csv|xlsx>``."""
+def output_path(path: str | Path, out_dir: str | Path, fmt: str = "csv", version: int = 1) -> Path:
+    """``<out_dir>/<stem>_scored.<csv|xlsx>``; ``<stem>_scored_<version>.<csv|xlsx>`` from version 2
+    (a watched file scored again after it changed keeps its earlier output)."""
     path = Path(path)
-    return Path(out_dir) / f"{path.stem}{SCORED_SUFFIX}.{fmt}"
+    tail = f"_{version}" if version > 1 else ""
+    return Path(out_dir) / f"{path.stem}{SCORED_SUFFIX}{tail}.{fmt}"
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -1057,6 +1060,7 @@ def score_file(
     *,
     protected: Iterable[str | Path] = (),
     progress_span: tuple[float, float] = (0.0, 1.0),
+    version: int = 1,
 ) -> FileScore:
     """Score one file into ``out_dir/<stem>_scored.csv`` (or ``.xlsx``), streaming in chunks.
 
@@ -1064,7 +1068,8 @@ def score_file(
     back as a rejected :class:`FileScore` with the reason; nothing is written then. Rows that
     cannot be scored are written with an empty prediction and the reason in the ``rejected``
     column. Cancel (``state``) removes the partial output and raises :class:`Cancelled`.
-    ``protected``: further paths never to be written (the other inputs of a batch).
+    ``protected``: further paths never to be written (the other inputs of a batch). ``version``:
+    see :func:`output_path`.
     """
     loaded = as_loaded_model(model)
     options = options or ScoreOptions()
@@ -1078,8 +1083,8 @@ def score_file(
     chunk_rows = max(PREDICT_BATCH, math.ceil(int(chunk_rows) / PREDICT_BATCH) * PREDICT_BATCH)
     result = FileScore(path=path, task=loaded.task, classes=list(loaded.classes), threshold=_threshold(loaded),
                        positive_class=loaded.fitted.label_mapping.positive_class)
-    final_csv = output_path(path, out_dir, "csv")
-    final = output_path(path, out_dir, options.format)
+    final_csv = output_path(path, out_dir, "csv", version)
+    final = output_path(path, out_dir, options.format, version)
     _check_output(final_csv, [path, *map(Path, protected)])
     _check_output(final, [path, *map(Path, protected)])
     start, span = progress_span
@@ -1094,37 +1099,35 @@ def score_file(
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DataError(f"the output folder cannot be created ({exc.strerror or exc}).", file=out_dir) from None
-    tmp_name: str | None = None
+    scratch: AtomicFile | None = None
     try:
-        tmp_name = _score_stream(loaded, path, settings, chunks, out_dir, options, state, result, start, span)
-        if tmp_name is None:
+        scratch = _score_stream(loaded, path, settings, chunks, final_csv, options, state, result, start, span)
+        if scratch is None:
             return result
-        _finish_output(tmp_name, final_csv, final, options, result)
-        tmp_name = None
+        _finish_output(scratch, final, options, result)
     except DataError as exc:
         result.status = "rejected"
         result.error = exc.describe()
         result.output = None
     finally:
-        if tmp_name is not None:
-            _remove_quietly(tmp_name)
+        if scratch is not None:
+            scratch.discard()  # a no-op once committed
         result.seconds = time.perf_counter() - started
     state.set_progress(start + span, f"Scored {path.name}")
     return result
 
 
 def _score_stream(loaded: LoadedModel, path: Path, settings: FileSettings, chunks: Iterable[tuple[pa.Table, float]],
-                  out_dir: Path, options: ScoreOptions, state: JobState, result: FileScore, start: float,
-                  span: float) -> str | None:
-    """Stream the file into a temporary CSV in ``out_dir``; its name, or None when rejected."""
+                  final_csv: Path, options: ScoreOptions, state: JobState, result: FileScore, start: float,
+                  span: float) -> AtomicFile | None:
+    """Stream the file into a temporary CSV next to ``final_csv``; it, closed, or None when rejected."""
     fitted = loaded.fitted
     delimiter = settings.delimiter if settings.delimiter not in (None, WHITESPACE) else ","
     decimal = settings.decimal if delimiter != "," else "."
     checker: _Checker | None = None
     outputs: _Outputs | None = None
-    writer = None
-    handle = None
-    tmp_name = None
+    wrote_header = False
+    scratch: AtomicFile | None = None
     scores: list[np.ndarray] = []
     codes_total = np.zeros(len(loaded.classes), dtype=np.int64)
     flagged: list[pd.DataFrame] = []
@@ -1160,18 +1163,17 @@ def _score_stream(loaded: LoadedModel, path: Path, settings: FileSettings, chunk
             reasons = checker.row_reasons(n)
             checker.add_drift(keep)
             arrays, chunk_scores, codes = outputs.arrays(n, keep, out, reasons, decimal)
-            if writer is None:
-                # ".tmp.csv": hidden, never mistaken for an input, and readable back for an Excel output
-                fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}{SCORED_SUFFIX}.", suffix=".tmp.csv",
-                                                dir=out_dir)
-                handle = os.fdopen(fd, "wb")
+            if scratch is None:
+                # Hidden, never mistaken for an input, and ending in .csv: readable back for an Excel output
+                scratch = AtomicFile(final_csv)
+                handle = scratch.handle
                 handle.write(b"\xef\xbb\xbf")  # UTF-8 with BOM: Excel then shows accents and Chinese
             printable = _printable(table)
             out_table = pa.table([*printable.columns, *arrays], names=[*printable.column_names, *outputs.names])
-            if writer is None:
-                writer = pacsv.CSVWriter(handle, out_table.schema, write_options=pacsv.WriteOptions(
-                    delimiter=delimiter, quoting_style="needed"))
-            writer.write_table(out_table)
+            if not wrote_header:
+                handle.write(_csv_bytes([pa.array([name]) for name in out_table.column_names], delimiter))
+                wrote_header = True
+            handle.write(_csv_bytes(out_table.columns, delimiter))
             scored = int(keep.sum())
             result.rows_read += n
             result.rows_scored += scored
@@ -1197,23 +1199,11 @@ def _score_stream(loaded: LoadedModel, path: Path, settings: FileSettings, chunk
                                f"Scoring {path.name}: {result.rows_read:,} rows")
         if checker is None:
             raise DataError("the file has no data rows.", file=path)
-        if writer is not None:
-            writer.close()
-            writer = None
-        if handle is not None:
-            handle.flush()
-            os.fsync(handle.fileno())
-            handle.close()
-            handle = None
-    except Cancelled:
-        _close_quietly(writer, handle)
-        if tmp_name is not None:
-            _remove_quietly(tmp_name)
-        raise
+        if scratch is not None:
+            scratch.close_handle()
     except BaseException:
-        _close_quietly(writer, handle)
-        if tmp_name is not None:
-            _remove_quietly(tmp_name)
+        if scratch is not None:
+            scratch.discard()
         raise
     result.rejects = list(checker.rejects.values())
     result.drift = checker.drift_report()
@@ -1230,10 +1220,11 @@ def _score_stream(loaded: LoadedModel, path: Path, settings: FileSettings, chunk
     if result.rows_scored == 0:
         result.status = "rejected"
         result.error = "no row could be scored"
-        _remove_quietly(tmp_name)
+        if scratch is not None:
+            scratch.discard()
         return None
     result.status = "partial" if result.rows_rejected else "scored"
-    return tmp_name
+    return scratch
 
 
 def _pandas(table: pa.Table) -> pd.DataFrame:
@@ -1280,28 +1271,27 @@ def _value_summary(values: np.ndarray) -> dict[str, float]:
             "p95": float(q[2]), "max": float(finite.max())}
 
 
-def _finish_output(tmp_name: str, final_csv: Path, final: Path, options: ScoreOptions, result: FileScore) -> None:
+def _finish_output(scratch: AtomicFile, final: Path, options: ScoreOptions, result: FileScore) -> None:
     if options.format == "xlsx":
         if result.rows_read <= EXCEL_MAX_ROWS:
-            _csv_to_excel(Path(tmp_name), final)
-            _remove_quietly(tmp_name)
+            _csv_to_excel(scratch.temp_path, final)
+            scratch.discard()
             result.output = final
             return
         result.notes.append(f"{result.rows_read:,} rows do not fit in an Excel sheet "
                             f"({EXCEL_MAX_ROWS:,} at most): written as CSV instead")
-    _replace(tmp_name, final_csv)
-    result.output = final_csv
-
-
-def _replace(tmp_name: str, target: Path) -> None:
     try:
-        os.replace(tmp_name, target)
+        result.output = scratch.commit()
     except OSError as exc:
-        raise DataError(
-            f"the output cannot be written ({exc.strerror or exc}).",
-            file=target,
-            hint="Close the file if it is open in Excel, or choose another output folder.",
-        ) from None
+        raise _write_error(exc, scratch.path) from None
+
+
+def _write_error(exc: OSError, target: Path) -> DataError:
+    return DataError(
+        f"the output cannot be written ({exc.strerror or exc}).",
+        file=target,
+        hint="Close the file if it is open in Excel, or choose another output folder.",
+    )
 
 
 def _csv_to_excel(source: Path, target: Path) -> None:
@@ -1314,18 +1304,44 @@ def _csv_to_excel(source: Path, target: Path) -> None:
                         hint="Export as CSV.")
     book = openpyxl.Workbook(write_only=True)
     sheet = book.create_sheet("scored")
-    sheet.append([str(c) for c in frame.columns])
-    columns = [_excel_values(frame[c]) for c in frame.columns]
-    for row in zip(*columns, strict=True):
-        sheet.append(row)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
+    scratch = _sheet_scratch(sheet, target)
     try:
-        book.save(tmp_name)
-        _replace(tmp_name, target)
-    except BaseException:
-        _remove_quietly(tmp_name)
-        raise
+        sheet.append([str(c) for c in frame.columns])
+        columns = [_excel_values(frame[c]) for c in frame.columns]
+        for row in zip(*columns, strict=True):
+            sheet.append(row)
+        with atomic_write(target) as out:
+            out.close_handle(sync=False)
+            book.save(out.temp_path)
+    except OSError as exc:
+        raise _write_error(exc, target) from None
+    finally:
+        if scratch is not None:
+            scratch.discard()
+
+
+def _sheet_scratch(sheet: Any, target: Path) -> AtomicFile | None:
+    """Make openpyxl's write-only sheet stream its rows into one of our temporaries next to
+    ``target`` rather than ``openpyxl.XXXX`` in the system's temp folder, which a ``kill -9`` left
+    there for good; ours are removed by the next write into the folder.
+
+    This reaches into openpyxl's worksheet writer (3.1: ``_writer``, ``WorksheetWriter(ws, out)``,
+    ``ALL_TEMP_FILES``); with any other layout openpyxl keeps its own scratch file (None).
+    """
+    try:
+        from openpyxl.worksheet import _writer as sheet_writer
+
+        if sheet._writer is not None or not hasattr(sheet_writer, "ALL_TEMP_FILES"):
+            return None
+        scratch = AtomicFile(target.with_name(f"{target.name}.sheet.xml"))
+        scratch.close_handle(sync=False)
+        name = str(scratch.temp_path)
+        sheet._writer = sheet_writer.WorksheetWriter(sheet, out=name)
+        sheet_writer.ALL_TEMP_FILES.append(name)  # its cleanup() removes the file and this entry
+        sheet._writer.write_top()
+    except (ImportError, AttributeError, TypeError):
+        return None
+    return scratch
 
 
 def _excel_values(s: pd.Series) -> list[Any]:
@@ -1338,32 +1354,63 @@ def _excel_values(s: pd.Series) -> list[Any]:
     return [None if pd.isna(v) else str(v) for v in s]
 
 
-def _close_quietly(writer: Any, handle: Any) -> None:
-    import contextlib
+def _csv_bytes(columns: Sequence[pa.Array | pa.ChunkedArray], delimiter: str) -> bytes:
+    """Rows as CSV lines, quoting only the cells that need it (RFC 4180: a delimiter, a quote or a
+    line end inside); numbers and plain text stay bare, so spreadsheets read numbers as numbers.
 
-    for thing in (writer, handle):
-        if thing is not None:
-            with contextlib.suppress(Exception):  # already failing; the temp file is removed next
-                thing.close()
+    Arrow's CSV writer quotes every text cell, and the input columns are streamed as text (to
+    keep them exactly as they were written), which put every number of the input in quotes.
+    """
+    if not columns or len(columns[0]) == 0:
+        return b""
+    cells = []
+    for column in columns:
+        is_text = pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+        text = pc.cast(column, pa.large_string())
+        if is_text:  # numbers cast to text never hold a delimiter, a quote or a line end
+            needs = None
+            for char in {delimiter, '"', "\r", "\n"}:
+                has = pc.match_substring(text, char)
+                needs = has if needs is None else pc.or_(needs, has)
+            if pc.any(needs).as_py():
+                quote = pa.scalar('"', pa.large_string())
+                quoted = pc.binary_join_element_wise(quote, pc.replace_substring(text, '"', '""'), quote,
+                                                     pa.scalar("", pa.large_string()))
+                text = pc.if_else(needs, quoted, text)
+        cells.append(pc.fill_null(text, ""))
+    def large(text: str) -> pa.Scalar:
+        return pa.scalar(text, pa.large_string())
 
-
-def _remove_quietly(name: str | os.PathLike | None) -> None:
-    if name is None:
-        return
-    try:
-        os.unlink(name)
-    except OSError:
-        pass
+    lines = pc.binary_join_element_wise(*cells, large(delimiter))
+    lines = pc.binary_join_element_wise(lines, large("\n"), large(""))
+    lines = lines.combine_chunks() if isinstance(lines, pa.ChunkedArray) else lines
+    # The lines lie back to back in the array's data buffer: take the bytes without a Python list.
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[lines.offset:lines.offset + len(lines) + 1]
+    return lines.buffers()[2].to_pybytes()[offsets[0]:offsets[-1]]
 
 
 # --------------------------------------------------------------------------------------------
 # several files, folders, export
 
 
-def is_scored_output(path: str | Path) -> bool:
-    """A file this module wrote (``*_scored.csv``) or is writing (hidden ``.tmp``)."""
+_SCORED_STEM = re.compile(re.escape(SCORED_SUFFIX) + r"(_\d+)?$")
+# What browsers, copy tools and editors name a file while it is being written.
+PARTIAL_SUFFIXES = (".tmp", ".temp", ".part", ".partial", ".crdownload", ".download", ".swp", ".mfgtmp")
+
+
+def is_lock_or_partial(path: str | Path) -> bool:
+    """An Excel/LibreOffice lock file (``~$book.xlsx``, ``.~lock.book.xlsx#``), a hidden file or a
+    file still being written under a temporary name (``.part``, ``.crdownload``, ``.tmp``, ...):
+    never data to score."""
     name = Path(path).name
-    return name.startswith(".") or name.endswith(".tmp") or Path(path).stem.endswith(SCORED_SUFFIX)
+    suffixes = [s.lower() for s in Path(name).suffixes]
+    return name.startswith((".", "~$")) or any(s in PARTIAL_SUFFIXES for s in suffixes)
+
+
+def is_scored_output(path: str | Path) -> bool:
+    """A file this module wrote (``*_scored.csv``, ``*_scored_2.csv``) or is writing (a hidden
+    temporary), or one not to be read as data at all (:func:`is_lock_or_partial`)."""
+    return is_lock_or_partial(path) or _SCORED_STEM.search(Path(path).stem) is not None
 
 
 def expand_inputs(paths_or_folders: Sequence[str | Path]) -> list[Path]:
@@ -1465,12 +1512,9 @@ def export_scored(score: FileScore, out_dir: str | Path, fmt: str = "csv",
 def _copy_atomic(source: Path, target: Path) -> None:
     import shutil
 
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp", dir=target.parent)
     try:
-        with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
-            shutil.copyfileobj(src, out, 1 << 20)
-        _replace(tmp_name, target)
-    except BaseException:
-        _remove_quietly(tmp_name)
-        raise
+        with atomic_write(target) as out, open(source, "rb") as src:
+            shutil.copyfileobj(src, out.handle, 1 << 20)
+    except OSError as exc:
+        raise _write_error(exc, target) from None
 

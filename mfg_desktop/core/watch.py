@@ -4,17 +4,21 @@ Polling, not OS notifications: it works the same on network shares and every pla
 every few seconds is nothing next to scoring. A file counts as complete once its size and
 modification time have not changed for ``stable_s`` seconds (a PLC or MES export is written in
 pieces; reading it half-written would score half a batch). Each file is scored once, remembered by
-name, size and modification time in a log in the output folder (:data:`LOG_NAME`), so a restart does
-not score it again; a file that changes afterwards (same name, new content) is scored again. A bad
-file is logged with its reason and skipped; the watcher goes on. ``state.request_cancel()`` stops
+name, size and sha256 of its content in a log in the output folder (:data:`LOG_NAME`), so neither a
+restart nor a rewrite with the same content (a copy tool, a sync client or a PLC touching the file:
+only its modification time changed) scores it again. A file that changes afterwards (same name,
+new content) is scored again into a new output, ``<stem>_scored_2.csv`` and so on, never over the
+earlier one. Excel's ``~$`` lock files, hidden files and files still under a download or copy name
+(``.part``, ``.crdownload``, ``.tmp``) are never read. A bad file is logged with its reason and
+skipped; the watcher goes on. ``state.request_cancel()`` stops
 it within a fraction of a second, also in the middle of a file (whose partial output is removed).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,11 +26,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from mfg_desktop.core.atomic import write_bytes_atomic
 from mfg_desktop.core.bundle import LoadedModel
 from mfg_desktop.core.errors import Cancelled, DataError
 from mfg_desktop.core.ingest import SUPPORTED_SUFFIXES
 from mfg_desktop.core.jobs import JobState, ensure_state
-from mfg_desktop.core.score import FileScore, ScoreOptions, as_loaded_model, is_scored_output, score_file
+from mfg_desktop.core.score import (
+    FileScore,
+    ScoreOptions,
+    as_loaded_model,
+    is_scored_output,
+    output_path,
+    score_file,
+)
 from mfg_desktop.core.train import TrainingRun
 
 LOG_NAME = "mfg_watch_log.json"
@@ -35,7 +47,7 @@ SLEEP_STEP_S = 0.1
 
 @dataclass
 class WatchEvent:
-    """What the watcher did; ``kind``: started, waiting, scored, failed, stopped."""
+    """What the watcher did; ``kind``: started, waiting, scored, failed, unchanged, stopped."""
 
     kind: str
     message: str
@@ -93,12 +105,16 @@ class FolderWatcher:
         self._seen: dict[str, _Seen] = {}
         self._waiting_told: set[str] = set()
         self.processed: dict[str, dict[str, Any]] = self._read_log()
+        # name -> (size, mtime_ns) last dealt with: a file left as it is costs no hashing per poll,
+        # also after a restart (the log keeps the signature next to the content's sha256).
+        self._dealt_with: dict[str, tuple[int, int]] = {
+            str(e.get("name")): (int(e.get("size", -1)), int(e.get("mtime_ns", -1))) for e in self.processed.values()}
         self.results: list[FileScore] = []
 
     # -- the log of processed files -------------------------------------------------------------
     @staticmethod
-    def _key(name: str, signature: tuple[int, int]) -> str:
-        return f"{name}|{signature[0]}|{signature[1]}"
+    def _key(name: str, size: int, sha256: str) -> str:
+        return f"{name}|{size}|{sha256}"
 
     def _read_log(self) -> dict[str, dict[str, Any]]:
         try:
@@ -113,26 +129,29 @@ class FolderWatcher:
 
     def _write_log(self) -> None:
         payload = json.dumps({"files": self.processed}, ensure_ascii=False, indent=1).encode("utf-8")
-        fd, tmp = tempfile.mkstemp(prefix=f".{LOG_NAME}.", suffix=".tmp", dir=self.out_dir)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(payload)
-            os.replace(tmp, self.log_path)
-        except OSError:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        write_bytes_atomic(self.log_path, payload)
 
-    def _remember(self, name: str, signature: tuple[int, int], status: str, message: str,
+    def _remember(self, name: str, signature: tuple[int, int], sha256: str, status: str, message: str,
                   output: Path | None) -> None:
-        self.processed[self._key(name, signature)] = {
-            "name": name, "size": signature[0], "mtime_ns": signature[1], "status": status,
+        self.processed[self._key(name, signature[0], sha256)] = {
+            "name": name, "size": signature[0], "mtime_ns": signature[1], "sha256": sha256, "status": status,
             "message": message, "output": str(output) if output else None,
             "at": datetime.now().isoformat(timespec="seconds"),
         }
+        self._dealt_with[name] = signature
         self._write_log()
+
+    def _next_version(self, path: Path) -> int:
+        """1 for a file never scored here; else the first version whose output name is free, so
+        that a changed file never overwrites what its earlier content was scored into."""
+        earlier = {e.get("output") for e in self.processed.values() if e.get("name") == path.name}
+        if not any(earlier):
+            return 1
+        version = 2
+        while any(str(output_path(path, self.out_dir, fmt, version)) in earlier
+                  or output_path(path, self.out_dir, fmt, version).exists() for fmt in ("csv", "xlsx")):
+            version += 1
+        return version
 
     # -- polling --------------------------------------------------------------------------------
     def _emit(self, event: WatchEvent) -> None:
@@ -144,6 +163,7 @@ class FolderWatcher:
             entries = list(self.folder.iterdir())
         except OSError:
             return []
+        # is_scored_output also leaves out lock files (~$book.xlsx), hidden and half-copied files
         return sorted(p for p in entries if p.suffix.lower() in SUPPORTED_SUFFIXES and not is_scored_output(p)
                       and p.is_file())
 
@@ -162,7 +182,7 @@ class FolderWatcher:
             except OSError:
                 continue  # removed or renamed meanwhile
             signature = (int(st.st_size), int(st.st_mtime_ns))
-            if self._key(name, signature) in self.processed:
+            if self._dealt_with.get(name) == signature:
                 continue
             seen = self._seen.get(name)
             if seen is None or seen.signature != signature:
@@ -175,7 +195,18 @@ class FolderWatcher:
                 seen = self._seen[name]
             if now - seen.since < self.stable_s or signature[0] == 0:
                 continue
-            result = self._score(path, signature, state)
+            try:
+                sha256 = _sha256(path, state)
+            except OSError:
+                continue  # removed, renamed or locked meanwhile: look again at the next poll
+            if self._key(name, signature[0], sha256) in self.processed:
+                # Rewritten with the very same content: only the modification time changed.
+                self._dealt_with[name] = signature
+                self._forget(name)
+                self._emit(WatchEvent("unchanged", f"{name}: rewritten with the same content; not scored again",
+                                      path))
+                continue
+            result = self._score(path, signature, sha256, state)
             if result is not None:
                 scored.append(result)
         for name in list(self._seen):
@@ -184,26 +215,30 @@ class FolderWatcher:
                 self._waiting_told.discard(name)
         return scored
 
-    def _score(self, path: Path, signature: tuple[int, int], state: JobState) -> FileScore | None:
+    def _forget(self, name: str) -> None:
+        self._seen.pop(name, None)
+        self._waiting_told.discard(name)
+
+    def _score(self, path: Path, signature: tuple[int, int], sha256: str, state: JobState) -> FileScore | None:
         name = path.name
         try:
-            result = score_file(self.model, path, self.out_dir, self.options, state, self.chunk_rows)
+            result = score_file(self.model, path, self.out_dir, self.options, state, self.chunk_rows,
+                                version=self._next_version(path))
         except Cancelled:
             raise
         except PermissionError:
             return None  # still locked by the writer (Windows): try again at the next poll
         except Exception as exc:  # noqa: BLE001 - one bad file must not stop the watcher
             message = f"{name}: failed ({type(exc).__name__}: {exc})"
-            self._remember(name, signature, "failed", message, None)
+            self._remember(name, signature, sha256, "failed", message, None)
             self._emit(WatchEvent("failed", message, path))
             return None
         if result.rejected and "permission denied" in (result.error or ""):
             return None  # still locked by the writer (Windows): try again at the next poll
-        self._seen.pop(name, None)
-        self._waiting_told.discard(name)
+        self._forget(name)
         self.results.append(result)
         status = "rejected" if result.rejected else result.status
-        self._remember(name, signature, status, result.summary().splitlines()[0], result.output)
+        self._remember(name, signature, sha256, status, result.summary().splitlines()[0], result.output)
         self._emit(WatchEvent("failed" if result.rejected else "scored", result.summary(), path, result))
         return result
 
@@ -221,3 +256,13 @@ class FolderWatcher:
             pass
         self._emit(WatchEvent("stopped", f"stopped watching {self.folder}", self.folder))
         return list(self.results)
+
+
+def _sha256(path: Path, state: JobState) -> str:
+    """The content's sha256, read in blocks (cancel is honoured between them)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+            state.check_cancelled()
+    return digest.hexdigest()

@@ -15,8 +15,6 @@ failure leaves the previous file at that path as it was."""
 from __future__ import annotations
 
 import errno
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +29,7 @@ from PySide6.QtGui import (
 
 from mfg_desktop import __version__
 from mfg_desktop.core import report as rp
+from mfg_desktop.core.atomic import atomic_write
 from mfg_desktop.core.errors import MfgError
 from mfg_desktop.core.jobs import JobState, ensure_state
 from mfg_desktop.report_pdf.fonts import (
@@ -125,34 +124,11 @@ def _write_bytes(fh: Any, data: bytes) -> None:
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to a temporary file in the same folder, fsync it, then rename it over ``path``."""
-    folder = path.parent if str(path.parent) else Path(".")
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".pdf.tmp", dir=folder)
+        with atomic_write(path) as out:
+            _write_bytes(out.handle, data)
     except OSError as exc:
         raise _write_error(exc, path) from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            _write_bytes(fh, data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp_name, _file_mode(path))  # mkstemp makes it private; a report is meant to be shared
-        os.replace(tmp_name, path)
-    except OSError as exc:
-        _remove_quietly(tmp_name)
-        raise _write_error(exc, path) from None
-    except BaseException:
-        _remove_quietly(tmp_name)
-        raise
-
-
-def _file_mode(path: Path) -> int:
-    """The mode the file already has, or what a newly created file gets under the umask."""
-    try:
-        return path.stat().st_mode & 0o777
-    except OSError:
-        mask = os.umask(0o022)
-        os.umask(mask)
-        return 0o666 & ~mask
 
 
 def _write_error(exc: OSError, path: Path) -> MfgError:
@@ -165,9 +141,3 @@ def _write_error(exc: OSError, path: Path) -> MfgError:
     return MfgError(f"The report could not be written ({exc.strerror or exc}).", file=path,
                     hint="Check the folder and the free disk space; the previous file was left as it was.")
 
-
-def _remove_quietly(name: str) -> None:
-    try:
-        os.unlink(name)
-    except OSError:
-        pass

@@ -336,6 +336,22 @@ def test_a_decimal_comma_semicolon_export_is_read_and_written_its_way(model, fre
     np.testing.assert_allclose(out["probability"], model.predict_outputs(frame)[:, 1], rtol=1e-12)
 
 
+def test_numbers_are_written_bare_and_only_cells_that_need_it_are_quoted(model, fresh, tmp_path):
+    frame = fresh.iloc[:50].copy()
+    frame.loc[frame.index[3], "Product ID"] = 'M1,"spare"\nline 2'  # delimiter, quote and line end
+    path = _write(frame, tmp_path / "quoting.csv")
+    result = score_file(model, path, tmp_path / "out")
+    lines = Path(result.output).read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0].startswith("UDI,Product ID,Type,Air temperature [K],")  # the header bare too
+    first = lines[1].split(",")
+    assert first[3] == str(frame["Air temperature [K]"].iloc[0]) and '"' not in lines[1]
+    assert sum('"' in line for line in lines) == 2  # only the crafted cell, over its two lines
+    back = _scored(result)
+    assert back["Product ID"].iloc[3] == 'M1,"spare"\nline 2' and len(back) == 50
+    assert back["Air temperature [K]"].dtype.kind == "f" and back["Tool wear [min]"].dtype.kind == "i"
+    pd.testing.assert_series_equal(back["Torque [Nm]"], frame["Torque [Nm]"].reset_index(drop=True))
+
+
 # ------------------------------------------------------------------------------------ regression
 
 

@@ -1,8 +1,11 @@
-"""The folder watcher: waits for complete files, scores each once, survives bad files, stops."""
+"""The folder watcher: waits for complete files, scores each content once (not again when only the
+modification time changed), a changed file into a new output, never lock or half-copied files;
+survives bad files, stops."""
 
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from pathlib import Path
@@ -15,6 +18,7 @@ from mfg_desktop.core.errors import DataError
 from mfg_desktop.core.jobs import JobState
 from mfg_desktop.core.network import preset
 from mfg_desktop.core.recipe import propose_recipe
+from mfg_desktop.core.score import expand_inputs, is_lock_or_partial
 from mfg_desktop.core.split import SplitSpec
 from mfg_desktop.core.train import train_run
 from mfg_desktop.core.watch import LOG_NAME, FolderWatcher
@@ -157,3 +161,65 @@ def test_the_output_folder_must_differ_from_the_watched_one(model, folders):
         FolderWatcher(line, line, model)
     with pytest.raises(DataError, match="does not exist"):
         FolderWatcher(line / "nope", line.parent / "o", model)
+
+
+def test_a_rewrite_with_the_same_content_is_not_scored_again_also_after_a_restart(model, folders, batch_bytes):
+    line, out = folders
+    target = line / "a.csv"
+    target.write_bytes(batch_bytes)
+    events = []
+    watcher = FolderWatcher(line, out, model, stable_s=0, on_event=events.append)
+    assert len(watcher.poll_once()) == 1
+    scored_bytes = (out / "a_scored.csv").read_bytes()
+    st = target.stat()
+    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))  # touched: mtime alone changed
+    assert watcher.poll_once() == []
+    target.write_bytes(batch_bytes)  # rewritten by a copy tool: same bytes, new mtime
+    assert watcher.poll_once() == []
+    assert [e.kind for e in events] == ["scored", "unchanged", "unchanged"]
+    assert "same content" in events[1].message
+    assert watcher.poll_once() == [] and len(events) == 3  # told once per rewrite, not every poll
+    restarted = FolderWatcher(line, out, model, stable_s=0)
+    assert restarted.poll_once() == []
+    assert sorted(p.name for p in out.iterdir()) == ["a_scored.csv", LOG_NAME]
+    assert (out / "a_scored.csv").read_bytes() == scored_bytes
+
+
+def test_lock_hidden_and_half_copied_files_are_never_scored(model, folders, batch_bytes):
+    line, out = folders
+    # Each holds a scoreable table: only its name says it is not data (yet).
+    ignored = ["~$batch.xlsx", "~$batch.csv", ".hidden.csv", ".~lock.batch.xlsx#", "batch.csv.part",
+               "batch.csv.crdownload", "batch.tmp.csv", "batch.part.csv", "batch.csv.tmp"]
+    for name in ignored:
+        (line / name).write_bytes(batch_bytes)
+    (line / "batch.csv").write_bytes(batch_bytes)
+    events = []
+    watcher = FolderWatcher(line, out, model, stable_s=0, on_event=events.append)
+    [result] = watcher.poll_once()
+    assert result.path.name == "batch.csv" and [e.kind for e in events] == ["scored"]
+    assert sorted(p.name for p in out.iterdir()) == ["batch_scored.csv", LOG_NAME]
+    assert [p.name for p in expand_inputs([line])] == ["batch.csv"]  # a folder given to predict alike
+    assert all(is_lock_or_partial(line / name) for name in ignored) and not is_lock_or_partial(line / "batch.csv")
+
+
+def test_a_changed_file_gets_a_new_output_and_the_earlier_one_is_kept(model, folders, batch_bytes):
+    line, out = folders
+    target = line / "a.csv"
+    rows = batch_bytes.split(b"\n")
+    target.write_bytes(batch_bytes)
+    watcher = FolderWatcher(line, out, model, stable_s=0)
+    [first] = watcher.poll_once()
+    assert first.output == out / "a_scored.csv"
+    first_bytes = first.output.read_bytes()
+    target.write_bytes(b"\n".join(rows[:301]) + b"\n")  # the line re-exported it: 300 rows now
+    [second] = watcher.poll_once()
+    assert second.output == out / "a_scored_2.csv" and second.rows_read == 300
+    assert (out / "a_scored.csv").read_bytes() == first_bytes  # the earlier output is untouched
+    restarted = FolderWatcher(line, out, model, stable_s=0)
+    target.write_bytes(b"\n".join(rows[:101]) + b"\n")
+    [third] = restarted.poll_once()
+    assert third.output == out / "a_scored_3.csv" and third.rows_read == 100
+    log = json.loads((out / LOG_NAME).read_text(encoding="utf-8"))["files"]
+    assert sorted(Path(e["output"]).name for e in log.values()) == ["a_scored.csv", "a_scored_2.csv", "a_scored_3.csv"]
+    assert all(len(e["sha256"]) == 64 for e in log.values())
+    assert len(pd.read_csv(out / "a_scored_2.csv", encoding="utf-8-sig")) == 300

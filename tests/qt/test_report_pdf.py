@@ -211,7 +211,9 @@ def test_unwritable_paths_give_clear_messages(model_pdf, tmp_path, monkeypatch):
     def denied(*args, **kwargs):
         raise PermissionError(errno.EACCES, "Permission denied")
 
-    monkeypatch.setattr(report_render.tempfile, "mkstemp", denied)
+    from mfg_desktop.core import atomic
+
+    monkeypatch.setattr(atomic.AtomicFile, "__init__", denied)
     with pytest.raises(MfgError, match="no permission to write in") as info:
         render_pdf(doc, tmp_path / "r.pdf")
     assert "Choose a folder you can write to" in str(info.value)
