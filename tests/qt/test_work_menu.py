@@ -125,7 +125,7 @@ def test_save_work_and_open_it_in_a_new_window_restores_every_step(qtbot, wait, 
     wait.idle()
     session = restored.session
     assert session.target == "Machine_failure"
-    plans = lambda recipe: [(c["name"], c["role"], c["impute"], c["scale"], c["encode"]) for c in recipe["columns"]]  # noqa: E731
+    plans = lambda recipe: [(c["name"], c["role"], c["impute"], c["scale"], c["encode"]) for c in recipe["columns"]]
     assert plans(session.recipe.to_dict()) == plans(saved_recipe)
     assert session.recipe.to_dict()["derived"] == saved_recipe["derived"]
     assert session.split_spec.to_dict() == saved_split
