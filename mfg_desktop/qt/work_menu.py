@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QMessageBox
 
 from mfg_desktop.core.crash import StepHistory
 from mfg_desktop.core.errors import MfgError
@@ -27,7 +27,6 @@ from mfg_desktop.qt.workers import running_jobs
 
 if TYPE_CHECKING:
     from mfg_desktop.core.work import DataFileRef, ModelFileRef, Work
-    from mfg_desktop.qt.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +47,7 @@ def clean_exit_marker() -> Path:
 class WorkController(QObject):
     """Saved work for one window: the menu actions, the autosave and the close question."""
 
-    def __init__(self, window: MainWindow, file_menu: QMenu) -> None:
+    def __init__(self, window: QMainWindow, file_menu: QMenu) -> None:
         super().__init__(window)
         self.window = window
         self.session = window.session

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QMainWindow
 
 from mfg_desktop.core.formula import DerivedColumn
 
 if TYPE_CHECKING:
     from mfg_desktop.core.work import Work
-    from mfg_desktop.qt.main_window import MainWindow
 
 
 class WorkRestore(QObject):
@@ -27,7 +27,7 @@ class WorkRestore(QObject):
 
     done = Signal()
 
-    def __init__(self, window: MainWindow, work: Work, name: str) -> None:
+    def __init__(self, window: QMainWindow, work: Work, name: str) -> None:
         super().__init__(window)
         self.window = window
         self.session = window.session
