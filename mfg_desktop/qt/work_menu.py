@@ -34,6 +34,18 @@ AUTOSAVE_NAME = "autosave.mfgwork"
 CLEAN_EXIT_NAME = "clean-exit"
 AUTOSAVE_DELAY_MS = 1500  # after the last change: a burst of changes (a restore, a proposal) saves once
 WORK_FILTER = "mfg-desktop work (*.mfgwork)"
+# The jobs whose result would be lost by closing (by job name), in words. Others (profiling, a
+# recipe proposal, a preview) are recomputed in seconds and are stopped without asking.
+WORK_JOBS = {
+    "train": "training",
+    "save model": "saving a model",
+    "save-model": "saving a model",
+    "score": "scoring",
+    "export": "exporting scored files",
+    "watch": "watching a folder",
+    "report": "writing a report",
+    "batch report": "writing a batch report",
+}
 
 
 def autosave_path() -> Path:
@@ -231,14 +243,14 @@ class WorkController(QObject):
     def may_close(self) -> bool:
         """Ask before unsaved runs or running jobs are thrown away: Save work / Discard / Cancel."""
         unsaved = self.session.unsaved_runs()
-        jobs = running_jobs()
+        jobs = [job for job in running_jobs() if job.name in WORK_JOBS]
         if not unsaved and not jobs:
             return True
         lines = []
         if unsaved:
             lines.append(self.tr("{n} trained model(s) not saved to a model file.").format(n=len(unsaved)))
         if jobs:
-            names = ", ".join(sorted({job.name for job in jobs}))
+            names = ", ".join(sorted({WORK_JOBS[job.name] for job in jobs}))
             lines.append(self.tr("Still running: {names} (it will be stopped).").format(names=names))
         answer = self.ask_before_closing(lines)
         if answer == QMessageBox.StandardButton.Discard:

@@ -21,7 +21,7 @@ SECRET_TEXT = "ZQX-Lot-9917-secret"
 
 def _fail_on(frame: pd.DataFrame) -> None:
     first = frame.iloc[0]  # a local holding data values: they must not reach the report
-    raise RuntimeError(f"provoked while handling {len(frame)} rows")
+    raise RuntimeError(f"provoked while handling {len(frame)} rows of {first.size} values")
 
 
 @pytest.fixture
@@ -61,7 +61,7 @@ def test_an_unexpected_error_writes_a_report_without_data_values(main_window, qt
         members = {name: zf.read(name).decode("utf-8") for name in zf.namelist()}
     assert set(members) == {"README.txt", "traceback.txt", "versions.json", "system.txt", "log_tail.txt",
                             "history.json"}
-    assert "RuntimeError: provoked while handling 30 rows" in members["traceback.txt"]
+    assert "RuntimeError: provoked while handling 30 rows of 3 values" in members["traceback.txt"]
     assert "_fail_on" in members["traceback.txt"]
     versions = json.loads(members["versions.json"])
     assert versions["mfg-desktop"] and versions["pandas"] == pd.__version__ and "PySide6" in versions

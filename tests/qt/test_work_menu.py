@@ -197,3 +197,23 @@ def test_the_autosave_does_not_hash_a_file_again_until_it_changes(qtbot, wait, a
         window.work.autosave()
     assert len(calls) == 1 and time.perf_counter() - started < 2
     window.close()
+
+
+def test_quit_asks_while_work_is_running_but_not_for_a_profile(qtbot, monkeypatch):
+    from mfg_desktop.qt.workers import run_in_thread
+
+    def runs_until_cancelled(state):
+        while not state.is_interruption_requested():
+            time.sleep(0.01)
+
+    window = _window(qtbot)
+    asked = _answer(monkeypatch, Button.Cancel)
+    training = run_in_thread(runs_until_cancelled, name="train")
+    profiling = run_in_thread(runs_until_cancelled, name="profile")
+    assert not window.close()
+    assert "Still running: training (it will be stopped)" in asked[0] and "profile" not in asked[0]
+    assert training.is_running()  # Cancel: nothing was stopped
+    training.cancel()
+    qtbot.waitUntil(lambda: not training.is_running(), timeout=5_000)
+    assert window.close() and len(asked) == 1  # a profile alone is stopped without asking
+    assert not profiling.is_running()
