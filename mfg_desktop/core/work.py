@@ -218,7 +218,7 @@ def write_bytes_atomic(path: Path, data: bytes, error: type[MfgError] = WorkFile
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp_name, 0o666 & ~_umask())  # mkstemp makes it private; the user's normal mode
+        os.chmod(tmp_name, 0o666 & ~_UMASK)  # mkstemp makes it private; the user's normal mode
         os.replace(tmp_name, path)
     except OSError as exc:
         _remove_quietly(tmp_name)
@@ -234,6 +234,10 @@ def _umask() -> int:
     current = os.umask(0)
     os.umask(current)
     return current
+
+
+# Read once, at import: reading it means setting it, which must not race with other threads' files.
+_UMASK = _umask()
 
 
 def _remove_quietly(name: str) -> None:

@@ -36,6 +36,7 @@ class WorkRestore(QObject):
         self.warnings: list[str] = []
         self._connected: list[Any] = []
         self._derived_added = False
+        self._paths: list[str] = []
 
     # -- plumbing -------------------------------------------------------------------------------
     def _wait_for(self, signal: Any, slot: Any) -> None:
@@ -84,6 +85,7 @@ class WorkRestore(QObject):
             self._finish()
             return
         options = ReadOptions(**self.work.read_options) if self.work.read_options else None
+        self._paths = [str(Path(p).resolve()) for p in present]
         self._wait_for(self.session.profile_changed, self._profiled)
         self._wait_for(self.session.data_changed, self._data_loaded)
         self.window.load_files(present, options)
@@ -94,6 +96,9 @@ class WorkRestore(QObject):
 
     def _profiled(self, profile: Any) -> None:
         if profile is None:
+            return
+        if [str(Path(f.path).resolve()) for f in self.session.data.files] != self._paths:
+            self.abandon()  # the user loaded other data meanwhile: it is theirs to prepare
             return
         self._disconnect()
         target = self.work.target
