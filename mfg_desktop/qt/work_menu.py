@@ -15,7 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QTimer, Slot
+from PySide6.QtCore import QLockFile, QObject, QTimer, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QMessageBox
 
@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 AUTOSAVE_NAME = "autosave.mfgwork"
 CLEAN_EXIT_NAME = "clean-exit"
+SESSION_LOCK_NAME = "session.lock"
 AUTOSAVE_DELAY_MS = 1500  # after the last change: a burst of changes (a restore, a proposal) saves once
 WORK_FILTER = "mfg-desktop work (*.mfgwork)"
 # The jobs whose result would be lost by closing (by job name), in words. Others (profiling, a
@@ -68,9 +69,17 @@ class WorkController(QObject):
         self.work_models: list[ModelFileRef] = []  # model files named by the work opened
         self.training_settings: dict[str, Any] | None = None  # from the work opened, until Train is built
         self._fingerprints: dict[tuple[str, int, int], DataFileRef] = {}
+        # One running app owns the autosave: a second one started meanwhile neither offers the first
+        # one's work as crashed nor writes over it. QLockFile frees the lock of a dead process.
+        self._lock = QLockFile(str(config_dir() / SESSION_LOCK_NAME))
+        self.owns_autosave = self._lock.tryLock(0)
         # The last session crashed when it left an autosave but did not mark a clean exit.
-        self.crashed_before = autosave_path().is_file() and not clean_exit_marker().is_file()
-        clean_exit_marker().unlink(missing_ok=True)  # this session runs: not cleanly ended yet
+        self.crashed_before = (self.owns_autosave and autosave_path().is_file()
+                               and not clean_exit_marker().is_file())
+        if self.owns_autosave:
+            clean_exit_marker().unlink(missing_ok=True)  # this session runs: not cleanly ended yet
+            for stale in config_dir().glob(f".{AUTOSAVE_NAME}.*.tmp"):  # an autosave cut short by a kill
+                stale.unlink(missing_ok=True)
 
         self.save_action = QAction(self.tr("Save &work…"), window)
         self.save_action.setStatusTip(
@@ -177,7 +186,7 @@ class WorkController(QObject):
         from mfg_desktop.core.work import write_work
 
         self._autosave_timer.stop()
-        if self.session.data is None or self.restore is not None:
+        if not self.owns_autosave or self.session.data is None or self.restore is not None:
             return None  # a restore under way would save a half-restored session over the good one
         try:
             return write_work(self.snapshot(), autosave_path())
@@ -275,8 +284,12 @@ class WorkController(QObject):
 
     def closed_cleanly(self) -> None:
         """The window closes normally: save the work one last time and mark a clean exit."""
+        if not self.owns_autosave:
+            return
         self.autosave()
         try:
             clean_exit_marker().write_text("closed normally\n", encoding="utf-8")
         except OSError as exc:
             log.warning("could not mark a clean exit: %s", exc)
+        self._lock.unlock()
+        self.owns_autosave = False

@@ -46,7 +46,9 @@ def main() -> None:
     wait(lambda: first.session.recipe is not None)
     first.page("prepare").set_split("random", train=0.6, valid=0.2, test=0.2)
     first.work.autosave()
-    first.hide()  # no closeEvent: as if the process had died here
+    first.hide()  # no closeEvent: as if the process had died here, and its lock with it
+    first.work._lock.unlock()
+    first.work.owns_autosave = False
 
     second = MainWindow()
     second.resize(1400, 900)

@@ -166,8 +166,19 @@ def test_autosave_and_the_restore_offered_after_a_crash(qtbot, wait, ai4i_slice,
     qtbot.waitUntil(lambda: read_work(work_menu.autosave_path()).recipe is not None, timeout=10_000)
     assert not work_menu.clean_exit_marker().exists()
 
-    # the process dies here (no closeEvent); the next start finds the autosave without the marker
+    # a second app started meanwhile neither calls the running one's work crashed nor saves over it
+    second = _window(qtbot)
+    assert not second.work.owns_autosave and not second.work.crashed_before
+    assert second.work.autosave() is None
+    second.close()
+    # the process dies here (no closeEvent, and its lock goes with it); the next start finds the
+    # autosave without the clean-exit marker, and a temporary an interrupted autosave left
+    window.work._lock.unlock()
+    window.work.owns_autosave = False
+    stale = work_menu.autosave_path().parent / ".autosave.mfgwork.k9x2.tmp"
+    stale.write_text("{", encoding="utf-8")
     crashed_then = _window(qtbot)
+    assert not stale.exists()
     assert crashed_then.work.crashed_before
     asked = []
     monkeypatch.setattr(QMessageBox, "exec", lambda box: asked.append(box.text()) or Button.Yes.value)
@@ -177,8 +188,9 @@ def test_autosave_and_the_restore_offered_after_a_crash(qtbot, wait, ai4i_slice,
     wait.idle()
     assert crashed_then.session.target == "Machine_failure"
     assert crashed_then.session.recipe.to_dict() == window.session.recipe.to_dict()
+    window.close()  # the "dead" one: no marker
+    assert not work_menu.clean_exit_marker().exists()
     crashed_then.close()
-    window.close()
     assert work_menu.clean_exit_marker().is_file()
     assert not _window(qtbot).work.crashed_before  # closed normally: no offer next time
 
