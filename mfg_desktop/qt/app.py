@@ -101,6 +101,8 @@ def run_app(files: list[str] | None = None, demo: bool = False) -> int:
         QTimer.singleShot(0, lambda: open_paths(window, list(files)))
     elif demo:
         QTimer.singleShot(0, window.open_sample_data)
+    else:  # the last session crashed: offer its autosaved work
+        QTimer.singleShot(0, window.work.offer_restore_after_crash)
     code = app.exec()
     # A window closed within a second or two of opening (a bad file on the command line) ends
     # app.exec() while the background imports may still be inside a C++ extension's set-up;

@@ -13,14 +13,17 @@ import logging.handlers
 import sys
 import threading
 import traceback
+from collections.abc import Callable
+from pathlib import Path
 from types import TracebackType
 
 import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
+from mfg_desktop.core.crash import StepHistory, write_crash_report
 from mfg_desktop.core.errors import MfgError
-from mfg_desktop.qt.settings import log_path
+from mfg_desktop.qt.settings import config_dir, log_path
 
 log = logging.getLogger("mfg_desktop")
 
@@ -46,6 +49,35 @@ def traceback_text(exc: BaseException) -> str:
     return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
 
 
+class CrashSources:
+    """What a crash report draws on, registered by the window: its work saver and step history."""
+
+    save_work: Callable[[], Path | None] | None = None
+    history: StepHistory | None = None
+
+
+def set_crash_sources(save_work: Callable[[], Path | None], history: StepHistory) -> None:
+    CrashSources.save_work = save_work
+    CrashSources.history = history
+
+
+def write_crash_files(details: str) -> tuple[Path | None, Path | None]:
+    """Save the work (autosave) and write the crash report zip; (work file, report), None if failed."""
+    saved = None
+    if CrashSources.save_work is not None:
+        try:
+            saved = CrashSources.save_work()
+        except Exception:
+            log.exception("saving the work after an unexpected error failed")
+    try:
+        report = write_crash_report(config_dir(), details, log_file=log_path(), history=CrashSources.history,
+                                    work_saved_to=str(saved) if saved else None)
+    except Exception:
+        log.exception("writing the crash report failed")
+        report = None
+    return saved, report
+
+
 def show_error_dialog(exc: BaseException, parent: QWidget | None = None, context: str = "") -> QMessageBox:
     """Log ``exc`` and show a non-blocking dialog; the traceback is under 'Show Details...'."""
     tr = QCoreApplication.translate
@@ -56,17 +88,27 @@ def show_error_dialog(exc: BaseException, parent: QWidget | None = None, context
     box.setWindowTitle(tr("ErrorDialog", "Something went wrong"))
     if isinstance(exc, MfgError):
         summary = str(exc)
+        informative = tr("ErrorDialog", "Details were written to the log file:\n{path}").format(path=log_path())
     else:
+        saved, report = write_crash_files(details)
         summary = tr(
             "ErrorDialog",
-            "An unexpected error occurred{context}. Your data and files were not changed; "
+            "An unexpected error occurred{context}. Your data files were not changed; "
             "you can keep working.",
         ).format(context=f" ({context})" if context else "")
         summary += "\n\n" + f"{type(exc).__name__}: {exc}"
+        lines = []
+        if saved is not None:
+            lines.append(tr("ErrorDialog", "Your work was saved to {path}; File › Open work brings it back.")
+                         .format(path=saved))
+        if report is not None:
+            lines.append(tr("ErrorDialog", "A crash report was written to\n{path}\n(it holds no data values and "
+                            "was not sent anywhere). If this happens again, give that file to your IT "
+                            "support.").format(path=report))
+        informative = "\n\n".join(lines) or tr("ErrorDialog", "Details were written to the log file:\n{path}").format(
+            path=log_path())
     box.setText(summary)
-    box.setInformativeText(
-        tr("ErrorDialog", "Details were written to the log file:\n{path}").format(path=log_path())
-    )
+    box.setInformativeText(informative)
     box.setDetailedText(details)
     box.setStandardButtons(QMessageBox.StandardButton.Ok)
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

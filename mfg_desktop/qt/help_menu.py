@@ -57,9 +57,12 @@ def where_html() -> str:
     rows = [
         (_tr("Settings"), app_settings().fileName()),
         (_tr("Log file"), str(log_path())),
+        (_tr("Autosaved work"), str(config_dir() / "autosave.mfgwork")),
+        (_tr("Crash reports"), str(config_dir() / "mfg-desktop-crash-*.zip")),
         (_tr("Folder"), str(config_dir())),
     ]
-    hint = html.escape(_tr("Hand the log file to IT when something went wrong; it holds no data values. "
+    hint = html.escape(_tr("Hand the log file or a crash report to IT when something went wrong; they hold "
+                           "no data values and are never sent anywhere. "
                            "Deleting the settings file resets the app's choices."))
     return f"{_table(rows)}<p>{hint}</p>"
 

@@ -39,6 +39,7 @@ from mfg_desktop.qt.error_dialog import show_error_dialog
 from mfg_desktop.qt.help_menu import build_help_menu
 from mfg_desktop.qt.session import SessionModel
 from mfg_desktop.qt.settings import app_settings, dialog_folder, remember_folder
+from mfg_desktop.qt.work_menu import WorkController
 from mfg_desktop.qt.workers import Job, cancel_and_wait_all, run_in_thread
 
 if TYPE_CHECKING:
@@ -313,6 +314,10 @@ class MainWindow(QMainWindow):
             self._pages[key] = widget
         return self._pages[key]
 
+    def existing_page(self, key: str) -> QWidget | None:
+        """The page of step ``key`` if it was built (None: the step was never shown)."""
+        return self._pages.get(key)
+
     def show_step(self, key: str) -> None:
         self.step_list.setCurrentRow(self.step_keys().index(key))
 
@@ -348,6 +353,8 @@ class MainWindow(QMainWindow):
         self.export_report_action.setStatusTip(self.tr("Write a PDF report of the model, its data and its evaluation"))
         self.export_report_action.triggered.connect(self.export_report)
         file_menu.addAction(self.export_report_action)
+        file_menu.addSeparator()
+        self.work = WorkController(self, file_menu)  # Save work…, Open work…, autosave, close question
         file_menu.addSeparator()
         quit_action = QAction(self.tr("&Quit"), self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
@@ -425,7 +432,7 @@ class MainWindow(QMainWindow):
                 self.tr("Loading cancelled; the previous data is kept."), 8000
             )
         )
-        self.track_job(job, self.tr("Loading {names}").format(names=names))
+        self.ctx.track(job, self.tr("Loading {names}").format(names=names))
         return job
 
     def _loaded(self, job: Job, data: LoadedData) -> None:
@@ -514,9 +521,13 @@ class MainWindow(QMainWindow):
         self.restored_geometry = geometry is not None and self.restoreGeometry(geometry)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.ctx.closing and not self.work.may_close():
+            event.ignore()  # the user chose Cancel, or saving the work failed
+            return
         self.ctx.closing = True
         app_settings().setValue("main_window/geometry", self.saveGeometry())
         # Cancel and wait, so no worker thread outlives the window (and no half-done job writes).
         self.statusBar().showMessage(self.tr("Stopping running jobs…"))
         cancel_and_wait_all(SHUTDOWN_WAIT_S)
+        self.work.closed_cleanly()
         super().closeEvent(event)

@@ -341,6 +341,9 @@ def _steps(folder: Path, progress: _Progress) -> str:
         if pages != rendered.pages:
             raise SelfTestFailure("report", f"the PDF has {pages} pages, the renderer drew {rendered.pages}")
 
+        progress.step = "crash report"
+        _provoke_unexpected_error()
+
         progress.step = "close"
         window.close()  # cancels and waits for the Data step's background jobs
         if running_jobs():
@@ -356,7 +359,53 @@ def _steps(folder: Path, progress: _Progress) -> str:
     return (f"self-test passed: window shown {shown_after:.2f} s after launch (TensorFlow not loaded yet), "
             f"loaded {rows:,} rows, trained {EPOCHS} epochs (val loss {val_loss:.3f}) on {run.device}, "
             f"evaluated on {evaluation.n_rows:,} held-out rows ({evaluated}), scored {scored.rows_scored:,} rows, "
-            f"report {pages} pages; {process_age_s():.1f} s total")
+            f"report {pages} pages, crash report checked; {process_age_s():.1f} s total")
+
+
+PROVOKED = "self-test: a provoked unexpected error"
+
+
+def _provoke_unexpected_error() -> Path:
+    """Raise one exception in a Qt slot, as a bug would: it must end in the error dialog and a
+    crash report zip holding its traceback. The app's own error hooks are installed for it and
+    the previous ones put back afterwards."""
+    import zipfile
+
+    import shiboken6
+    from PySide6.QtCore import QTimer
+
+    from mfg_desktop.core.crash import REPORT_PREFIX
+    from mfg_desktop.qt.error_dialog import install_excepthook, setup_logging
+    from mfg_desktop.qt.settings import config_dir
+
+    setup_logging()  # the error goes to the log in the self-test's folder (its tail is in the report)
+    before = set(config_dir().glob(f"{REPORT_PREFIX}*.zip"))
+    hooks = sys.excepthook, threading.excepthook
+    relay = install_excepthook()
+    relay.last_dialog = None
+
+    def provoked() -> None:
+        raise RuntimeError(PROVOKED)
+
+    try:
+        QTimer.singleShot(0, provoked)
+        _wait_until(lambda: relay.last_dialog is not None)
+    finally:
+        sys.excepthook, threading.excepthook = hooks
+    dialog = relay.last_dialog
+    shown = shiboken6.isValid(dialog) and dialog.isVisible() and PROVOKED in dialog.text()
+    if shiboken6.isValid(dialog):
+        dialog.close()
+    if not shown:
+        raise SelfTestFailure("crash report", "the unexpected error did not show the error dialog")
+    reports = sorted(set(config_dir().glob(f"{REPORT_PREFIX}*.zip")) - before)
+    if len(reports) != 1:
+        raise SelfTestFailure("crash report", f"{len(reports)} crash reports written for one error")
+    with zipfile.ZipFile(reports[0]) as zf:
+        traceback_text = zf.read("traceback.txt").decode("utf-8")
+    if f"RuntimeError: {PROVOKED}" not in traceback_text:
+        raise SelfTestFailure("crash report", f"{reports[0].name} does not hold the error's traceback")
+    return reports[0]
 
 
 def _metrics_text(evaluation: Any) -> str:

@@ -43,6 +43,8 @@ class WorkingSession:
     evaluation: Any = None
     # The costs of a missed positive and of a false alarm the user set (Evaluate; Report uses them).
     costs: tuple[float, float] | None = None
+    # The model file each run was saved to (run id -> path): a run without one is unsaved work.
+    model_files: dict[str, str] = field(default_factory=dict)
 
 
 class SessionModel(QObject):
@@ -63,6 +65,7 @@ class SessionModel(QObject):
     current_run_changed = Signal(object)  # TrainingRun | None
     evaluation_changed = Signal(object)  # Evaluation | None
     costs_changed = Signal(object)  # (cost of a miss, cost of a false alarm) | None
+    model_saved = Signal(object, str)  # TrainingRun, path of its model file
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -184,3 +187,16 @@ class SessionModel(QObject):
         if costs != self.state.costs:
             self.state.costs = costs
             self.costs_changed.emit(costs)
+
+    @property
+    def model_files(self) -> dict[str, str]:
+        """Run id -> the model file it was saved to, for the runs saved in this session."""
+        return dict(self.state.model_files)
+
+    def note_model_saved(self, run: TrainingRun, path: str) -> None:
+        self.state.model_files[run.id] = str(path)
+        self.model_saved.emit(run, str(path))
+
+    def unsaved_runs(self) -> list[TrainingRun]:
+        """The runs of this session not saved to a model file (lost if the window closes)."""
+        return [run for run in self.state.runs if run.id not in self.state.model_files]

@@ -41,6 +41,17 @@ def _running(thread: QThread) -> bool:
         return False
 
 
+@pytest.fixture(autouse=True)
+def _closing_discards_work(monkeypatch):
+    """A window closed by a test throws its unsaved runs away without asking (a modal question
+    would block the test); tests of the question itself restore the real one."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from mfg_desktop.qt.work_menu import WorkController
+
+    monkeypatch.setattr(WorkController, "ask_before_closing", lambda self, lines: QMessageBox.StandardButton.Discard)
+
+
 @pytest.fixture
 def main_window(qtbot):
     """A shown MainWindow at 1400 x 900; closing it at teardown cancels and waits for its jobs."""

@@ -27,7 +27,7 @@ SUMMARY = re.compile(
     r"self-test passed: window shown (?P<shown>\d+\.\d\d) s after launch \(TensorFlow not loaded yet\), "
     r"loaded (?P<rows>[\d,]+) rows, trained 2 epochs \(val loss (?P<val_loss>\d+\.\d+)\) on (?P<device>(CPU|GPU)[^,]*), "
     r"evaluated on (?P<evaluated>[\d,]+) held-out rows \(PR-AUC (?P<pr_auc>[\d.]+), ROC-AUC (?P<roc_auc>[\d.]+)\), "
-    r"scored (?P<scored>[\d,]+) rows, report (?P<pages>\d+) pages; (?P<total>\d+\.\d) s total"
+    r"scored (?P<scored>[\d,]+) rows, report (?P<pages>\d+) pages, crash report checked; (?P<total>\d+\.\d) s total"
 )
 
 # Each mode breaks one step the way a broken installation or a bug would, then runs the real CLI.

@@ -331,11 +331,12 @@ class TrainPanel(QWidget):
             title=self.tr("Saving the model"),
             context=self.tr("saving the model"),
             cancellable=False,
-            on_done=self._saved,
+            on_done=lambda saved, run=run: self._saved(run, saved),
         )
         self._update_buttons()
         return job
 
-    def _saved(self, path: Path) -> None:
+    def _saved(self, run: TrainingRun, path: Path) -> None:
+        self.session.note_model_saved(run, str(path))
         self.ctx.status(self.tr("Model saved to {path}").format(path=path), 15000)
         self.status_label.setText(self.tr("Saved {name}.").format(name=Path(path).name))

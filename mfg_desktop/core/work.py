@@ -1,0 +1,296 @@
+"""Saved work: a small JSON project file (``.mfgwork``) that brings a session back.
+
+It names what the session was made of, never the data itself: the data files (path, size and
+sha256 fingerprint), how they were read, the target, the recipe, the split, the class-weight
+choice, the training settings and the model files written in the session. Opening it re-reads
+the files; :func:`check_data_files` says which are missing or have changed since.
+
+The file is written atomically (temporary file in the same folder, fsync, ``os.replace``), so
+after a crash or a kill the name holds either the old complete file or the new one. Reading it
+checks the format name, the version and every field's type, and refuses a damaged file with a
+message naming the file and what is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from mfg_desktop import __version__
+from mfg_desktop.core.errors import MfgError
+
+SUFFIX = ".mfgwork"
+FORMAT_NAME = "mfg-desktop work"
+FORMAT_VERSION = 1
+# A work file is a few kilobytes (one entry per column of the recipe); anything far larger is not one.
+MAX_BYTES = 8 * 1024 * 1024
+READ_OPTION_FIELDS = ("encoding", "delimiter", "decimal", "thousands", "header", "sheet")
+
+
+class WorkFileError(MfgError):
+    """A saved-work file that cannot be written or read."""
+
+
+@dataclass(frozen=True)
+class DataFileRef:
+    """One data file of the session: where it was and what it held (sha256 of its bytes)."""
+
+    path: str
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class ModelFileRef:
+    """A model file written (or opened) in the session, and the run it holds."""
+
+    path: str
+    run_id: str = ""
+
+
+@dataclass
+class Work:
+    """What a session was made of; every part but the data files may be missing (None)."""
+
+    data_files: list[DataFileRef] = field(default_factory=list)
+    read_options: dict[str, Any] | None = None  # core.ingest.ReadOptions as a dict
+    target: str | list[str] | None = None
+    recipe: dict[str, Any] | None = None  # core.recipe.Recipe.to_dict()
+    split: dict[str, Any] | None = None  # core.split.SplitSpec.to_dict()
+    class_weight: bool | None = None
+    training: dict[str, Any] | None = None  # the Train step's settings (preset, hidden, epochs, ...)
+    models: list[ModelFileRef] = field(default_factory=list)
+    steps_visited: list[str] = field(default_factory=list)
+    saved: str = ""
+    app_version: str = __version__
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT_NAME,
+            "version": FORMAT_VERSION,
+            "app_version": self.app_version,
+            "saved": self.saved or datetime.now(UTC).isoformat(timespec="seconds"),
+            "data": {
+                "files": [asdict(f) for f in self.data_files],
+                "read_options": self.read_options,
+            },
+            "target": self.target,
+            "recipe": self.recipe,
+            "split": self.split,
+            "class_weight": self.class_weight,
+            "training": self.training,
+            "models": [asdict(m) for m in self.models],
+            "steps_visited": list(self.steps_visited),
+        }
+
+    @classmethod
+    def from_dict(cls, d: Any, path: str | Path | None = None) -> Work:
+        """Check and rebuild; a wrong or missing field is a :class:`WorkFileError` naming it."""
+        check = _Checker(path)
+        check.kind(d, dict, "the file")
+        if d.get("format") != FORMAT_NAME:
+            raise check.error("it is not an mfg-desktop work file (no 'format' marker)")
+        version = d.get("version")
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise check.error("its 'version' field is missing or not a number")
+        if version > FORMAT_VERSION:
+            raise WorkFileError(
+                f"The work file has format version {version}; this app reads version {FORMAT_VERSION}.",
+                file=path,
+                hint="Open it with the newer mfg-desktop that saved it.",
+            )
+        data = check.kind(d.get("data"), dict, "'data'")
+        files = [
+            DataFileRef(
+                path=check.kind(f.get("path"), str, f"'data.files[{i}].path'"),
+                sha256=check.kind(f.get("sha256"), str, f"'data.files[{i}].sha256'"),
+                size=check.kind(f.get("size"), int, f"'data.files[{i}].size'"),
+            )
+            for i, f in enumerate(check.kind(data.get("files"), list, "'data.files'"))
+            if check.kind(f, dict, f"'data.files[{i}]'") is not None
+        ]
+        options = check.optional(data.get("read_options"), dict, "'data.read_options'")
+        if options is not None:
+            unknown = sorted(set(options) - set(READ_OPTION_FIELDS))
+            if unknown:
+                raise check.error(f"'data.read_options' has unknown setting(s) {', '.join(unknown)}")
+        target = d.get("target")
+        if not (target is None or isinstance(target, str) or
+                (isinstance(target, list) and all(isinstance(t, str) for t in target))):
+            raise check.error("'target' must be a column name or a list of column names")
+        models = [
+            ModelFileRef(
+                path=check.kind(m.get("path"), str, f"'models[{i}].path'"),
+                run_id=check.optional(m.get("run_id"), str, f"'models[{i}].run_id'") or "",
+            )
+            for i, m in enumerate(check.kind(d.get("models", []), list, "'models'"))
+            if check.kind(m, dict, f"'models[{i}]'") is not None
+        ]
+        steps = check.kind(d.get("steps_visited", []), list, "'steps_visited'")
+        return cls(
+            data_files=files,
+            read_options=options,
+            target=target,
+            recipe=check.optional(d.get("recipe"), dict, "'recipe'"),
+            split=check.optional(d.get("split"), dict, "'split'"),
+            class_weight=check.optional(d.get("class_weight"), bool, "'class_weight'"),
+            training=check.optional(d.get("training"), dict, "'training'"),
+            models=models,
+            steps_visited=[str(s) for s in steps],
+            saved=str(d.get("saved", "")),
+            app_version=str(d.get("app_version", "")),
+        )
+
+
+class _Checker:
+    def __init__(self, path: str | Path | None) -> None:
+        self.path = path
+
+    def error(self, what: str) -> WorkFileError:
+        return WorkFileError(
+            f"The work file is damaged: {what}.",
+            file=self.path,
+            hint="Open another work file, or load the data again and save new work.",
+        )
+
+    def kind(self, value: Any, expected: type, name: str) -> Any:
+        # bool is an int in Python; a size of True is as wrong as a size of "12"
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            raise self.error(f"{name} must be {_kind_name(expected)}, not {_kind_name(type(value))}")
+        return value
+
+    def optional(self, value: Any, expected: type, name: str) -> Any:
+        return None if value is None else self.kind(value, expected, name)
+
+
+def _kind_name(kind: type) -> str:
+    return {dict: "an object", list: "a list", str: "a text", int: "a whole number", bool: "true or false",
+            type(None): "null", float: "a number"}.get(kind, kind.__name__)
+
+
+# --------------------------------------------------------------------------------------------
+# files
+
+
+def file_ref(path: str | Path) -> DataFileRef:
+    """A data file's entry: absolute path, size and sha256 of its bytes."""
+    from mfg_desktop.core.train import file_sha256
+
+    resolved = Path(path).resolve()
+    return DataFileRef(path=str(resolved), sha256=file_sha256(resolved), size=resolved.stat().st_size)
+
+
+def check_data_files(work: Work) -> list[str]:
+    """One line per data file that is missing or no longer what was saved (empty: all as saved)."""
+    from mfg_desktop.core.train import file_sha256
+
+    problems = []
+    for ref in work.data_files:
+        path = Path(ref.path)
+        if not path.is_file():
+            problems.append(f"{path.name} is missing (was {ref.path}).")
+            continue
+        try:
+            changed = path.stat().st_size != ref.size or file_sha256(path) != ref.sha256
+        except OSError as exc:
+            problems.append(f"{path.name} cannot be read ({exc.strerror or exc}).")
+            continue
+        if changed:
+            problems.append(f"{path.name} has changed since the work was saved (its fingerprint differs).")
+    return problems
+
+
+def write_bytes_atomic(path: Path, data: bytes, error: type[MfgError] = WorkFileError) -> Path:
+    """Write ``data`` to a temporary file in ``path``'s folder, fsync it, then rename it over ``path``."""
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise error(f"Could not write the file ({exc.strerror or exc}).", file=path,
+                    hint="Check that the folder exists and is writable.") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp_name, 0o666 & ~_UMASK)  # mkstemp makes it private; the user's normal mode
+        os.replace(tmp_name, path)
+    except OSError as exc:
+        _remove_quietly(tmp_name)
+        raise error(f"Could not write the file ({exc.strerror or exc}).", file=path,
+                    hint="Check that the folder is writable and the disk is not full.") from None
+    except BaseException:
+        _remove_quietly(tmp_name)
+        raise
+    return path
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+# Read once, at import: reading it means setting it, which must not race with other threads' files.
+_UMASK = _umask()
+
+
+def _remove_quietly(name: str) -> None:
+    try:
+        os.unlink(name)
+    except OSError:
+        pass
+
+
+def write_work(work: Work, path: str | Path) -> Path:
+    """Save ``work`` as JSON at ``path`` (``.mfgwork`` added when there is no suffix), atomically."""
+    path = Path(path)
+    if path.suffix == "":
+        path = path.with_suffix(SUFFIX)
+    text = json.dumps(work.to_dict(), indent=2, ensure_ascii=False, allow_nan=False)
+    return write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def read_work(path: str | Path) -> Work:
+    """Read and check a work file; anything wrong is a :class:`WorkFileError` naming the file."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise WorkFileError(
+                f"The file is {size / 1e6:.0f} MB; a work file is a few kilobytes.", file=path,
+                hint="Pick the .mfgwork file saved by File › Save work.",
+            )
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise WorkFileError("The work file does not exist.", file=path,
+                            hint="Check the path, or pick the file in File › Open work.") from None
+    except OSError as exc:
+        raise WorkFileError(f"The work file cannot be read ({exc.strerror or exc}).", file=path,
+                            hint="Check its permissions.") from None
+    try:
+        d = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise WorkFileError("The work file is not text (it is not UTF-8).", file=path,
+                            hint="Pick the .mfgwork file saved by File › Save work.") from None
+    except json.JSONDecodeError as exc:
+        raise WorkFileError(
+            f"The work file is damaged: it is not valid JSON (line {exc.lineno}, column {exc.colno}: "
+            f"{exc.msg}).", file=path,
+            hint="It may have been cut short; open another work file or save the work again.") from None
+    except RecursionError:
+        raise WorkFileError("The work file is damaged: it is nested far too deeply.", file=path,
+                            hint="Pick the .mfgwork file saved by File › Save work.") from None
+    return Work.from_dict(d, path)
+
+
+def read_options_dict(options: Any) -> dict[str, Any] | None:
+    """A ``core.ingest.ReadOptions`` (or None) as the plain dict stored in the file."""
+    if options is None:
+        return None
+    return {f.name: getattr(options, f.name) for f in fields(options) if f.name in READ_OPTION_FIELDS}
