@@ -53,7 +53,9 @@ def log_loss(y: np.ndarray, proba: np.ndarray) -> float:
 
 
 SELECTION_METRIC = {BINARY: "pr_auc", MULTICLASS: "accuracy", REGRESSION: "rmse"}
-SELECTION_TEXT = {"pr_auc": "PR-AUC", "accuracy": "accuracy", "rmse": "RMSE", "log_loss": "log-loss"}
+SELECTION_TEXT = {"pr_auc": "PR-AUC", "accuracy": "accuracy", "rmse": "RMSE", "log_loss": "log-loss",
+                  "roc_auc": "ROC-AUC", "mae": "MAE", "r2": "R²"}
+MODEL_TEXT = {"network": "network", "trees": "LightGBM trees"}
 
 
 def validation_scores(y: np.ndarray, outputs: np.ndarray, task: str) -> dict[str, float]:
@@ -99,11 +101,14 @@ def choose_model(candidates: dict[str, dict[str, float]], task: str) -> tuple[st
         v = candidates[name].get(metric)
         return "n/a" if v is None or not math.isfinite(v) else f"{v:.4f}"
 
+    def label(name: str) -> str:
+        return MODEL_TEXT.get(name, name)
+
     if len(ranked) == 1:
-        return best, f"{best} only (validation {SELECTION_TEXT[metric]} {value(best)})"
-    others = ", ".join(f"{name} {value(name)}" for name in ranked[1:])
+        return best, f"{label(best)} only (validation {SELECTION_TEXT[metric]} {value(best)})"
+    others = ", ".join(f"{label(name)} {value(name)}" for name in ranked[1:])
     better = "lower" if metric == "rmse" else "higher"
-    reason = f"{best} has the {better} validation {SELECTION_TEXT[metric]}: {value(best)} against {others}"
+    reason = f"{label(best)} has the {better} validation {SELECTION_TEXT[metric]}: {value(best)} against {others}"
     if len(ranked) > 1 and _ranking_key(candidates[best], task)[0] == _ranking_key(candidates[ranked[1]], task)[0]:
         reason += " (tied; the lower validation log-loss decided)"
     return best, reason
@@ -316,3 +321,35 @@ def make_candidate(name: str, y_valid: np.ndarray, raw_valid: np.ndarray, task: 
     elif task == REGRESSION:
         candidate.interval = prediction_interval(y_valid, raw_valid)
     return candidate
+
+
+def models_summary(run: Any) -> list[str]:
+    """Lines saying which model a run keeps and why, and per trained model its validation numbers
+    and decisions (the CLI prints them; the GUI and the report can show the same)."""
+    chosen = getattr(run, "chosen", "network")
+    candidates: dict[str, Candidate] = getattr(run, "candidates", {}) or {}
+    asked = getattr(run, "model_choice", "network")
+    how = "chosen by Auto on the validation rows" if asked == "auto" else "asked for"
+    lines = [f"model: {MODEL_TEXT.get(chosen, chosen)} ({how})"]
+    if getattr(run, "choice_reason", ""):
+        lines.append(f"  why: {run.choice_reason}")
+    for name in sorted(candidates, key=lambda n: n != chosen):
+        cand = candidates[name]
+        numbers = ", ".join(f"{SELECTION_TEXT.get(k, k)} {v:.4f}"
+                            for k, v in cand.validation.items() if math.isfinite(v))
+        parts = [f"validation {numbers}"]
+        if cand.threshold is not None:
+            threshold = run.threshold if name == chosen and run.threshold is not None else cand.threshold
+            parts.append(f"threshold {format_threshold(threshold)}: {cand.threshold_rule}")
+        if run.task == BINARY:
+            parts.append("calibration: " + (cand.calibration.describe() if cand.calibration is not None
+                                            else "none (it did not lower the validation log-loss)"))
+        if cand.interval is not None:
+            parts.append(f"90 % interval: prediction {cand.interval[0]:+.4g} .. {cand.interval[1]:+.4g} "
+                         "(5 %..95 % of the validation residuals)")
+        detail = cand.detail or {}
+        if "best_round" in detail:
+            parts.append(f"{detail['best_round']} rounds kept of {detail['rounds_run']}")
+        parts.append(f"{cand.seconds:.1f} s")
+        lines.append(f"  {MODEL_TEXT.get(name, name)}{' (chosen)' if name == chosen else ''}: " + "; ".join(parts))
+    return lines

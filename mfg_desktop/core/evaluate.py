@@ -563,6 +563,10 @@ def _evaluate(
             entry["metrics"] = classification_metrics(y, out, decide(out, task, t), n_classes, task)
             if task == BINARY:
                 entry["metrics_at_0.5"] = classification_metrics(y, out, decide(out, task, 0.5), n_classes, task)
+                costs = getattr(run, "costs", None)
+                if costs:  # what the decisions cost on the evaluated rows, at the threshold and at 0.5
+                    entry["cost"] = expected_cost(y, out[:, 1], t, costs["fn"], costs["fp"])
+                    entry["cost_at_0.5"] = expected_cost(y, out[:, 1], 0.5, costs["fn"], costs["fp"])
         cand = run.candidate(name)
         entry["validation"] = {} if cand is None else dict(cand.validation)
         models[name] = entry

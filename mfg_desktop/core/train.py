@@ -340,6 +340,7 @@ class TrainingRun:
     chosen: str = NETWORK  # the model predictions come from
     choice_reason: str = ""
     model_choice: str = NETWORK  # what was asked: auto, network or trees
+    costs: dict[str, float] | None = None  # binary: {"fn": missed defect, "fp": false alarm} when given
 
     @property
     def task(self) -> str:
@@ -413,6 +414,7 @@ class TrainingRun:
             "threshold": None if self.threshold is None else float(self.threshold),
             "mixed_precision": bool(self.mixed_precision),
             "models": {"asked": self.model_choice, "chosen": self.chosen, "reason": self.choice_reason,
+                       "costs": self.costs,
                        "candidates": {name: {**c.to_dict(), **({"threshold": self.threshold}
                                                                if name == self.chosen and self.task == BINARY
                                                                else {})}
@@ -460,6 +462,7 @@ class TrainingRun:
             chosen=str(models.get("chosen", NETWORK)),
             choice_reason=str(models.get("reason", "")),
             model_choice=str(models.get("asked", NETWORK)),
+            costs=None if not models.get("costs") else {k: float(models["costs"][k]) for k in ("fn", "fp")},
         )
 
     def predict_matrix(self, x: np.ndarray, batch_size: int = 8192, which: str | None = None,
@@ -772,6 +775,7 @@ def train_run(
         chosen=chosen,
         choice_reason=reason,
         model_choice=model_choice,
+        costs=None if cost_fn is None or cost_fp is None else {"fn": float(cost_fn), "fp": float(cost_fp)},
     )
     run.metrics = validation_metrics(run.predict_matrix(x_valid), y_valid, task)
     return run

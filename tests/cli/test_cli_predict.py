@@ -54,13 +54,14 @@ def test_scores_a_file_and_prints_its_summary(model_path, batch, run, tmp_path, 
     captured = capsys.readouterr()
     assert rc == 0, captured.err
     assert captured.out.startswith(f"batch_07.csv: scored 500 of 500 rows -> {tmp_path / 'out' / 'batch_07_scored.csv'}")
-    assert "predicted: 0: " in captured.out and "flagged (p(1) >= 0.50)" in captured.out
+    assert "predicted: 0: " in captured.out and f"flagged (p(1) >= {run.threshold:.3f})" in captured.out
     assert "task: binary, target 'Machine_failure'" in captured.err  # the model card
     # the CLI's scores are the in-memory model's, on the same rows
     out = pd.read_csv(tmp_path / "out" / "batch_07_scored.csv", encoding="utf-8-sig")
     frame = pd.read_csv(batch)
+    # (the scored file holds probabilities as float32: 7 significant digits)
     np.testing.assert_array_equal(out["probability"].to_numpy(),
-                                  run.predict_matrix(run.fitted.transform(frame))[:, 1])
+                                  run.predict_matrix(run.fitted.transform(frame))[:, 1].astype(np.float32))
 
 
 def test_exit_status_tells_rejected_files_and_rejected_rows(model_path, batch, ai4i, tmp_path, capsys):
