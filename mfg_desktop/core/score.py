@@ -1005,7 +1005,9 @@ class _Outputs:
             full_codes[keep] = codes
             arrays.append(pc.take(self.labels, pa.array(full_codes, mask=rejected)))
             full = np.zeros(n)
-            full[keep] = scores
+            # the file gets the full float64 score (calibrated scores and trees are float64, not the
+            # network's float32); the summary statistics keep float32
+            full[keep] = out[:, 1] if self.task == BINARY else out.max(axis=1)
             arrays.append(_floats(full, rejected, decimal))
             for i in range(len(self.per_class)):
                 column = np.zeros(n)

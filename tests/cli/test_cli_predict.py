@@ -59,9 +59,8 @@ def test_scores_a_file_and_prints_its_summary(model_path, batch, run, tmp_path, 
     # the CLI's scores are the in-memory model's, on the same rows
     out = pd.read_csv(tmp_path / "out" / "batch_07_scored.csv", encoding="utf-8-sig")
     frame = pd.read_csv(batch)
-    # (the scored file holds probabilities as float32: 7 significant digits)
     np.testing.assert_array_equal(out["probability"].to_numpy(),
-                                  run.predict_matrix(run.fitted.transform(frame))[:, 1].astype(np.float32))
+                                  run.predict_matrix(run.fitted.transform(frame))[:, 1])
 
 
 def test_exit_status_tells_rejected_files_and_rejected_rows(model_path, batch, ai4i, tmp_path, capsys):
