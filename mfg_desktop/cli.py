@@ -219,6 +219,13 @@ def _add_train_parser(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--seed", type=int, default=0, help="random seed for split and training (default: 0)")
     train.add_argument("--class-weights", choices=("auto", "on", "off"), default="auto",
                        help="balance rare classes (auto: on when the rarest class is under 20%%)")
+    train.add_argument("--model", choices=("auto", "network", "trees"), default="auto",
+                       help="auto (default): train the network and LightGBM trees, keep the better on the "
+                       "validation rows; or only one of them")
+    train.add_argument("--cost-fn", type=float, metavar="X",
+                       help="cost of a missed defect (binary targets; with --cost-fp the threshold minimises "
+                       "the cost on the validation rows, else it maximises F1)")
+    train.add_argument("--cost-fp", type=float, metavar="Y", help="cost of a false alarm (with --cost-fn)")
     train.add_argument("--out", required=True, metavar="MODEL", help="model file to write (.mfgmodel)")
     _add_read_options(train)
     train.set_defaults(func=_cmd_train)
@@ -231,8 +238,10 @@ def _split_names(values: Sequence[str]) -> list[str]:
 def _cmd_train(args: argparse.Namespace) -> int:
     import signal
     import threading
+    import time
 
     from mfg_desktop.core.bundle import save_model_file
+    from mfg_desktop.core.decisions import models_summary
     from mfg_desktop.core.formula import apply_derived, parse_derived_list
     from mfg_desktop.core.ingest import load_files
     from mfg_desktop.core.jobs import JobState
@@ -241,9 +250,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from mfg_desktop.core.recipe import propose_recipe
     from mfg_desktop.core.split import SplitSpec
     from mfg_desktop.core.train import EpochUpdate, train_run
+    from mfg_desktop.core.trees import tree_preset
 
     if args.epochs is not None and args.epochs < 1:
         raise MfgError("--epochs must be at least 1.")
+    if (args.cost_fn is None) != (args.cost_fp is None):
+        raise MfgError("--cost-fn and --cost-fp go together.", hint="Give both, e.g. --cost-fn 20 --cost-fp 1.")
     options = _read_options(args)
     data = load_files(args.files, options)
     df = data.frame
@@ -264,7 +276,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         spec = spec.with_changes(epochs=args.epochs)
     class_weight = {"auto": "auto", "on": True, "off": False}[args.class_weights]
     print(f"{len(df):,} rows, target {args.target!r} ({recipe.task}), inputs: {', '.join(recipe.inputs)}")
-    print(f"split {split.text}, preset {args.preset}, up to {spec.epochs} epochs, seed {args.seed}")
+    print(f"split {split.text}, preset {args.preset}, model {args.model}, up to {spec.epochs} epochs, "
+          f"seed {args.seed}")
 
     def print_epoch(u: EpochUpdate) -> None:
         parts = [f"epoch {u.epoch}/{u.epochs} ({u.epoch / u.epochs:4.0%})", f"loss {u.loss:.4f}"]
@@ -277,7 +290,16 @@ def _cmd_train(args: argparse.Namespace) -> int:
         parts += [f"{u.elapsed_s:.1f} s", f"{u.samples_per_s:,.0f} samples/s"]
         print("  ".join(parts), flush=True)
 
-    state = JobState()
+    last_tree_line = [0.0]
+
+    def print_trees(fraction: float, message: str) -> None:
+        # LightGBM reports every round; a line a second is enough to see it move
+        if state.stage == "trees" and message.startswith("LightGBM") and (
+                time.monotonic() - last_tree_line[0] >= 1.0 or fraction >= 1.0):
+            last_tree_line[0] = time.monotonic()
+            print(message, flush=True)
+
+    state = JobState(on_progress=print_trees)
     previous = None
     if threading.current_thread() is threading.main_thread():
         # The first Ctrl+C stops training gracefully; the best weights so far are still saved.
@@ -289,16 +311,20 @@ def _cmd_train(args: argparse.Namespace) -> int:
         previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
         run = train_run(df, recipe, split, spec, seed=args.seed, class_weight=class_weight, state=state,
-                        data_files=args.files, printer=print_epoch)
+                        data_files=args.files, printer=print_epoch, model_choice=args.model,
+                        tree_spec=tree_preset(args.preset), cost_fn=args.cost_fn, cost_fp=args.cost_fp)
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
     how = "cancelled" if run.cancelled else ("stopped early" if run.stopped_early else "finished")
-    print(f"{how} after {run.epochs_run} epochs in {run.duration_s:.1f} s on {run.device}; "
-          f"best epoch {run.best_epoch}")
+    if run.model is not None:
+        print(f"network {how} after {run.epochs_run} epochs; best epoch {run.best_epoch}")
+    print(f"trained in {run.duration_s:.1f} s on {run.device}")
+    for line in models_summary(run):
+        print(line)
     if run.class_weights:
         print("class weights: " + ", ".join(f"{run.classes[k]!r} {v:.3g}" for k, v in run.class_weights.items()))
-    print("validation: " + ", ".join(f"{k} {v:.4f}" for k, v in run.metrics.items()))
+    print("validation (chosen model): " + ", ".join(f"{k} {v:.4f}" for k, v in run.metrics.items()))
     path = save_model_file(run, args.out)
     print(f"saved {path}")
     return 0
@@ -451,12 +477,21 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 def _evaluation_text(evaluation) -> str:
     """The evaluation as plain text: metrics beside the baselines, confusion matrix, importance."""
-    from mfg_desktop.core.evaluate import METRIC_TEXT, metrics_table, model_columns
+    from mfg_desktop.core.decisions import format_threshold
+    from mfg_desktop.core.evaluate import METRIC_TEXT, MODEL_LABEL, metrics_table, model_columns
 
     d = evaluation.to_dict()
     lines = [f"task: {d['task']}   target: {d['target']}", f"rows used: {d['rows_used']:,} — {d['note']}"]
+    models = d.get("models") or {}
+    if len(models) > 1:
+        lines.append(f"model: {MODEL_LABEL.get(d['model'], d['model'])} (chosen: {d['choice_reason']})")
     if d["threshold"] is not None:
-        lines.append(f"decision threshold on p({d['positive_class']}): {d['threshold']:.3f}")
+        lines.append(f"decision threshold on p({d['positive_class']}): {format_threshold(d['threshold'])}"
+                     " (chosen on the validation rows)")
+        others = [f"{e['label']} {format_threshold(e['threshold'])}" for name, e in models.items() if not e["chosen"]]
+        if others:
+            lines.append("  other model at its own validated threshold: " + ", ".join(others)
+                         + "; baselines at 0.500")
     lines += [f"note: {n}" for n in d["notes"]]
     lines.append("")
     header = ["metric", *model_columns(evaluation)]
@@ -466,6 +501,16 @@ def _evaluation_text(evaluation) -> str:
     for r in [header, ["-" * w for w in widths], *rows]:
         lines.append("  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(r, widths))))
     lines.append(d["baseline_note"])
+    if d["threshold"] is not None:
+        for e in models.values():
+            half = e.get("metrics_at_0.5") or {}
+            text = ", ".join(f"{METRIC_TEXT[k]} {'—' if half.get(k) is None else format(half[k], '.4f')}"
+                             for k in ("precision", "recall", "f1"))
+            line = f"{e['label']} at 0.500 instead of {format_threshold(e['threshold'])}: {text}"
+            if "cost" in e:
+                line += (f"; expected cost on these rows {e['cost']:,.1f} at {format_threshold(e['threshold'])}, "
+                         f"{e['cost_at_0.5']:,.1f} at 0.500")
+            lines.append(line)
     conf = d.get("confusion")
     if conf:
         lines += ["", "confusion matrix (rows: actual, columns: predicted; count and share of the actual class):"]

@@ -7,16 +7,23 @@ Members (all listed with their sha256 in ``manifest.json``):
 ``network.json``       the :class:`NetworkSpec` and the model's sizes: the architecture as data
 ``model.weights.h5``   the Keras weights (HDF5 arrays only); the model is rebuilt by
                        :func:`build_model` and the weights loaded into it
+``trees.txt``          the LightGBM challenger in LightGBM's own text format (trees only), checked
+                       line by line (:func:`core.trees.trees_from_text`) before LightGBM reads it
 ``recipe.json``        the fitted recipe's plain values (``FittedRecipe.to_state`` without arrays)
 ``recipe.npz``         its numbers, read with ``np.load(allow_pickle=False)``
 ``split.npz``          the row positions of the training/validation/test parts
 ``label_mapping.json`` target values <-> outputs
 ``input_schema.json``  the columns a prediction file needs, their types, categories and ranges
 ``metrics.json``       the validation metrics
-``run.json``           provenance: ``TrainingRun.to_dict()`` (no model)
+``run.json``           provenance: ``TrainingRun.to_dict()`` (no model), with ``models``: which
+                       model was asked for and chosen, why, and per model its validation numbers,
+                       threshold, calibration (numbers) and prediction interval
 =====================  =====================================================================
 
-Nothing is unpickled: JSON, HDF5 arrays and npz without pickle are the only formats read. A file
+The network members are there when the run trained a network, ``trees.txt`` when it trained the
+trees (format version 2; version 1 files hold a network only and still open).
+Nothing is unpickled: JSON, HDF5 arrays, npz without pickle and LightGBM's tree text are the only
+formats read. A file
 that is truncated, altered (checksum mismatch, unexpected member), foreign (not a zip, no
 manifest, another format) or from a newer format version is refused with :class:`ModelFileError`.
 """
@@ -44,15 +51,18 @@ from mfg_desktop.core.errors import MfgError, ModelFileError
 from mfg_desktop.core.network import MAX_PARAMETERS, NetworkSpec, build_model, check_network_size
 from mfg_desktop.core.recipe import FittedRecipe
 from mfg_desktop.core.task import BINARY, REGRESSION
-from mfg_desktop.core.train import TrainingRun, predict_outputs
+from mfg_desktop.core.train import TrainingRun
 
 FORMAT_NAME = "mfg_desktop-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 SUFFIX = ".mfgmodel"
 MANIFEST = "manifest.json"
 WEIGHTS = "model.weights.h5"
-REQUIRED_MEMBERS = ("network.json", WEIGHTS, "recipe.json", "recipe.npz", "split.npz", "label_mapping.json",
+NETWORK_MEMBERS = ("network.json", WEIGHTS)
+TREES_MEMBER = "trees.txt"
+REQUIRED_MEMBERS = ("recipe.json", "recipe.npz", "split.npz", "label_mapping.json",
                     "input_schema.json", "metrics.json", "run.json")
+KNOWN_MEMBERS = (*NETWORK_MEMBERS, TREES_MEMBER, *REQUIRED_MEMBERS)
 # What a crafted file may claim, refused before anything is read or built. Far above any real
 # model (weights: the largest network :func:`check_network_size` accepts, in float32, plus HDF5
 # overhead; split.npz: 8 bytes per training row, 30 M rows), far below what would exhaust memory:
@@ -90,24 +100,28 @@ def _sha256(data: bytes) -> str:
 
 
 def _model_members(run: TrainingRun) -> dict[str, bytes]:
-    if run.model is None:
+    if not run.has_model:
         raise ModelFileError("This run has no trained model to save.")
     state = run.fitted.to_state()
     arrays = state.pop("arrays")
     n_classes = run.fitted.label_mapping.n_classes
-    with scratch_dir() as tmp:
-        weights_path = os.path.join(tmp, WEIGHTS)
-        # An uncompiled twin holds the same weights without the optimizer state: the file keeps
-        # what prediction needs, and loading it raises no optimizer-mismatch warnings.
-        twin = build_model(run.network, run.n_features, run.task, max(n_classes, 2) if run.task != REGRESSION
-                           else 1, seed=run.seed, compile=False)
-        twin.set_weights(run.model.get_weights())
-        twin.save_weights(weights_path)
-        weights = Path(weights_path).read_bytes()
+    members: dict[str, bytes] = {}
+    if run.model is not None:
+        with scratch_dir() as tmp:
+            weights_path = os.path.join(tmp, WEIGHTS)
+            # An uncompiled twin holds the same weights without the optimizer state: the file keeps
+            # what prediction needs, and loading it raises no optimizer-mismatch warnings.
+            twin = build_model(run.network, run.n_features, run.task, max(n_classes, 2)
+                               if run.task != REGRESSION else 1, seed=run.seed, compile=False)
+            twin.set_weights(run.model.get_weights())
+            twin.save_weights(weights_path)
+            members[WEIGHTS] = Path(weights_path).read_bytes()
+        members["network.json"] = _json_bytes({"spec": run.network.to_dict(), "n_features": run.n_features,
+                                               "task": run.task, "n_classes": n_classes, "seed": run.seed})
+    if run.trees is not None:
+        members[TREES_MEMBER] = run.trees.to_text().encode("ascii")
     return {
-        "network.json": _json_bytes({"spec": run.network.to_dict(), "n_features": run.n_features,
-                                     "task": run.task, "n_classes": n_classes, "seed": run.seed}),
-        WEIGHTS: weights,
+        **members,
         "recipe.json": _json_bytes(state),
         "recipe.npz": _npz_bytes(arrays),
         "split.npz": _npz_bytes({"train": run.split_train, "valid": run.split_valid, "test": run.split_test}),
@@ -189,8 +203,9 @@ class LoadedModel:
         return self.fitted.input_schema()
 
     def predict_outputs(self, df: pd.DataFrame) -> np.ndarray:
-        """(n, n_classes) probabilities (binary: [negative, positive]) or (n,) regression values."""
-        return predict_outputs(self.model, self.fitted.transform(df), self.task)
+        """(n, n_classes) probabilities (binary: [negative, positive]) or (n,) regression values,
+        from the chosen model, calibrated where training found that it helps."""
+        return self.run.predict_matrix(self.fitted.transform(df))
 
     def predict_frame(self, df: pd.DataFrame) -> pd.DataFrame:
         """One row per input row: ``prediction`` and, for classification, ``p(<class>)`` per class.
@@ -200,7 +215,11 @@ class LoadedModel:
         """
         out = self.predict_outputs(df)
         if self.task == REGRESSION:
-            return pd.DataFrame({"prediction": out}, index=df.index)
+            frame = pd.DataFrame({"prediction": out}, index=df.index)
+            if self.run.interval is not None:  # where 90 % of the validation rows' actual values fell
+                frame["lower (90 %)"] = out + self.run.interval[0]
+                frame["upper (90 %)"] = out + self.run.interval[1]
+            return frame
         classes = self.classes
         if self.task == BINARY:
             threshold = 0.5 if self.run.threshold is None else float(self.run.threshold)
@@ -304,15 +323,18 @@ def _read_members(path: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
             if not isinstance(listed, dict) or not all(isinstance(d, str) for d in listed.values()):
                 raise _refuse("The model file's manifest lists no members.", path)
             # Only the members this version knows: a name listed in the manifest is no more welcome.
-            extra = sorted((set(infos) | set(listed)) - set(REQUIRED_MEMBERS) - {MANIFEST})
-            missing = sorted(set(REQUIRED_MEMBERS) - set(infos))
+            extra = sorted((set(infos) | set(listed)) - set(KNOWN_MEMBERS) - {MANIFEST})
+            required = set(REQUIRED_MEMBERS) | (set(NETWORK_MEMBERS) if version == 1 else set())
+            missing = sorted(required - set(infos))
+            if version >= 2 and not (set(NETWORK_MEMBERS) <= set(infos) or TREES_MEMBER in infos):
+                missing.append(f"{' + '.join(NETWORK_MEMBERS)} or {TREES_MEMBER}")
             if extra or missing:
                 what = (f"unexpected member(s) {', '.join(extra)}" if extra else "") + \
                     ("; " if extra and missing else "") + (f"missing {', '.join(missing)}" if missing else "")
                 raise _refuse(f"The model file has been altered ({what}).", path,
                               "Use the file as saved by mfg_desktop.")
             members: dict[str, bytes] = {}
-            for name in REQUIRED_MEMBERS:
+            for name in (n for n in KNOWN_MEMBERS if n in infos):
                 if name not in listed:
                     raise _refuse(f"The model file has been altered ({name} is not in its manifest).", path)
                 data = _read_member(zf, infos[name], path)
@@ -355,7 +377,7 @@ def load_model_file(path: str | Path) -> LoadedModel:
     """Open a model file, check it completely, rebuild the network and load its weights."""
     path = Path(path)
     manifest, members = _read_members(path)
-    net = _parse_json(members["network.json"], "network.json", path)
+    net = _parse_json(members["network.json"], "network.json", path) if "network.json" in members else None
     state = _parse_json(members["recipe.json"], "recipe.json", path)
     run_info = _parse_json(members["run.json"], "run.json", path)
     arrays = _load_npz(members["recipe.npz"], "recipe.npz", path)
@@ -367,40 +389,51 @@ def load_model_file(path: str | Path) -> LoadedModel:
         if not isinstance(state, dict):
             raise TypeError("recipe.json is not an object")
         fitted = FittedRecipe.from_state({**state, "arrays": arrays})
-        spec = NetworkSpec.from_dict(net["spec"])
-        n_features, n_classes = int(net["n_features"]), int(net["n_classes"])
-        task = str(net["task"])
-        if n_features != fitted.n_features or task != fitted.task:
-            raise ValueError("the network does not match the recipe")
-        n_outputs = max(n_classes, 2) if task != REGRESSION else 1
-        # Sizes first: a crafted spec asking for a billion units is refused before Keras allocates.
-        n_params = check_network_size(spec, n_features, task, n_outputs)
-        weights = members[WEIGHTS]
-        if not weights.startswith(HDF5_SIGNATURE):
-            raise _refuse("The model file's weights are not HDF5 arrays; it is refused.", path,
-                          "Use a file saved by mfg_desktop.")
-        if len(weights) > 4 * n_params * 2 + (1 << 20):  # float32, with ample room for HDF5's own
-            raise _refuse(f"The model file's weights ({len(weights):,} bytes) are far larger than its network "
-                          f"of {n_params:,} parameters; it has been altered.", path,
-                          "Use the file as saved by mfg_desktop.")
-        model = build_model(spec, n_features, task, n_outputs, seed=int(net.get("seed", 0)), compile=False)
-        with scratch_dir() as tmp:
-            weights_path = os.path.join(tmp, WEIGHTS)
-            Path(weights_path).write_bytes(weights)
-            try:
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always", UserWarning)
-                    model.load_weights(weights_path)
-            except Exception as exc:  # Keras' words for a shape or layer mismatch vary by version
-                raise _refuse(f"The model file's weights do not fit its network ({type(exc).__name__}: "
-                              f"{str(exc)[:300]}); it has been altered.", path,
-                              "Use the file as saved by mfg_desktop.") from exc
-            # Keras only warns when a layer's weights are missing, and leaves them random: refuse.
-            mismatch = [w for w in caught if issubclass(w.category, UserWarning)]
-            if mismatch:
-                raise _refuse(f"The model file's weights do not fit its network ({str(mismatch[0].message)[:300]}); "
-                              "it has been altered.", path, "Use the file as saved by mfg_desktop.")
-        run = TrainingRun.from_dict(run_info, fitted, split_rows, model=model)
+        task = fitted.task
+        n_classes = fitted.label_mapping.n_classes
+        trees = None
+        if TREES_MEMBER in members:
+            from mfg_desktop.core.trees import trees_from_text
+
+            # checked and refused (ModelFileError) before LightGBM parses anything
+            trees = trees_from_text(members[TREES_MEMBER], task, max(n_classes, 2), fitted.n_features, file=path)
+        model = None
+        if net is not None:
+            spec = NetworkSpec.from_dict(net["spec"])
+            n_features, n_classes = int(net["n_features"]), int(net["n_classes"])
+            if n_features != fitted.n_features or str(net["task"]) != task:
+                raise ValueError("the network does not match the recipe")
+            n_outputs = max(n_classes, 2) if task != REGRESSION else 1
+            # Sizes first: a crafted spec asking for a billion units is refused before Keras allocates.
+            n_params = check_network_size(spec, n_features, task, n_outputs)
+            weights = members[WEIGHTS]
+            if not weights.startswith(HDF5_SIGNATURE):
+                raise _refuse("The model file's weights are not HDF5 arrays; it is refused.", path,
+                              "Use a file saved by mfg_desktop.")
+            if len(weights) > 4 * n_params * 2 + (1 << 20):  # float32, with ample room for HDF5's own
+                raise _refuse(f"The model file's weights ({len(weights):,} bytes) are far larger than its network "
+                              f"of {n_params:,} parameters; it has been altered.", path,
+                              "Use the file as saved by mfg_desktop.")
+            model = build_model(spec, n_features, task, n_outputs, seed=int(net.get("seed", 0)), compile=False)
+            with scratch_dir() as tmp:
+                weights_path = os.path.join(tmp, WEIGHTS)
+                Path(weights_path).write_bytes(weights)
+                try:
+                    with warnings.catch_warnings(record=True) as caught:
+                        warnings.simplefilter("always", UserWarning)
+                        model.load_weights(weights_path)
+                except Exception as exc:  # Keras' words for a shape or layer mismatch vary by version
+                    raise _refuse(f"The model file's weights do not fit its network ({type(exc).__name__}: "
+                                  f"{str(exc)[:300]}); it has been altered.", path,
+                                  "Use the file as saved by mfg_desktop.") from exc
+                # Keras only warns when a layer's weights are missing, and leaves them random: refuse.
+                mismatch = [w for w in caught if issubclass(w.category, UserWarning)]
+                if mismatch:
+                    raise _refuse(f"The model file's weights do not fit its network ({str(mismatch[0].message)[:300]}); "
+                                  "it has been altered.", path, "Use the file as saved by mfg_desktop.")
+        run = TrainingRun.from_dict(run_info, fitted, split_rows, model=model, trees=trees)
+        if {"network": model, "trees": trees}.get(run.chosen) is None:
+            raise ValueError(f"the chosen model ({run.chosen}) is not in the file")
     except ModelFileError:
         raise
     except MfgError as exc:

@@ -45,6 +45,7 @@ from mfg_desktop.core.task import BINARY, REGRESSION, target_columns, target_ser
 TRIVIAL = "trivial"
 HGB = "HistGradientBoosting"
 NETWORK = "network"
+MODEL_LABEL = {"network": "network", "trees": "LightGBM"}
 CLASSIFICATION_KEYS = ("accuracy", "balanced_accuracy", "precision", "recall", "f1", "precision_macro",
                        "recall_macro", "f1_macro", "roc_auc", "pr_auc")
 REGRESSION_KEYS = ("mae", "rmse", "r2")
@@ -355,6 +356,12 @@ class Evaluation:
     run: Any = field(default=None, repr=False)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    model_name: str = NETWORK  # the chosen model, whose numbers are ``metrics``
+    # per trained model (chosen first): label, threshold, metrics (at its threshold), metrics at 0.5
+    # (binary), its validation numbers
+    models: dict[str, dict[str, Any]] = field(default_factory=dict)
+    model_outputs: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # the other model's
+    choice_reason: str = ""
     _sweep: ThresholdSweep | None = field(default=None, repr=False)
 
     @property
@@ -430,6 +437,13 @@ class Evaluation:
             "baselines": {name: {k: _num(v) for k, v in m.items()} for name, m in self.baselines.items()},
             "baseline_note": self.baseline_note,
             "threshold": _num(self.threshold) if self.task == BINARY else None,
+            "model": self.model_name,
+            "choice_reason": self.choice_reason,
+            "models": {name: {**{k: v for k, v in e.items() if not k.startswith("metrics") and k != "validation"},
+                              "validation": {k: _num(v) for k, v in e.get("validation", {}).items()},
+                              **{k: {m: _num(v) for m, v in e[k].items()} for k in ("metrics", "metrics_at_0.5")
+                                 if k in e}}
+                       for name, e in self.models.items()},
             "importance": self.importance.as_mapping() if self.importance is not None else {},
             "importance_info": ({k: v for k, v in self.importance.to_dict().items() if k != "columns"}
                                 if self.importance is not None else None),
@@ -490,7 +504,7 @@ def _evaluate(
     n_jobs: int | None,
 ) -> Evaluation:
     t0 = time.perf_counter()
-    if run.model is None:
+    if not run.has_model:
         raise DataError("This run has no trained model to evaluate.")
     task = run.task
     classes = list(run.classes)
@@ -504,9 +518,7 @@ def _evaluate(
     y_series = _labelled_target(run, frame, "data")
     y = _encode(run, y_series)
     x = run.fitted.transform(frame)
-    from mfg_desktop.core.train import predict_outputs
-
-    outputs = predict_outputs(run.model, x, task)
+    outputs = run.predict_matrix(x)
     threshold = (0.5 if run.threshold is None else float(run.threshold)) if task == BINARY else None
     notes: list[str] = []
     if getattr(run, "cancelled", False):
@@ -530,11 +542,36 @@ def _evaluate(
                          + "; curves and AUC leave those classes out.")
     state.check_cancelled()
 
+    model_outputs: dict[str, np.ndarray] = {}
     valid_y = valid_p = None
     if task == BINARY and valid_rows is not None and len(valid_rows):
         vframe = df.iloc[np.asarray(valid_rows, dtype=np.int64)]
         valid_y = run.fitted.encode_target(vframe)
-        valid_p = predict_outputs(run.model, run.fitted.transform(vframe), task)[:, 1]
+        valid_p = run.predict_matrix(run.fitted.transform(vframe))[:, 1]
+
+    # The other trained model (Auto keeps both), on the same rows, at its own validated threshold
+    # and, for a yes/no target, also at 0.5 (labelled) so every decision rule is visible.
+    models: dict[str, dict[str, Any]] = {}
+    for name in run.trained_models():
+        out = outputs if name == run.chosen else run.predict_matrix(x, which=name)
+        t = run.threshold_of(name)
+        entry: dict[str, Any] = {"label": MODEL_LABEL.get(name, name), "chosen": name == run.chosen,
+                                 "threshold": t, "rows": "test" if source == "test" else "all labelled"}
+        if task == REGRESSION:
+            entry["metrics"] = regression_metrics(y, out)
+        else:
+            entry["metrics"] = classification_metrics(y, out, decide(out, task, t), n_classes, task)
+            if task == BINARY:
+                entry["metrics_at_0.5"] = classification_metrics(y, out, decide(out, task, 0.5), n_classes, task)
+                costs = getattr(run, "costs", None)
+                if costs:  # what the decisions cost on the evaluated rows, at the threshold and at 0.5
+                    entry["cost"] = expected_cost(y, out[:, 1], t, costs["fn"], costs["fp"])
+                    entry["cost_at_0.5"] = expected_cost(y, out[:, 1], 0.5, costs["fn"], costs["fp"])
+        cand = run.candidate(name)
+        entry["validation"] = {} if cand is None else dict(cand.validation)
+        models[name] = entry
+        if name != run.chosen:
+            model_outputs[name] = out
 
     base_metrics: dict[str, dict[str, float]] = {}
     base_outputs: dict[str, np.ndarray] = {}
@@ -549,9 +586,10 @@ def _evaluate(
             base_metrics[name] = (regression_metrics(y, out) if task == REGRESSION
                                   else classification_metrics(y, out, pred, n_classes, task))
             state.check_cancelled()
-        baseline_note = ("Baselines trained on the same training rows and recipe features as the network; "
-                         "scored on the same rows. Their yes/no decisions use 0.5." if task == BINARY else
-                         "Baselines trained on the same training rows and recipe features as the network; "
+        baseline_note = ("Baselines trained on the same training rows and recipe features as the models; "
+                         "scored on the same rows. Their yes/no decisions use 0.5; each trained model decides "
+                         "at its own threshold chosen on the validation rows." if task == BINARY else
+                         "Baselines trained on the same training rows and recipe features as the models; "
                          "scored on the same rows.")
     elif baselines:
         baseline_note = ("Baselines need the training rows: evaluate on the file the model was trained on "
@@ -571,7 +609,8 @@ def _evaluate(
         note=note, y=y, outputs=outputs, threshold=threshold, metrics=metrics, baselines=base_metrics,
         baseline_outputs=base_outputs, baseline_note=baseline_note, per_class=per_class, confusion=conf,
         curves=curves, importance=imp, valid_y=valid_y, valid_p=valid_p, frame=frame, run=run, notes=notes,
-        seconds=time.perf_counter() - t0,
+        seconds=time.perf_counter() - t0, model_name=run.chosen, models=models, model_outputs=model_outputs,
+        choice_reason=getattr(run, "choice_reason", ""),
     )
 
 
@@ -677,18 +716,30 @@ def evaluate_model_file(
                      max_rows, n_jobs)
 
 
+def _other_models(evaluation: Evaluation) -> list[str]:
+    return [name for name in evaluation.models if name != evaluation.model_name]
+
+
 def metrics_table(evaluation: Evaluation) -> list[tuple[str, list[float | None]]]:
-    """(metric label, [network, baselines...]) rows, the layout the GUI and the CLI text share."""
-    names = [NETWORK, *evaluation.baselines]
+    """(metric label, [chosen model, other trained model, baselines...]) rows, the layout the GUI
+    and the CLI text share (column names: :func:`model_columns`). Each trained model decides at
+    its own validated threshold, the baselines at 0.5."""
+    others = _other_models(evaluation)
     rows = []
     for key in metric_keys(evaluation.task):
         if key not in evaluation.metrics:
             continue
-        values = [_num(evaluation.metrics.get(key))] + [_num(evaluation.baselines[n].get(key))
-                                                        for n in names[1:]]
+        values = ([_num(evaluation.metrics.get(key))]
+                  + [_num(evaluation.models[n]["metrics"].get(key)) for n in others]
+                  + [_num(evaluation.baselines[n].get(key)) for n in evaluation.baselines])
         rows.append((key, values))
     return rows
 
 
 def model_columns(evaluation: Evaluation) -> list[str]:
-    return [NETWORK, *evaluation.baselines]
+    """Column names for :func:`metrics_table`: "network" alone, or "LightGBM (chosen)", "network", ..."""
+    chosen = evaluation.model_name
+    label = MODEL_LABEL.get(chosen, chosen)
+    if not _other_models(evaluation):
+        return [label, *evaluation.baselines]
+    return [f"{label} (chosen)", *(MODEL_LABEL.get(n, n) for n in _other_models(evaluation)), *evaluation.baselines]

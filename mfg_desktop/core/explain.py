@@ -67,9 +67,7 @@ def score_outputs(task: str, y: np.ndarray, outputs: np.ndarray) -> float:
 
 def model_outputs(run: Any, frame: pd.DataFrame) -> np.ndarray:
     """Probabilities (n, n_classes) or regression values (n,) for raw rows, through the fitted recipe."""
-    from mfg_desktop.core.train import predict_outputs
-
-    return predict_outputs(run.model, run.fitted.transform(frame), run.task)
+    return run.predict_matrix(run.fitted.transform(frame))
 
 
 def explained_columns(run: Any) -> list[str]:

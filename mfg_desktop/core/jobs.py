@@ -20,12 +20,15 @@ class JobState:
         self,
         on_progress: Callable[[float, str], None] | None = None,
         on_partial_result: Callable[[Any], None] | None = None,
+        on_stage: Callable[[str], None] | None = None,
     ) -> None:
         self._cancel = threading.Event()
         self._on_progress = on_progress
         self._on_partial_result = on_partial_result
+        self._on_stage = on_stage
         self.progress = 0.0
         self.message = ""
+        self.stage = ""
 
     def set_progress(self, fraction: float, message: str = "") -> None:
         """Report progress as a fraction in [0, 1] with an optional short message."""
@@ -33,6 +36,13 @@ class JobState:
         self.message = message
         if self._on_progress is not None:
             self._on_progress(self.progress, message)
+
+    def set_stage(self, stage: str) -> None:
+        """Name the part of a multi-part job now running (training: "network", then "trees");
+        progress fractions count from 0 again within each stage."""
+        self.stage = str(stage)
+        if self._on_stage is not None:
+            self._on_stage(self.stage)
 
     def set_partial_result(self, result: Any) -> None:
         if self._on_partial_result is not None:

@@ -653,13 +653,17 @@ def _training_section(run: Any) -> list[Block]:
 
 
 def _evaluation_section(run: Any, ev: Any, settings: ReportSettings) -> list[Block]:
-    from mfg_desktop.core.evaluate import METRIC_TEXT, metrics_table, model_columns
+    from mfg_desktop.core.evaluate import METRIC_TEXT, MODEL_LABEL, metrics_table, model_columns
 
     if ev is None:
         return [Paragraph("This model has not been evaluated on held-out rows. Evaluate it (Evaluate step, or "
                           "pass --data FILE on the command line) to include metrics, baselines, the confusion "
                           "matrix and curves.", "note")]
     out: list[Block] = [Paragraph(f"Rows used: {ev.n_rows:,} — {ev.note}.")]
+    if len(ev.models) > 1:
+        label = MODEL_LABEL.get(ev.model_name, ev.model_name)
+        out.append(Paragraph(f"Model: {label}, chosen on the validation rows: {ev.choice_reason}. The other "
+                             "model is shown beside it for comparison."))
     out += [Paragraph(n, "warning") for n in ev.notes]
     names = {"network": "network", "trivial": "trivial baseline", "HistGradientBoosting": "gradient boosting"}
     header = ["metric", *(names.get(n, n) for n in model_columns(ev))]

@@ -47,6 +47,7 @@ import pyarrow.compute as pc
 from mfg_desktop import __version__
 from mfg_desktop.core.atomic import AtomicFile, atomic_write, write_bytes_atomic
 from mfg_desktop.core.bundle import LoadedModel
+from mfg_desktop.core.decisions import format_threshold
 from mfg_desktop.core.errors import DataError, MfgError
 from mfg_desktop.core.formula import apply_derived
 from mfg_desktop.core.ingest import (
@@ -62,7 +63,7 @@ from mfg_desktop.core.ingest import (
 )
 from mfg_desktop.core.jobs import JobState, ensure_state
 from mfg_desktop.core.task import BINARY, MULTICLASS, REGRESSION
-from mfg_desktop.core.train import TrainingRun, predict_outputs
+from mfg_desktop.core.train import TrainingRun
 
 CHUNK_ROWS = 100_000
 # predict_outputs' batch: chunks are whole multiples of it, so every row is predicted in the same
@@ -100,7 +101,7 @@ def as_loaded_model(model: LoadedModel | TrainingRun) -> LoadedModel:
     if isinstance(model, LoadedModel):
         return model
     if isinstance(model, TrainingRun):
-        if model.model is None:
+        if not model.has_model:
             raise MfgError("This run has no trained model to score with.", hint="Train it first.")
         manifest = {"app_version": __version__, "created": model.created, "run_id": model.id}
         return LoadedModel(run=model, manifest=manifest, path=None)  # type: ignore[arg-type]
@@ -148,7 +149,7 @@ def model_card_text(model: LoadedModel | TrainingRun) -> str:
     if card["metrics"]:
         lines.append("metrics: " + ", ".join(f"{k} {v:.4f}" for k, v in card["metrics"].items()))
     if card["threshold"] is not None:
-        lines.append(f"threshold: {card['threshold']:.2f} on p({card['positive_class']})")
+        lines.append(f"threshold: {format_threshold(card['threshold'])} on p({card['positive_class']})")
     lines.append(f"created: {card['created']} with mfg-desktop {card['app_version']}")
     return "\n".join(lines)
 
@@ -805,7 +806,7 @@ class FileScore:
                 out.append("predicted: " + ", ".join(
                     f"{c}: {n:,} ({n / total:.1%})" for c, n in self.class_counts.items()))
                 if self.task == BINARY:
-                    out.append(f"flagged (p({self.positive_class}) >= {self.threshold:.2f}): {self.flagged_count:,}")
+                    out.append(f"flagged (p({self.positive_class}) >= {format_threshold(self.threshold)}): {self.flagged_count:,}")
         if self.drift is not None:
             out += self.drift.lines()
         out += self.notes
@@ -1016,7 +1017,9 @@ class _Outputs:
             full_codes[keep] = codes
             arrays.append(pc.take(self.labels, pa.array(full_codes, mask=rejected)))
             full = np.zeros(n)
-            full[keep] = scores
+            # the file gets the full float64 score (calibrated scores and trees are float64, not the
+            # network's float32); the summary statistics keep float32
+            full[keep] = out[:, 1] if self.task == BINARY else out.max(axis=1)
             arrays.append(_floats(full, rejected, decimal))
             for i in range(len(self.per_class)):
                 column = np.zeros(n)
@@ -1159,7 +1162,7 @@ def _score_stream(loaded: LoadedModel, path: Path, settings: FileSettings, chunk
                         checker.reject(f"transform:{message}", message, mask, row0)
                     keep[rows[list(failed)]] = False
                 if len(x):
-                    out = predict_outputs(loaded.model, x, loaded.task)
+                    out = loaded.run.predict_matrix(x)
             reasons = checker.row_reasons(n)
             checker.add_drift(keep)
             arrays, chunk_scores, codes = outputs.arrays(n, keep, out, reasons, decimal)

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mfg_desktop.core.decisions import Candidate, choose_model, make_candidate
 from mfg_desktop.core.errors import Cancelled, DataError, TrainingError
 from mfg_desktop.core.jobs import JobState, ensure_state
 from mfg_desktop.core.network import (
@@ -62,6 +63,11 @@ from mfg_desktop.core.task import BINARY, MULTICLASS, REGRESSION, detect_task, t
 # Per-batch loss updates are throttled to at most this many per second (the GUI plots each one).
 BATCH_UPDATES_PER_S = 20.0
 MIN_TRAIN_ROWS = 10
+# Which model(s) a run trains: Auto trains both and keeps the one with the better validation score.
+AUTO, NETWORK, TREES = "auto", "network", "trees"
+MODEL_CHOICES = (AUTO, NETWORK, TREES)
+DEFAULT_MODEL = AUTO
+MODEL_TEXT = {NETWORK: "network", TREES: "LightGBM trees"}
 
 
 @dataclass
@@ -330,11 +336,44 @@ class TrainingRun:
     n_features: int
     threshold: float | None = None  # binary: the decision threshold on the positive class probability
     mixed_precision: bool = False
-    model: Any = field(default=None, repr=False)  # the Keras model; never in to_dict
+    model: Any = field(default=None, repr=False)  # the Keras model (None: trees only); never in to_dict
+    trees: Any = field(default=None, repr=False)  # the LightGBM challenger (core.trees.TreeModel) or None
+    candidates: dict[str, Candidate] = field(default_factory=dict)  # per trained model: validation, decisions
+    chosen: str = NETWORK  # the model predictions come from
+    choice_reason: str = ""
+    model_choice: str = NETWORK  # what was asked: auto, network or trees
+    costs: dict[str, float] | None = None  # binary: {"fn": missed defect, "fp": false alarm} when given
 
     @property
     def task(self) -> str:
         return self.fitted.task
+
+    @property
+    def has_model(self) -> bool:
+        return self.model is not None or self.trees is not None
+
+    def trained_models(self) -> list[str]:
+        """The chosen model first, then the other one (when both were trained)."""
+        present = [name for name, m in ((NETWORK, self.model), (TREES, self.trees)) if m is not None]
+        return sorted(present, key=lambda name: name != self.chosen)
+
+    def candidate(self, which: str | None = None) -> Candidate | None:
+        return self.candidates.get(which or self.chosen)
+
+    def threshold_of(self, which: str | None = None) -> float | None:
+        """Binary: the decision threshold of a model (the run's own for the chosen one)."""
+        if self.task != BINARY:
+            return None
+        if which in (None, self.chosen):
+            return 0.5 if self.threshold is None else float(self.threshold)
+        cand = self.candidates.get(str(which))
+        return 0.5 if cand is None or cand.threshold is None else float(cand.threshold)
+
+    @property
+    def interval(self) -> tuple[float, float] | None:
+        """Regression: offsets (low, high) of the chosen model's 90 % prediction interval."""
+        cand = self.candidate()
+        return None if cand is None else cand.interval
 
     @property
     def classes(self) -> list[Any]:
@@ -376,12 +415,20 @@ class TrainingRun:
             "n_features": int(self.n_features),
             "threshold": None if self.threshold is None else float(self.threshold),
             "mixed_precision": bool(self.mixed_precision),
+            "models": {"asked": self.model_choice, "chosen": self.chosen, "reason": self.choice_reason,
+                       "costs": self.costs,
+                       "candidates": {name: {**c.to_dict(), **({"threshold": self.threshold}
+                                                               if name == self.chosen and self.task == BINARY
+                                                               else {})}
+                                      for name, c in self.candidates.items()}},
         }
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], fitted: FittedRecipe, split_rows: Mapping[str, np.ndarray],
-                  model: Any = None) -> TrainingRun:
-        """Rebuild from :meth:`to_dict` plus the parts stored separately (fitted recipe, split rows)."""
+                  model: Any = None, trees: Any = None) -> TrainingRun:
+        """Rebuild from :meth:`to_dict` plus the parts stored separately (fitted recipe, split rows,
+        the network, the trees)."""
+        models = dict(d.get("models") or {})
         split = dict(d["split"])
         split.pop("rows", None)
         weights = d.get("class_weights")
@@ -411,11 +458,30 @@ class TrainingRun:
             threshold=None if d.get("threshold") is None else float(d["threshold"]),
             mixed_precision=bool(d.get("mixed_precision", False)),
             model=model,
+            trees=trees,
+            # files from before the trees: the network, no calibration, the stored threshold
+            candidates={str(k): Candidate.from_dict(v) for k, v in models.get("candidates", {}).items()},
+            chosen=str(models.get("chosen", NETWORK)),
+            choice_reason=str(models.get("reason", "")),
+            model_choice=str(models.get("asked", NETWORK)),
+            costs=None if not models.get("costs") else {k: float(models["costs"][k]) for k in ("fn", "fp")},
         )
 
-    def predict_matrix(self, x: np.ndarray, batch_size: int = 8192) -> np.ndarray:
-        """Model outputs for a prepared matrix: (n, n_classes) probabilities, or (n,) values."""
-        return predict_outputs(self.model, x, self.task, batch_size)
+    def predict_matrix(self, x: np.ndarray, batch_size: int = 8192, which: str | None = None,
+                       calibrated: bool = True) -> np.ndarray:
+        """Outputs for a prepared matrix: (n, n_classes) probabilities, or (n,) values, from the
+        chosen model (or ``which``), calibrated where the run found that it helps."""
+        which = which or self.chosen
+        if which == TREES:
+            if self.trees is None:
+                raise TrainingError("This run has no tree model.")
+            raw = self.trees.predict(x)
+        else:
+            if self.model is None:
+                raise TrainingError("This run has no network.")
+            raw = predict_outputs(self.model, x, self.task, batch_size)
+        cand = self.candidates.get(which)
+        return cand.calibrate(raw, self.task) if calibrated and cand is not None else raw
 
 
 def predict_outputs(model: Any, x: np.ndarray, task: str, batch_size: int = 8192) -> np.ndarray:
@@ -565,17 +631,34 @@ def train_run(
     state: JobState | None = None,
     data_files: Sequence[str | Path] = (),
     printer: Callable[[EpochUpdate], None] | None = None,
+    *,
+    model_choice: str = DEFAULT_MODEL,
+    tree_spec: Any = None,
+    cost_fn: float | None = None,
+    cost_fp: float | None = None,
 ) -> TrainingRun:
-    """Fit the recipe on the training rows, train the network, and return the run.
+    """Fit the recipe on the training rows, train the model(s), take the decisions, return the run.
+
+    ``model_choice``: "auto" trains the network (stage "network", live curves) and then LightGBM
+    (stage "trees", see :func:`core.trees.fit_trees`) on the same matrix and split and keeps the
+    one with the better validation score (:func:`core.decisions.choose_model`); "network" or
+    "trees" trains only that one. Every trained model gets its decisions on the validation rows
+    (:func:`core.decisions.make_candidate`): binary threshold (by ``cost_fn``/``cost_fp`` when
+    both given, else F1) and calibration, regression prediction interval. Cancel during the trees
+    keeps the finished network (the run says cancelled).
 
     ``class_weight``: "auto" (balanced weights when the rarest class is under 20 %), True (always
     balanced), False/None (none), or a mapping class index -> weight. Cancel through ``state``:
     the run comes back with ``cancelled=True`` and the best weights so far, or :class:`Cancelled`
     is raised when not even one epoch finished.
     """
-    import keras
-
     state = ensure_state(state)
+    if model_choice not in MODEL_CHOICES:
+        raise TrainingError(f"Unknown model choice '{model_choice}'.", hint=f"Use one of: {', '.join(MODEL_CHOICES)}.")
+    if (cost_fn is None) != (cost_fp is None) or any(c is not None and not (math.isfinite(c) and c >= 0)
+                                                     for c in (cost_fn, cost_fp)) or (cost_fn == 0 and cost_fp == 0):
+        raise TrainingError("Give both costs (a missed defect and a false alarm), each zero or positive and "
+                            "not both zero.", hint="E.g. a missed defect costs 20, a false alarm 1.")
     t_start = time.perf_counter()
     state.set_progress(0.0, "checking the data")
     if df is None or len(df) == 0:
@@ -631,17 +714,93 @@ def train_run(
 
     device = describe_device()
     mixed = device.startswith("GPU")
+    network_run: dict[str, Any] = {"model": None, "history": {}, "best_epoch": 0, "epochs_run": 0,
+                                   "stopped_early": False, "cancelled": False}
+    candidates: dict[str, Candidate] = {}
+    costs = {"cost_fn": cost_fn, "cost_fp": cost_fp, "seed": int(seed)}
+    if model_choice in (AUTO, NETWORK):
+        state.set_stage(NETWORK)
+        t_net = time.perf_counter()
+        network_run = _fit_network(net_spec, fitted.n_features, task, n_classes, x_train, y_train, x_valid,
+                                   y_valid, weights, seed, mixed, device, state, printer)
+        candidates[NETWORK] = make_candidate(
+            NETWORK, y_valid, predict_outputs(network_run["model"], x_valid, task), task,
+            seconds=time.perf_counter() - t_net, **costs)
+    trees = None
+    if model_choice in (AUTO, TREES) and not network_run["cancelled"]:
+        from mfg_desktop.core.trees import fit_trees
+
+        state.set_stage(TREES)
+        sample_weight = (None if weights is None else
+                         np.array([weights.get(int(c), 1.0) for c in y_train], dtype=np.float64))
+        try:
+            trees, info = fit_trees(x_train, y_train, x_valid, y_valid, task, max(n_classes, 2), tree_spec,
+                                    sample_weight=sample_weight, seed=int(seed), state=state)
+        except Cancelled:
+            if network_run["model"] is None:
+                raise
+            network_run["cancelled"] = True  # keep the network; the trees were not finished
+        else:
+            candidates[TREES] = make_candidate(TREES, y_valid, trees.predict(x_valid), task,
+                                               seconds=float(info["seconds"]), detail=info, **costs)
+    chosen, reason = choose_model({name: c.validation for name, c in candidates.items()}, task)
+    if model_choice == AUTO and trees is None:
+        reason += "; training was cancelled before the trees were finished"
+    run = TrainingRun(
+        id=uuid.uuid4().hex[:12],
+        recipe=recipe,
+        fitted=fitted,
+        split_spec=split_spec,
+        split_train=positions[train_pos],
+        split_valid=positions[valid_pos],
+        split_test=positions[test_pos],
+        network=net_spec,
+        seed=int(seed),
+        history=network_run["history"],
+        duration_s=time.perf_counter() - t_start,
+        device=device,
+        versions=library_versions(),
+        data_fingerprint=data_fingerprint(df, data_files),
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        cancelled=network_run["cancelled"],
+        best_epoch=network_run["best_epoch"],
+        epochs_run=network_run["epochs_run"],
+        stopped_early=network_run["stopped_early"],
+        class_weights=weights,
+        metrics={},
+        n_features=fitted.n_features,
+        threshold=candidates[chosen].threshold if task == BINARY else None,
+        mixed_precision=mixed,
+        model=network_run["model"],
+        trees=trees,
+        candidates=candidates,
+        chosen=chosen,
+        choice_reason=reason,
+        model_choice=model_choice,
+        costs=None if cost_fn is None or cost_fp is None else {"fn": float(cost_fn), "fp": float(cost_fp)},
+    )
+    run.metrics = validation_metrics(run.predict_matrix(x_valid), y_valid, task)
+    return run
+
+
+def _fit_network(net_spec: NetworkSpec, n_features: int, task: str, n_classes: int, x_train: np.ndarray,
+                 y_train: np.ndarray, x_valid: np.ndarray, y_valid: np.ndarray,
+                 weights: dict[int, float] | None, seed: int, mixed: bool, device: str, state: JobState,
+                 printer: Callable[[EpochUpdate], None] | None) -> dict[str, Any]:
+    """Train the network with the progress bridge; its model and what happened."""
+    import keras
+
     keras.utils.set_random_seed(int(seed))
-    batch_size = int(max(1, min(net_spec.batch_size, len(train_pos))))
-    steps = math.ceil(len(train_pos) / batch_size)
-    model = build_model(net_spec, fitted.n_features, task, max(n_classes, 2) if task != REGRESSION else 1,
+    batch_size = int(max(1, min(net_spec.batch_size, len(x_train))))
+    steps = math.ceil(len(x_train) / batch_size)
+    model = build_model(net_spec, n_features, task, max(n_classes, 2) if task != REGRESSION else 1,
                         seed=int(seed), steps_per_epoch=steps, mixed_precision=mixed)
     adapt_model(model, x_train, y_train, task)
     monitor, mode = resolve_monitor(net_spec, task)
     if monitor == "val_pr_auc" and len(np.unique(y_valid)) < 2:
         monitor, mode = "val_loss", "min"  # PR-AUC needs both classes among the validation rows
     bridge = make_progress_callback(state, epochs=net_spec.epochs, steps_per_epoch=steps,
-                                    n_train=len(train_pos), task=task, loss=resolve_loss(net_spec, task),
+                                    n_train=len(x_train), task=task, loss=resolve_loss(net_spec, task),
                                     patience=net_spec.patience, validation=(x_valid, y_valid),
                                     monitor=monitor, mode=mode, printer=printer)
     state.set_progress(0.0, f"training on {device}")
@@ -662,35 +821,9 @@ def train_run(
             raise Cancelled()
         raise TrainingError("Training diverged from the first epoch (the loss is not a number).",
                             hint="Lower the learning rate, or check the inputs for extreme values.")
-    hist = bridge.history
-    metrics = validation_metrics(model, x_valid, y_valid, task)
-    return TrainingRun(
-        id=uuid.uuid4().hex[:12],
-        recipe=recipe,
-        fitted=fitted,
-        split_spec=split_spec,
-        split_train=positions[train_pos],
-        split_valid=positions[valid_pos],
-        split_test=positions[test_pos],
-        network=net_spec,
-        seed=int(seed),
-        history=hist,
-        duration_s=time.perf_counter() - t_start,
-        device=device,
-        versions=library_versions(),
-        data_fingerprint=data_fingerprint(df, data_files),
-        created=datetime.now(UTC).isoformat(timespec="seconds"),
-        cancelled=bridge.cancelled,
-        best_epoch=bridge.best_epoch,
-        epochs_run=bridge.epochs_done,
-        stopped_early=bridge.stopped_early,
-        class_weights=weights,
-        metrics=metrics,
-        n_features=fitted.n_features,
-        threshold=0.5 if task == BINARY else None,
-        mixed_precision=mixed,
-        model=model,
-    )
+    return {"model": model, "history": bridge.history, "best_epoch": bridge.best_epoch,
+            "epochs_run": bridge.epochs_done, "stopped_early": bridge.stopped_early,
+            "cancelled": bridge.cancelled}
 
 
 def _resolve_class_weights(choice: Any, task: str, y_raw: pd.Series, y_train: np.ndarray,
@@ -711,11 +844,11 @@ def _resolve_class_weights(choice: Any, task: str, y_raw: pd.Series, y_train: np
     return class_weights(y_train, n_classes)
 
 
-def validation_metrics(model: Any, x: np.ndarray, y: np.ndarray, task: str) -> dict[str, float]:
-    """Headline numbers on the validation rows (the test rows are left for the Evaluate step)."""
+def validation_metrics(out: np.ndarray, y: np.ndarray, task: str) -> dict[str, float]:
+    """Headline numbers on the validation rows from the model's outputs there (the test rows are
+    left for the Evaluate step)."""
     from sklearn import metrics as skm
 
-    out = predict_outputs(model, x, task)
     if task == REGRESSION:
         return {"val_mae": float(skm.mean_absolute_error(y, out)),
                 "val_rmse": float(math.sqrt(skm.mean_squared_error(y, out))),

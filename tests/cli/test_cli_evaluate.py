@@ -51,7 +51,9 @@ def test_json_on_the_training_file_uses_its_test_rows(trained, capsys):
     assert {"accuracy", "balanced_accuracy", "f1", "roc_auc", "pr_auc"} <= set(d["metrics"])
     assert set(d["baselines"]) == {"HistGradientBoosting", "trivial"}
     assert set(d["baselines"]["trivial"]) == set(d["metrics"])
-    assert d["threshold"] == 0.5
+    # Auto chose the threshold on the validation rows (F1, no costs given), stored with 3 decimals
+    assert d["threshold"] == run.threshold and 0 < run.threshold < 1 and round(run.threshold, 3) == run.threshold
+    assert d["model"] == run.chosen and set(d["models"]) == {"network", "trees"}
     assert set(d["importance"]) == {"Type", "Air temperature [K]", "Process temperature [K]",
                                     "Rotational speed [rpm]", "Torque [Nm]", "Tool wear [min]"}
     assert all(set(v) == {"mean", "std"} for v in d["importance"].values())
@@ -74,10 +76,13 @@ def test_text_output_is_a_readable_table(trained, capsys):
     text = capsys.readouterr().out
     assert "rows used: 450" in text
     header = next(line for line in text.splitlines() if line.startswith("metric"))
-    assert header.split() == ["metric", "network", "HistGradientBoosting", "trivial"]
+    run = load_model_file(model).run
+    chosen, other = ("LightGBM", "network") if run.chosen == "trees" else ("network", "LightGBM")
+    assert header.split() == ["metric", chosen, "(chosen)", other, "HistGradientBoosting", "trivial"]
     assert any(line.startswith("PR-AUC") for line in text.splitlines())
     assert "confusion matrix" in text and "permutation importance" in text
-    assert "decision threshold on p(1): 0.500" in text
+    assert f"decision threshold on p(1): {run.threshold:.3f} (chosen on the validation rows)" in text
+    assert f"{chosen} at 0.500 instead of {run.threshold:.3f}: precision" in text
 
 
 def test_bad_input_messages(trained, tmp_path, capsys):

@@ -54,7 +54,7 @@ def test_scores_a_file_and_prints_its_summary(model_path, batch, run, tmp_path, 
     captured = capsys.readouterr()
     assert rc == 0, captured.err
     assert captured.out.startswith(f"batch_07.csv: scored 500 of 500 rows -> {tmp_path / 'out' / 'batch_07_scored.csv'}")
-    assert "predicted: 0: " in captured.out and "flagged (p(1) >= 0.50)" in captured.out
+    assert "predicted: 0: " in captured.out and f"flagged (p(1) >= {run.threshold:.3f})" in captured.out
     assert "task: binary, target 'Machine_failure'" in captured.err  # the model card
     # the CLI's scores are the in-memory model's, on the same rows
     out = pd.read_csv(tmp_path / "out" / "batch_07_scored.csv", encoding="utf-8-sig")

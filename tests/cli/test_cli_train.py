@@ -89,3 +89,28 @@ def test_unknown_preset_is_rejected_by_the_parser(ai4i_slice, tmp_path):
         cli.main(["train", str(ai4i_slice), "--target", "Machine_failure", "--preset", "huge",
                   "--out", str(tmp_path / "m.mfgmodel")])
     assert info.value.code == 2
+
+
+def test_model_choice_costs_and_the_reason_are_printed_and_stored(ai4i_slice, tmp_path, capsys):
+    out = tmp_path / "trees.mfgmodel"
+    rc = cli.main(["train", str(ai4i_slice), "--target", "Machine_failure", "--epochs", "1", "--preset", "fast",
+                   "--model", "trees", "--cost-fn", "20", "--cost-fp", "1", "--out", str(out)])
+    text = capsys.readouterr().out
+    assert rc == 0, text
+    assert not any(line.startswith("epoch ") for line in text.splitlines())  # no network trained
+    assert "model: LightGBM trees (asked for)" in text
+    run = load_model_file(out).run
+    assert run.chosen == "trees" and run.model is None and run.costs == {"fn": 20.0, "fp": 1.0}
+    assert f"threshold {run.threshold:.3f}: lowest cost on the validation rows (missed defect 20, false alarm 1)" \
+        in text
+    auto = tmp_path / "auto.mfgmodel"
+    assert cli.main(["train", str(ai4i_slice), "--target", "Machine_failure", "--epochs", "1", "--preset", "fast",
+                     "--out", str(auto)]) == 0
+    text = capsys.readouterr().out
+    run = load_model_file(auto).run
+    assert "model: " + {"trees": "LightGBM trees", "network": "network"}[run.chosen] + \
+        " (chosen by Auto on the validation rows)" in text
+    assert f"  why: {run.choice_reason}" in text and "PR-AUC" in run.choice_reason
+    assert cli.main(["train", str(ai4i_slice), "--target", "Machine_failure", "--cost-fn", "3",
+                     "--out", str(tmp_path / "x.mfgmodel")]) == 2
+    assert "--cost-fn and --cost-fp go together" in capsys.readouterr().err

@@ -69,7 +69,7 @@ def test_round_trip_predicts_exactly_the_same(run, saved, frame):
     assert loaded.run.to_dict() == json.loads(json.dumps(run.to_dict()))
     np.testing.assert_array_equal(loaded.run.split_test, run.split_test)
     assert loaded.fitted.feature_names == run.fitted.feature_names
-    assert loaded.manifest["format"] == "mfg_desktop-model" and loaded.manifest["format_version"] == 1
+    assert loaded.manifest["format"] == "mfg_desktop-model" and loaded.manifest["format_version"] == FORMAT_VERSION
 
     table = loaded.predict_frame(frame.iloc[:20])
     assert list(table.columns) == ["prediction", "p(0)", "p(1)"]

@@ -47,7 +47,7 @@ def ai4i(ai4i_path) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def run(ai4i):
     recipe = propose_recipe(ai4i, "Machine_failure", exclude=LEAKS)
-    return train_run(ai4i, recipe, SplitSpec(), TINY, seed=1)
+    return train_run(ai4i, recipe, SplitSpec(), TINY, seed=1, model_choice="network")
 
 
 @pytest.fixture(scope="module")
@@ -155,11 +155,14 @@ def test_only_test_rows_are_evaluated(run, evaluation, ai4i):
     # metrics recomputed independently from the test rows agree
     test = ai4i.iloc[run.split_test]
     y = test["Machine_failure"].to_numpy()
-    p = predict_outputs(run.model, run.fitted.transform(test), "binary")[:, 1]
+    # the network's outputs, calibrated as the run decided on its validation rows, at its threshold
+    p = predict_outputs(run.model, run.fitted.transform(test), "binary")
+    p = run.candidates["network"].calibrate(p, "binary")[:, 1]
+    t = run.threshold
     assert evaluation.metrics["roc_auc"] == pytest.approx(skm.roc_auc_score(y, p))
     assert evaluation.metrics["pr_auc"] == pytest.approx(skm.average_precision_score(y, p))
-    assert evaluation.metrics["accuracy"] == pytest.approx(skm.accuracy_score(y, p >= 0.5))
-    counts = skm.confusion_matrix(y, (p >= 0.5).astype(int))
+    assert evaluation.metrics["accuracy"] == pytest.approx(skm.accuracy_score(y, p >= t))
+    counts = skm.confusion_matrix(y, (p >= t).astype(int))
     np.testing.assert_array_equal(evaluation.confusion.counts, counts)
     np.testing.assert_allclose(evaluation.confusion.shares.sum(axis=1), 1.0)
     assert evaluation.confusion.labels == ["0", "1"]
@@ -179,7 +182,7 @@ def test_baselines_share_the_metric_keys(evaluation):
 
 def test_to_dict_is_json_and_has_the_promised_keys(evaluation):
     d = json.loads(json.dumps(evaluation.to_dict(), allow_nan=False))
-    assert d["task"] == "binary" and d["threshold"] == 0.5 and d["rows_used"] == len(evaluation.rows)
+    assert d["task"] == "binary" and d["threshold"] == evaluation.run.threshold and d["rows_used"] == len(evaluation.rows)
     assert {"accuracy", "balanced_accuracy", "f1", "roc_auc", "pr_auc"} <= set(d["metrics"])
     assert set(d["baselines"]) == {TRIVIAL, HGB}
     assert set(d["importance"]) == {"Type", "Air temperature [K]", "Process temperature [K]",

@@ -45,7 +45,7 @@ def planted() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def run(planted):
-    return train_run(planted, propose_recipe(planted, "defect"), SplitSpec(), SPEC, seed=0)
+    return train_run(planted, propose_recipe(planted, "defect"), SplitSpec(), SPEC, seed=0, model_choice="network")
 
 
 @pytest.fixture(scope="module")

@@ -133,6 +133,64 @@ def test_outputs_fit_the_task(task, n_classes, width):
         assert abs(float(np.mean(out)) - 1000.0) < 200.0
 
 
+@pytest.mark.parametrize("task, n_classes, width", [("binary", 2, 1), ("multiclass", 4, 4), ("regression", 1, 1)])
+def test_the_efficient_ensemble_is_the_mean_of_its_members(task, n_classes, width):
+    """k members share each hidden kernel, differ by rank-1 adapters and their heads; the model's
+    output is the mean of the members' own (activated) outputs."""
+    from keras import ops
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(32, 5)).astype(np.float32)
+    y = rng.normal(loc=50.0, scale=5.0, size=32)
+    k = 4
+    spec = NetworkSpec(hidden=[16, 8], ensemble_size=k, dropout=0.0)
+    model = build_model(spec, 5, task, n_classes, seed=3)
+    adapt_model(model, x, y, task)
+    dense = model.get_layer("dense_0")
+    assert tuple(dense.kernel.shape) == (5 + 5 * spec.embedding_dim, 16)  # one kernel for all members
+    assert tuple(dense.r.shape) == (k, dense.kernel.shape[0]) and tuple(dense.s.shape) == (k, 16)
+    assert set(np.unique(np.asarray(dense.r))) == {-1.0, 1.0}  # members differ from the first step
+    out = np.asarray(model.predict(x, verbose=0))
+    assert out.shape == (32, width)
+    # the members one by one, through the same layers, then averaged
+    import keras
+
+    hidden = keras.Model(model.inputs, model.get_layer("dropout_1" if spec.dropout else "act_1").output)
+    h = np.asarray(hidden(x))
+    assert h.shape == (32, k, 8)
+    head = model.get_layer("output_scaled" if task == "regression" else "output")
+    z = np.einsum("bkd,kdo->bko", h, np.asarray(head.kernel)) + np.asarray(head.bias)
+    if task == "binary":
+        z = 1 / (1 + np.exp(-z))
+    elif task == "multiclass":
+        z = np.exp(z) / np.exp(z).sum(axis=-1, keepdims=True)
+    members = z.mean(axis=1)
+    if task == "regression":
+        members = members * np.asarray(model.get_layer("output").std) + np.asarray(model.get_layer("output").mean)
+    np.testing.assert_allclose(out, members, rtol=1e-4, atol=1e-5)
+    assert np.std(z, axis=1).mean() > 1e-4  # not k copies of one network
+    assert ops.convert_to_numpy(model(x[:1])).shape == (1, width)
+
+
+def test_the_ensemble_trains_saves_and_reopens(tmp_path, ai4i_path):
+    import pandas as pd
+
+    from mfg_desktop.core.bundle import load_model_file, save_model_file
+    from mfg_desktop.core.recipe import propose_recipe
+    from mfg_desktop.core.split import SplitSpec
+    from mfg_desktop.core.train import train_run
+
+    df = pd.read_csv(ai4i_path, encoding="utf-8-sig").iloc[:1500]
+    recipe = propose_recipe(df, "Machine_failure", exclude=["UDI", "Product ID", "TWF", "HDF", "PWF", "OSF", "RNF"])
+    spec = NetworkSpec(hidden=[16], epochs=2, batch_size=128, n_bins=6, embedding_dim=3, ensemble_size=8)
+    run = train_run(df, recipe, SplitSpec(), spec, seed=0, model_choice="network")
+    loaded = load_model_file(save_model_file(run, tmp_path / "ensemble.mfgmodel"))
+    assert loaded.run.network.ensemble_size == 8
+    np.testing.assert_allclose(loaded.predict_outputs(df.iloc[:100]),
+                               run.predict_matrix(run.fitted.transform(df.iloc[:100])), atol=1e-6)
+    assert PRESETS["thorough"].ensemble_size > 1 and PRESETS["balanced"].ensemble_size == 1
+
+
 def test_same_seed_builds_the_same_weights():
     a = build_model(NetworkSpec(hidden=[8]), 3, "binary", 2, seed=5, compile=False)
     b = build_model(NetworkSpec(hidden=[8]), 3, "binary", 2, seed=5, compile=False)
@@ -192,8 +250,11 @@ def test_several_training_steps_run_per_call_unless_one_call_would_be_slow(monke
     for name in PRESETS:
         spec = preset(name)
         model = build_model(spec, 8, "binary", 2)
-        assert model.steps_per_execution == steps_per_execution(model.count_params(), spec.batch_size)
-        assert model.steps_per_execution == MAX_STEPS_PER_EXECUTION
+        # an ensemble's step computes every member: k times the work of its weights
+        work = model.count_params() * spec.ensemble_size
+        assert model.steps_per_execution == steps_per_execution(work, spec.batch_size)
+        assert model.steps_per_execution == (MAX_STEPS_PER_EXECUTION if spec.ensemble_size == 1 else
+                                             min(MAX_STEPS_PER_EXECUTION, int(2.5e9 // (6 * spec.batch_size * work))))
     # ~200 GFLOP a step: seconds on a CPU, so the per-batch cancel check must come after every step
     assert steps_per_execution(8_600_000, 4096) == 1
     monkeypatch.setattr(keras.config, "backend", lambda: "torch")  # Keras' torch trainer: one step per call

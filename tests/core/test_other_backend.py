@@ -48,6 +48,11 @@ data, out = sys.argv[1], sys.argv[2]
 df = pd.read_csv(data, encoding="utf-8-sig").iloc[:3000]
 recipe = propose_recipe(df, "Machine_failure", exclude=["UDI", "Product ID", "TWF", "HDF", "PWF", "OSF", "RNF"])
 spec = NetworkSpec(hidden=[32, 32], epochs=3, batch_size=128, patience=50, n_bins=8, embedding_dim=4)
+# the efficient ensemble (network only, so the file's predictions are the ensemble's) ...
+ensemble = train_run(df, recipe, SplitSpec(), spec.with_changes(ensemble_size=4), seed=0, model_choice="network")
+save_model_file(ensemble, out + ".ensemble")
+p_ensemble = load_model_file(out + ".ensemble").predict_outputs(df.iloc[:200])
+# ... and the default: Auto (plain network and LightGBM)
 epochs = []
 state = JobState(on_partial_result=lambda u: epochs.append(u.epoch) if isinstance(u, EpochUpdate) else None)
 run = train_run(df, recipe, SplitSpec(), spec, seed=0, state=state)
@@ -56,6 +61,9 @@ loaded = load_model_file(out)
 p = loaded.predict_outputs(df.iloc[:200])
 import keras
 print(json.dumps({
+    "ensemble_predictions": p_ensemble[:, 1].tolist(),
+    "ensemble_same_after_reopening": bool(np.allclose(
+        p_ensemble, ensemble.predict_matrix(ensemble.fitted.transform(df.iloc[:200])), atol=1e-6)),
     "backend": keras.config.backend(),
     "tensorflow_imported": "tensorflow" in sys.modules,
     "device": run.device,
@@ -86,3 +94,7 @@ def test_training_runs_on_jax_and_its_model_file_opens_under_tensorflow(tmp_path
     df = pd.read_csv(ai4i_path, encoding="utf-8-sig").iloc[:200]
     here = load_model_file(model_path).predict_outputs(df)[:, 1]
     np.testing.assert_allclose(here, result["predictions"], atol=1e-5)
+    assert result["ensemble_same_after_reopening"]
+    ensemble = load_model_file(str(model_path) + ".ensemble")
+    assert ensemble.run.network.ensemble_size == 4 and ensemble.model.get_layer("dense_0").r.shape[0] == 4
+    np.testing.assert_allclose(ensemble.predict_outputs(df)[:, 1], result["ensemble_predictions"], atol=1e-5)

@@ -12,7 +12,7 @@ import pytest
 
 from mfg_desktop.core import report as rp
 from mfg_desktop.core.errors import MfgError
-from mfg_desktop.core.evaluate import HGB, evaluate_run
+from mfg_desktop.core.evaluate import HGB, MODEL_LABEL, evaluate_run
 from mfg_desktop.core.network import preset
 from mfg_desktop.core.recipe import propose_recipe
 from mfg_desktop.core.score import read_score_summaries, score_file, summary_path, write_score_summary
@@ -64,8 +64,14 @@ def test_sections_in_order_and_cover(doc, run):
 
 def test_metrics_table_has_the_evaluations_numbers(doc, evaluation):
     table = next(t for t in _tables(doc) if t.caption == "Metrics beside the baselines")
-    assert table.header == ["metric", "network", "trivial baseline", "gradient boosting"] or \
-        table.header == ["metric", "network", "gradient boosting", "trivial baseline"]
+    # the chosen model first, then the other trained model (Auto keeps both), then the baselines
+    models = ["network"] if len(evaluation.models) == 1 else \
+        [f"{MODEL_LABEL[evaluation.model_name]} (chosen)", *(MODEL_LABEL[n] for n in evaluation.models
+                                                              if n != evaluation.model_name)]
+    assert table.header[: len(models) + 1] == ["metric", *models]
+    assert sorted(table.header[len(models) + 1:]) == ["gradient boosting", "trivial baseline"]
+    if len(models) > 1:
+        assert any(isinstance(b, rp.Paragraph) and evaluation.choice_reason in b.text for b in doc.blocks)
     rows = {r[0]: r for r in table.rows}
     hgb_col = table.header.index("gradient boosting")
     assert rows["PR-AUC"][1] == f"{evaluation.metrics['pr_auc']:.4f}"

@@ -85,7 +85,7 @@ def test_model_card_tells_what_the_model_is(model, run):
     assert card["task"] == "binary" and card["target"] == "Machine_failure"
     assert "Torque [Nm]" in card["inputs"] and not set(LEAKS) & set(card["inputs"])
     assert card["fingerprint"] == run.data_fingerprint["frame_sha256"] and card["training_rows"] == 3000
-    assert card["threshold"] == 0.5 and "val_roc_auc" in card["metrics"]
+    assert card["threshold"] == run.threshold and 0 < run.threshold < 1 and "val_roc_auc" in card["metrics"]
     assert card["created"] and card["app_version"]
 
 
@@ -226,11 +226,12 @@ def test_streaming_in_chunks_gives_the_predictions_of_the_whole_frame(model, run
     whole = model.predict_outputs(frame)[:, 1]
     out = _scored(result)
     np.testing.assert_array_equal(out["probability"].to_numpy(), whole)
-    assert (out["flag"].to_numpy() == (whole >= 0.5)).all()
-    assert result.class_counts == {0: int((whole < 0.5).sum()), 1: int((whole >= 0.5).sum())}
-    assert result.flagged_count == int((whole >= 0.5).sum())
+    t = run.threshold  # chosen on the validation rows when training
+    assert (out["flag"].to_numpy() == (whole >= t)).all()
+    assert result.class_counts == {0: int((whole < t).sum()), 1: int((whole >= t).sum())}
+    assert result.flagged_count == int((whole >= t).sum())
     assert len(result.flagged) == min(1000, result.flagged_count) and (result.flagged["flag"] == 1).all()
-    assert result.flagged["row"].iloc[0] == int(np.argmax(whole >= 0.5)) + 1
+    assert result.flagged["row"].iloc[0] == int(np.argmax(whole >= t)) + 1
     counts, edges = result.histogram
     assert counts.sum() == 20_000 and edges[0] == 0.0 and edges[-1] == 1.0
     assert len([p for p in progress if 0 < p < 1]) >= 3 and progress == sorted(progress)

@@ -148,15 +148,17 @@ def test_cancel_stops_within_a_second_and_keeps_the_best_weights(small):
 def test_the_validation_pr_auc_is_scikit_learns_on_the_compiled_predictions(small):
     from sklearn.metrics import average_precision_score
 
-    run = train_run(small, _recipe(small), SplitSpec(), SMALL, seed=0)
+    run = train_run(small, _recipe(small), SplitSpec(), SMALL, seed=0, model_choice="network")
     valid = small.iloc[run.split_valid]
     x, y = run.fitted.transform(valid), run.fitted.encode_target(valid)
     scores = compiled_outputs(run.model, x)[:, 0]
-    np.testing.assert_allclose(scores, run.predict_matrix(x)[:, 1], atol=1e-6)  # the eager model call
+    raw = run.predict_matrix(x, calibrated=False)[:, 1]
+    np.testing.assert_allclose(scores, raw, atol=1e-6)  # the eager model call
     np.testing.assert_allclose(compiled_outputs(run.model, x, batch_size=97)[:, 0], scores, atol=1e-6)  # in chunks
     # the best weights are back, so their epoch's PR-AUC in the history is that of the run's model
     assert run.history["val_pr_auc"][run.best_epoch - 1] == pytest.approx(average_precision_score(y, scores))
-    assert run.metrics["val_pr_auc"] == pytest.approx(run.history["val_pr_auc"][run.best_epoch - 1], abs=1e-6)
+    assert run.candidates["network"].validation["pr_auc"] == pytest.approx(
+        run.history["val_pr_auc"][run.best_epoch - 1], abs=1e-6)
 
 
 @pytest.mark.parametrize(

@@ -53,13 +53,17 @@ def test_current_run_is_evaluated_in_the_background(qtbot, wait, main_window, tr
     assert set(ev.rows.tolist()) == set(run.split_test.tolist())
     assert "test rows of the training split (375 of 2,500)" in panel.note_label.text()
 
-    # metrics table: network and both baselines, the numbers core computed
+    # metrics table: the chosen model, the other one Auto trained, both baselines, the numbers core computed
+    from mfg_desktop.core.evaluate import model_columns
+
     headers = [panel.metrics.table.horizontalHeaderItem(i).text() for i in range(panel.metrics.table.columnCount())]
-    assert headers == ["Network", "Gradient boosting", "Trivial baseline"]
+    assert headers[-2:] == ["Gradient boosting", "Trivial baseline"] and len(headers) == 4
+    assert headers[0] == model_columns(ev)[0] and headers[0].endswith("(chosen)")
+    assert headers[1] == {"network": "Network", "LightGBM": "LightGBM"}[model_columns(ev)[1]]
     rows = [panel.metrics.table.verticalHeaderItem(i).text() for i in range(panel.metrics.table.rowCount())]
     r = rows.index("PR-AUC")
     assert panel.metrics.table.item(r, 0).text() == f"{ev.metrics['pr_auc']:.4f}"
-    assert panel.metrics.table.item(r, 1).text() == f"{ev.baselines['HistGradientBoosting']['pr_auc']:.4f}"
+    assert panel.metrics.table.item(r, 2).text() == f"{ev.baselines['HistGradientBoosting']['pr_auc']:.4f}"
 
     # confusion matrix follows the slider live
     panel.set_slider_threshold(0.3)

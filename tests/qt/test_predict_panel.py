@@ -62,12 +62,14 @@ def _open_model(panel, qtbot, model_path) -> None:
     qtbot.waitUntil(lambda: not job.is_running() and panel.model is not None, timeout=60_000)
 
 
-def test_scores_a_file_in_a_worker_and_shows_flagged_rows(main_window, qtbot, wait, model_path, batch, tmp_path):
+def test_scores_a_file_in_a_worker_and_shows_flagged_rows(main_window, qtbot, wait, model_path, batch, tmp_path,
+                                                           run):
     panel = _panel(main_window)
     _open_model(panel, qtbot, model_path)
     card = panel.card.text()
     assert "binary classification" in card and "Machine_failure" in card and "fingerprint" in card
-    assert "flag when p(1) ≥ 0.50" in card
+    # the threshold chosen on the validation rows when training (this panel still shows 2 decimals)
+    assert f"flag when p(1) ≥ {run.threshold:.2f}" in card
     panel.add_paths([batch])
     job = panel.score()
     assert job is not None and job.is_running()  # the window stays responsive while it scores
@@ -81,7 +83,7 @@ def test_scores_a_file_in_a_worker_and_shows_flagged_rows(main_window, qtbot, wa
     summary = panel.result_view.summary.toPlainText()
     assert "Rows rejected" in summary and "'Torque [Nm]' is not a number: 1 row(s), the first at data row 8" in summary
     assert "should hold a number" in panel.result_view.warnings.text() and "n.a.x" in panel.result_view.warnings.text()
-    assert "Predicted classes" in summary and "Flagged (p(1) ≥ 0.50)" in summary
+    assert "Predicted classes" in summary and f"Flagged (p(1) ≥ {run.threshold:.2f})" in summary
     assert panel.result_view.histogram.bars is not None and panel.result_view.histogram.mode == "histogram"
 
     model = panel.result_view.table.model()

@@ -49,7 +49,7 @@ def test_presets_fill_the_settings(panel):
     assert panel.form.preset_note.text() == ""
     panel.apply_preset("thorough")
     assert panel.network_spec() == preset("thorough")
-    assert panel.form.hidden_edit.text() == "384, 384, 384"
+    assert panel.form.hidden_edit.text() == "256, 256, 256"  # thorough: 8 ensemble members of this width
     panel.set_settings(hidden="64, 32", optimizer="sgd", epochs=7)
     spec = panel.network_spec()
     assert spec.hidden == [64, 32] and spec.optimizer == "sgd" and spec.epochs == 7
