@@ -36,6 +36,7 @@ import json
 import os
 import warnings
 import zipfile
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -245,7 +246,7 @@ def _unsafe_name(name: str) -> bool:
 
 def _check_entries(infos: list[zipfile.ZipInfo], path: Path) -> None:
     """Refuse a crafted archive from its directory alone, before any member is read."""
-    allowed = {MANIFEST, *REQUIRED_MEMBERS}
+    allowed = {MANIFEST, *KNOWN_MEMBERS}
     if len(infos) > 2 * len(allowed):
         raise _refuse(f"The model file holds {len(infos):,} members; a model file has {len(allowed)}. "
                       "It is not one of ours.", path, "Use the file as saved by mfg_desktop.")
@@ -344,7 +345,7 @@ def _read_members(path: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
                 members[name] = data
     except ModelFileError:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, KeyError,
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, ValueError, KeyError,
             NotImplementedError, RuntimeError) as exc:
         # RuntimeError/NotImplementedError: zipfile's words for encrypted or unknown compression
         raise _refuse(f"The model file is truncated or damaged ({exc}).", path,
@@ -390,13 +391,6 @@ def load_model_file(path: str | Path) -> LoadedModel:
             raise TypeError("recipe.json is not an object")
         fitted = FittedRecipe.from_state({**state, "arrays": arrays})
         task = fitted.task
-        n_classes = fitted.label_mapping.n_classes
-        trees = None
-        if TREES_MEMBER in members:
-            from mfg_desktop.core.trees import trees_from_text
-
-            # checked and refused (ModelFileError) before LightGBM parses anything
-            trees = trees_from_text(members[TREES_MEMBER], task, max(n_classes, 2), fitted.n_features, file=path)
         model = None
         if net is not None:
             spec = NetworkSpec.from_dict(net["spec"])
@@ -431,6 +425,12 @@ def load_model_file(path: str | Path) -> LoadedModel:
                 if mismatch:
                     raise _refuse(f"The model file's weights do not fit its network ({str(mismatch[0].message)[:300]}); "
                                   "it has been altered.", path, "Use the file as saved by mfg_desktop.")
+        trees = None
+        if TREES_MEMBER in members:
+            from mfg_desktop.core.trees import trees_from_text
+
+            # checked and refused (ModelFileError) before LightGBM parses anything
+            trees = trees_from_text(members[TREES_MEMBER], task, max(fitted.label_mapping.n_classes, 2), fitted.n_features, file=path)
         run = TrainingRun.from_dict(run_info, fitted, split_rows, model=model, trees=trees)
         if {"network": model, "trees": trees}.get(run.chosen) is None:
             raise ValueError(f"the chosen model ({run.chosen}) is not in the file")
