@@ -317,6 +317,10 @@ def load_model_file(path: str | Path) -> LoadedModel:
             Path(weights_path).write_bytes(members[WEIGHTS])
             model.load_weights(weights_path)
         run = TrainingRun.from_dict(run_info, fitted, split_rows, model=model)
+        if run.history_spec:  # checked now, not at the first scoring
+            from mfg_desktop.core.history import HistorySpec
+
+            HistorySpec.from_dict(run.history_spec)
     except ModelFileError:
         raise
     except MfgError as exc:

@@ -274,9 +274,12 @@ def _order_values(df: pd.DataFrame, spec: HistorySpec) -> tuple[np.ndarray | Non
     return values.to_numpy(dtype=np.float64, na_value=np.nan), ORDER_TIME
 
 
-def check_history(df: pd.DataFrame, spec: HistorySpec) -> HistoryCheck:
+def check_history(df: pd.DataFrame, spec: HistorySpec, scoring: bool = False) -> HistoryCheck:
     """Check the spec against the data; sets ``spec.order_kind``. Never raises for data problems:
-    each is an :class:`MfgError` in ``errors`` naming the column, entity and row (counted from 1)."""
+    each is an :class:`MfgError` in ``errors`` naming the column, entity and row (counted from 1).
+
+    ``scoring``: new files to score, where a history shorter than every window is no error (it is
+    scored with what it has, and flagged)."""
     spec.check()
     result = HistoryCheck()
     for role, column in (("entity", spec.entity), ("order", spec.order)):
@@ -337,7 +340,7 @@ def check_history(df: pd.DataFrame, spec: HistorySpec) -> HistoryCheck:
     if spec.windows != "none" and spec.sizes:
         unit = "seconds" if kind == ORDER_TIME else "rows"
         too_long = [w for w in spec.sizes if w > result.longest]
-        if too_long:
+        if too_long and not scoring:
             result.errors.append(DataError(
                 f"The window(s) {', '.join(map(str, too_long))} are longer than every entity's history "
                 f"(the longest has {_number_text(result.longest)} {unit}).",
@@ -517,7 +520,7 @@ def feature_names(spec: HistorySpec) -> list[str]:
     return names
 
 
-def build_features(df: pd.DataFrame, spec: HistorySpec) -> HistoryFeatures:
+def build_features(df: pd.DataFrame, spec: HistorySpec, scoring: bool = False) -> HistoryFeatures:
     """Add the spec's causal window features to ``df`` (a copy); rows stay in their order.
 
     Rolling mean/std/min/max come from pandas' grouped rolling windows over the last W rows (or
@@ -525,7 +528,7 @@ def build_features(df: pd.DataFrame, spec: HistorySpec) -> HistoryFeatures:
     is the least-squares slope over the same window, from grouped rolling means of t, t² and t·x
     (t: rows since the entity's start, or seconds); std is the population std (0 for one row).
     """
-    check_history(df, spec).raise_first()
+    check_history(df, spec, scoring=scoring).raise_first()
     missing = [c for c in spec.inputs if c not in df.columns]
     if missing:
         raise DataError(f"The history input column(s) {', '.join(map(repr, missing))} are not in the data.",
@@ -553,7 +556,10 @@ def build_features(df: pd.DataFrame, spec: HistorySpec) -> HistoryFeatures:
         index = pd.to_datetime(t, unit="s") if time_windows else None
         frame = pd.DataFrame(values, index=index)
         extra = pd.DataFrame({"t": t, "tt": t * t}, index=index)
-        tx = pd.DataFrame(values * t[:, None], index=index)
+        # centred on the entity's first value: a constant input then has a slope of exactly 0
+        # instead of float noise, and E[tx] - E[t]E[x] does not cancel large numbers
+        centred = values - values[start_of_row]
+        tx = pd.DataFrame(centred * t[:, None], index=index)
         for w in spec.sizes:
             window: Any = f"{w}s" if time_windows else w
             def roll(x: pd.DataFrame, _w: Any = window) -> Any:
@@ -568,7 +574,8 @@ def build_features(df: pd.DataFrame, spec: HistorySpec) -> HistoryFeatures:
                     out = getattr(grouped, stat)()
                 rolled[(w, stat)] = out.to_numpy()
             if "slope" in stats:
-                mean_x = rolled[(w, "mean")] if (w, "mean") in rolled else grouped.mean().to_numpy()
+                mean_x = (rolled[(w, "mean")] if (w, "mean") in rolled else grouped.mean().to_numpy()) \
+                    - values[start_of_row]
                 mean_t = roll(extra).mean().to_numpy()
                 mean_tx = roll(tx).mean().to_numpy()
                 var_t = mean_t[:, 1] - mean_t[:, 0] ** 2
@@ -619,3 +626,60 @@ def prepare_history(df: pd.DataFrame, spec: HistorySpec) -> HistoryFeatures:
     if label is not None:
         features.frame[label.name] = label.to_numpy()
     return features
+
+
+# --------------------------------------------------------------------------------------------
+# training set-up
+
+
+@dataclass
+class HistoryTraining:
+    """What training on histories needs: the frame with label and features, the target, the columns
+    that are never inputs by default, the default split, and what the user should read."""
+
+    frame: pd.DataFrame
+    target: str
+    spec: HistorySpec
+    not_inputs: list[str]
+    split_text: str
+    warnings: list[str] = field(default_factory=list)
+
+
+def default_split_text(spec: HistorySpec) -> str:
+    """By entity when there are entities (test entities never seen in training); by order for one
+    history; else random."""
+    if spec.entity:
+        return f"group:{spec.entity}"
+    if spec.order:
+        return f"time:{spec.order}"
+    return "random"
+
+
+def prepare_training(df: pd.DataFrame, spec: HistorySpec, target: str | None = None,
+                     exclude: Sequence[str] = ()) -> HistoryTraining:
+    """Check the histories, build the label (or use ``target``) and the window features.
+
+    ``spec.inputs`` empty: every numeric column but the entity, order, source file, target and
+    ``exclude`` is windowed. The returned ``not_inputs`` lists the entity, order and source-file
+    columns; give them to the recipe as excluded unless the user wants them on purpose.
+    """
+    if spec.label != "none" and target is not None and target != spec.label_column:
+        raise MfgError(f"Both a target ({target!r}) and a built label ({spec.label}) were asked for; give one.")
+    target = target or spec.label_column
+    if target is None:
+        raise MfgError("No target: name a target column, or build one (remaining life or fails within N).")
+    if spec.label == "none" and target not in df.columns:
+        raise DataError("The target column is not in the data.", column=target,
+                        hint="Pick one of the data's columns, or build a remaining-life label.")
+    check = check_history(df, spec)
+    check.raise_first()
+    if not spec.inputs:
+        spec.inputs = default_inputs(df, spec, exclude=[*exclude, target])
+    if spec.windows != "none" and not spec.inputs:
+        raise MfgError("No numeric input columns to build window features from.",
+                       hint="Load sensor columns, or switch the windows off.")
+    features = prepare_history(df, spec)
+    not_inputs = [c for c in spec.context_columns if c in features.frame.columns]
+    warnings = list(check.warnings)
+    return HistoryTraining(frame=features.frame, target=target, spec=spec, not_inputs=not_inputs,
+                           split_text=default_split_text(spec), warnings=warnings)

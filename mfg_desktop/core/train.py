@@ -329,6 +329,8 @@ class TrainingRun:
     threshold: float | None = None  # binary: the decision threshold on the positive class probability
     mixed_precision: bool = False
     model: Any = field(default=None, repr=False)  # the Keras model; never in to_dict
+    # sensor histories: HistorySpec.to_dict() when window features were built before the recipe
+    history_spec: dict[str, Any] | None = None
 
     @property
     def task(self) -> str:
@@ -374,6 +376,7 @@ class TrainingRun:
             "n_features": int(self.n_features),
             "threshold": None if self.threshold is None else float(self.threshold),
             "mixed_precision": bool(self.mixed_precision),
+            "history_spec": self.history_spec,
         }
 
     @classmethod
@@ -409,6 +412,7 @@ class TrainingRun:
             threshold=None if d.get("threshold") is None else float(d["threshold"]),
             mixed_precision=bool(d.get("mixed_precision", False)),
             model=model,
+            history_spec=dict(d["history_spec"]) if d.get("history_spec") else None,
         )
 
     def predict_matrix(self, x: np.ndarray, batch_size: int = 8192) -> np.ndarray:
