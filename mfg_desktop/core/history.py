@@ -544,8 +544,8 @@ def build_features(df: pd.DataFrame, spec: HistorySpec, scoring: bool = False) -
     time_windows = kind == ORDER_TIME
     t = (order[sort] - order[sort][start_of_row]) if time_windows else (rows_seen_sorted - 1).astype(np.float64)
 
-    values = df[spec.inputs].to_numpy(dtype=np.float64, na_value=np.nan)[sort] if spec.inputs else \
-        np.zeros((n, 0))
+    values = np.asfortranarray(df[spec.inputs].to_numpy(dtype=np.float64, na_value=np.nan)[sort]) \
+        if spec.inputs else np.zeros((n, 0))
     blocks: list[np.ndarray] = []
     stats = WINDOW_STATS[spec.windows]
     for lag in LAGS[spec.windows]:
@@ -583,32 +583,37 @@ def build_features(df: pd.DataFrame, spec: HistorySpec, scoring: bool = False) -
                 with np.errstate(invalid="ignore", divide="ignore"):
                     slope = np.where(var_t[:, None] > 1e-12, cov / var_t[:, None], 0.0)
                 rolled[(w, "slope")] = slope
+    # blocks of (rows, inputs) in feature_names order: lags, window stats, change
+    for w in spec.sizes if stats else ():
+        for stat in stats:
+            r = rolled[(w, stat)]
+            if stat == "std":  # one row (or one present value) so far: no spread, not unknown
+                r = np.where(np.isnan(r) & ~np.isnan(values), 0.0, r)
+            blocks.append(r)
     if spec.windows != "none":
-        first = values[start_of_row]
-    # columns in feature_names order: per input, lags, then window stats, then change
-    columns: list[np.ndarray] = []
-    for j in range(len(spec.inputs)):
-        for b in blocks:
-            columns.append(b[:, j])
-        for w in spec.sizes if stats else ():
-            for stat in stats:
-                r = rolled[(w, stat)][:, j]
-                if stat == "std":
-                    r = np.where(np.isnan(r) & ~np.isnan(values[:, j]), 0.0, r)
-                columns.append(r)
-        if spec.windows != "none":
-            columns.append(values[:, j] - first[:, j])
+        blocks.append(values - values[start_of_row])
     names = feature_names(spec)
+    in_order = bool(np.array_equal(sort, np.arange(n)))  # the usual case: the file is sorted already
     unsorted = np.empty(n, dtype=np.int64)
     unsorted[sort] = np.arange(n)
-    out = df.copy()
-    if columns:
-        matrix = np.column_stack(columns)[unsorted]
+    out = df
+    if blocks:
         clash = [c for c in names if c in df.columns]
         if clash:
             raise DataError(f"The data already has a column named like a window feature ({clash[0]!r}).",
                             column=clash[0], hint="Rename that column, or switch the windows off.")
-        out = pd.concat([out, pd.DataFrame(matrix, columns=names, index=df.index)], axis=1)
+        # one contiguous array per feature column (pandas' rolling results are column-major
+        # already): the DataFrame then copies each column once, no transposing of a big matrix
+        columns: dict[str, np.ndarray] = {}
+        k = 0
+        for j in range(len(spec.inputs)):
+            for block in blocks:
+                column = block[:, j]
+                columns[names[k]] = column if in_order else column[unsorted]
+                k += 1
+        out = pd.concat([df, pd.DataFrame(columns, index=df.index)], axis=1)
+    else:
+        out = df.copy()
     rows_seen = rows_seen_sorted[unsorted]
     longest = max(spec.sizes) if spec.windows != "none" and spec.sizes else 0
     # seconds covered so far for a timestamp order, else rows seen
