@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.indexers import BaseIndexer
 
 from mfg_desktop.core.errors import DataError, MfgError
 
@@ -505,6 +506,24 @@ class HistoryFeatures:
     short: np.ndarray  # per row: its entity's history so far is shorter than the longest window
 
 
+class EntityWindow(BaseIndexer):
+    """pandas rolling bounds: the last ``window_size`` rows up to each row, never reaching back
+    into the previous entity (rows sorted by entity, ``entity_start`` = each row's first row).
+
+    The same windows as ``groupby(entity).rolling(W)``, computed once with numpy for all rows
+    instead of per group and per column in Python, which made grouped rolling 1.6x slower than
+    this on 1,000 entities (tests/benchmarks/bench_history.py)."""
+
+    def get_window_bounds(self, num_values: int = 0, min_periods: int | None = None, center: bool | None = None,
+                          closed: str | None = None, step: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        cached = getattr(self, "_bounds", None)
+        if cached is None or len(cached[0]) != num_values:
+            end = np.arange(1, num_values + 1, dtype=np.int64)
+            start = np.maximum(end - int(self.window_size), np.asarray(self.entity_start, dtype=np.int64))
+            cached = self._bounds = (start, end)
+        return cached
+
+
 def feature_names(spec: HistorySpec) -> list[str]:
     """The window feature columns the spec adds, in order."""
     unit = "s" if spec.order_kind == ORDER_TIME else ""
@@ -561,9 +580,14 @@ def build_features(df: pd.DataFrame, spec: HistorySpec, scoring: bool = False) -
         centred = values - values[start_of_row]
         tx = pd.DataFrame(centred * t[:, None], index=index)
         for w in spec.sizes:
-            window: Any = f"{w}s" if time_windows else w
-            def roll(x: pd.DataFrame, _w: Any = window) -> Any:
-                return x.groupby(sorted_keys, sort=False).rolling(_w, min_periods=1)
+            if time_windows:
+                def roll(x: pd.DataFrame, _w: str = f"{w}s") -> Any:
+                    return x.groupby(sorted_keys, sort=False).rolling(_w, min_periods=1)
+            else:
+                bounds = EntityWindow(window_size=w, entity_start=start_of_row)
+
+                def roll(x: pd.DataFrame, _b: EntityWindow = bounds) -> Any:
+                    return x.rolling(_b, min_periods=1)
             grouped = roll(frame)
             for stat in stats:
                 if stat == "slope":
@@ -586,10 +610,7 @@ def build_features(df: pd.DataFrame, spec: HistorySpec, scoring: bool = False) -
     # blocks of (rows, inputs) in feature_names order: lags, window stats, change
     for w in spec.sizes if stats else ():
         for stat in stats:
-            r = rolled[(w, stat)]
-            if stat == "std":  # one row (or one present value) so far: no spread, not unknown
-                r = np.where(np.isnan(r) & ~np.isnan(values), 0.0, r)
-            blocks.append(r)
+            blocks.append(rolled[(w, stat)])  # population std: 0 for one row, not unknown
     if spec.windows != "none":
         blocks.append(values - values[start_of_row])
     names = feature_names(spec)
