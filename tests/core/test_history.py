@@ -169,3 +169,16 @@ def test_prepare_history_adds_label_and_features():
     assert "RUL" in out.frame and "wear slope5" in out.frame
     assert "unit mean5" not in out.frame and "cycle mean5" not in out.frame
     assert out.short.sum() == 3 * 4  # first four rows of each unit see fewer than 5 rows
+
+
+def test_cmapss_slice_reads_without_header_and_suggests_engine_and_cycle():
+    from pathlib import Path
+
+    from mfg_desktop.core.ingest import load_files
+
+    data = load_files([Path(__file__).resolve().parents[1] / "data" / "cmapss_fd001_6engines.txt"])
+    settings = data.files[0]
+    assert settings.header is False and settings.delimiter == "whitespace"
+    assert data.frame.shape == (1304, 26) and data.frame["col_1"].nunique() == 6
+    s = suggest_history(data.frame)
+    assert (s.entity, s.order) == ("col_1", "col_2")
