@@ -250,7 +250,9 @@ def _add_history_options(train: argparse.ArgumentParser) -> None:
 
 def _history_training(args: argparse.Namespace, df, excluded: list[str]):
     """The history set-up the train options ask for, or None: (training, join report)."""
-    from mfg_desktop.core.history import HistorySpec, join_table, prepare_training
+    from pathlib import Path
+
+    from mfg_desktop.core.history import SOURCE_FILE, HistorySpec, join_table, prepare_training
     from mfg_desktop.core.ingest import load_files
 
     asked = args.entity or args.order or args.rul or args.fails_within is not None or args.join
@@ -269,6 +271,9 @@ def _history_training(args: argparse.Namespace, df, excluded: list[str]):
         sizes = tuple(int(w) for w in _split_names([args.window_sizes]))
     except ValueError:
         raise MfgError(f"--window-sizes takes whole numbers separated by commas, not {args.window_sizes!r}.") from None
+    if args.entity == SOURCE_FILE and SOURCE_FILE not in df.columns and len(args.files) == 1:
+        df = df.copy()  # one file loaded: one history, named like the column several files get
+        df.insert(0, SOURCE_FILE, Path(args.files[0]).name)
     report = None
     if args.join:
         table = load_files([args.join], _read_options(args)).frame

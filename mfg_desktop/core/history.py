@@ -709,3 +709,19 @@ def prepare_training(df: pd.DataFrame, spec: HistorySpec, target: str | None = N
     warnings = list(check.warnings)
     return HistoryTraining(frame=features.frame, target=target, spec=spec, not_inputs=not_inputs,
                            split_text=default_split_text(spec), warnings=warnings)
+
+
+def history_frame(spec_dict: Mapping[str, Any], df: pd.DataFrame,
+                  data_files: Sequence[str | Path] = ()) -> pd.DataFrame:
+    """A loaded table as a history model sees it: the stored spec's label (when it builds one) and
+    window features added, as in training (``source_file`` added for a single file when the
+    entity is the file). For evaluating a history model on labelled history files."""
+    spec = HistorySpec.from_dict(spec_dict)
+    if spec.entity == SOURCE_FILE and SOURCE_FILE not in df.columns and len(data_files) == 1:
+        df = df.copy()
+        df.insert(0, SOURCE_FILE, Path(data_files[0]).name)
+    features = build_features(df, spec, scoring=True)
+    label = build_label(df, spec)
+    if label is not None:
+        features.frame[label.name] = label.to_numpy()
+    return features.frame

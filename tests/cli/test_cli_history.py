@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -38,6 +39,12 @@ def test_rul_model_on_cmapss_scores_a_short_engine(tmp_path, capsys):
     test_engines = set(np.unique(np.loadtxt(CMAPSS)[loaded.run.split_test, 0]))
     train_engines = set(np.unique(np.loadtxt(CMAPSS)[loaded.run.split_train, 0]))
     assert test_engines and not test_engines & train_engines  # split by engine
+
+    # evaluate rebuilds the label and the windows, knows the training file: its held-out engines only
+    rc, out, err = run(["evaluate", model, CMAPSS, "--json"], capsys)
+    assert rc == 0, out + err
+    evaluation = json.loads(out)
+    assert evaluation["rows_used"] == len(loaded.run.split_test) and "held-out test rows" in evaluation["note"]
 
     rows = CMAPSS.read_text().splitlines()
     short = tmp_path / "engine_3_new.txt"  # a new engine seen for 8 cycles only: shorter than the window
