@@ -88,7 +88,7 @@ def accuracy(path: Path, seeds: list[int], preset_name: str, sizes: tuple[int, .
                rmse(hgb_pred[last], y[last]), rmse(net, y[test]), rmse(hgb_pred, y[test]))
         results.append(row)
         print(f"{seed:>4}  " + "  ".join(f"{v:>{w}.2f}" for v, w in zip(row, WIDTHS, strict=True))
-              + f"  {len(last):>7}  {run.epochs_run:>6}  {seconds:>7.1f}")
+              + f"  {len(last):>7}  {run.epochs_run:>6}  {seconds:>7.1f}", flush=True)
     if len(results) > 1:
         arr = np.array(results)
         mean, std = arr.mean(axis=0), arr.std(axis=0)
@@ -182,7 +182,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--preset", default="balanced")
+    parser.add_argument("--preset", default="fast")
     parser.add_argument("--sizes", default="5,10,20,30")
     parser.add_argument("--windows", default="minimal")
     parser.add_argument("--rows", type=int, default=1_000_000)
