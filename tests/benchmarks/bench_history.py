@@ -13,7 +13,13 @@
    results are checked equal. Target: the app <= 1.5x the plain script.
 
     python tests/benchmarks/bench_history.py [--data PATH/train_FD001.txt] [--seeds 0,1,2]
-        [--preset balanced] [--skip-accuracy] [--skip-speed] [--rows 1000000]
+        [--preset fast] [--windows minimal] [--sizes 5,10,20,30] [--skip-accuracy] [--skip-speed]
+        [--rows 1000000]
+
+Measured on the shared 2-core machine (load 4-7), seeds 0,1,2, RMSE at the cut histories' last row:
+preset fast, minimal windows 5,10,20,30: network 13.52 +- 1.24, HistGradientBoosting 13.16 +- 1.18
+(all test rows: 12.36 vs 12.43); preset balanced: network 14.79 +- 1.41; extended windows with fast:
+network 14.43 +- 2.62, HGB 13.53. Speed, 1,000,000 rows: app 57.5 s, plain pandas 65.9 s (0.87x).
 """
 
 from __future__ import annotations
