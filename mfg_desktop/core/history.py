@@ -7,8 +7,9 @@ plain data (``to_dict``/``from_dict`` give JSON), saved in the model file and ap
 when new history files are scored.
 
 Window features only ever look at the row itself and earlier rows of the same entity: every one
-is a pandas grouped rolling window (or a shift) over the rows sorted by entity and order, so a
-changed future row cannot move an earlier row's features (``tests/core/test_history.py`` proves
+is a pandas rolling window over the rows sorted by entity and order, bounded at the entity's first
+row (:class:`EntityWindow` for row windows, ``groupby().rolling("Ws")`` for time windows), or a
+look-back by position, so a changed future row cannot move an earlier row's features (``tests/core/test_history.py`` proves
 it). Rows keep their place: features are computed on a sorted view and put back by position.
 
 An entity with fewer rows than a window is described with what it has (the window covers its
@@ -542,8 +543,8 @@ def feature_names(spec: HistorySpec) -> list[str]:
 def build_features(df: pd.DataFrame, spec: HistorySpec, scoring: bool = False) -> HistoryFeatures:
     """Add the spec's causal window features to ``df`` (a copy); rows stay in their order.
 
-    Rolling mean/std/min/max come from pandas' grouped rolling windows over the last W rows (or
-    the last W seconds, ``closed="both"`` excluded: a row W seconds back is outside); the slope
+    Rolling mean/std/min/max come from pandas' rolling windows over the last W rows of the entity
+    (or its last W seconds: a row exactly W seconds back is outside); the slope
     is the least-squares slope over the same window, from grouped rolling means of t, t² and t·x
     (t: rows since the entity's start, or seconds); std is the population std (0 for one row).
     """
