@@ -204,15 +204,17 @@ def _add_train_parser(sub: argparse._SubParsersAction) -> None:
         "with their reason), the recipe is the proposed one, the split is random and stratified.",
     )
     train.add_argument("files", nargs="+", metavar="DATA", help="CSV or Excel files (stacked when several)")
-    train.add_argument("--target", required=True, help="target column (or one-hot columns joined with '+')")
+    train.add_argument("--target", help="target column (or one-hot columns joined with '+'); not needed with "
+                       "--rul or --fails-within")
     train.add_argument("--exclude", action="append", default=[], metavar="COL[,COL...]",
                        help="columns not to use as inputs (repeatable)")
     train.add_argument("--keep", action="append", default=[], metavar="COL[,COL...]",
                        help="use these leak suspects as inputs after all (repeatable)")
     train.add_argument("--derive", action="append", default=[], metavar="'NAME = FORMULA'",
                        help='derived column, e.g. --derive \'dT = "Process temperature [K]" - "Air temperature [K]"\'')
-    train.add_argument("--split", default="random", metavar="random|time:COL|group:COL",
-                       help="how to split rows into training/validation/test (default: random, stratified)")
+    train.add_argument("--split", metavar="random|time:COL|group:COL",
+                       help="how to split rows into training/validation/test (default: random, stratified; "
+                       "with --entity: group:ENTITY)")
     train.add_argument("--preset", choices=list(PRESETS), default=DEFAULT_PRESET,
                        help=f"network preset (default: {DEFAULT_PRESET})")
     train.add_argument("--epochs", type=int, help="maximum number of epochs (default: the preset's)")
@@ -227,8 +229,71 @@ def _add_train_parser(sub: argparse._SubParsersAction) -> None:
                        "the cost on the validation rows, else it maximises F1)")
     train.add_argument("--cost-fp", type=float, metavar="Y", help="cost of a false alarm (with --cost-fn)")
     train.add_argument("--out", required=True, metavar="MODEL", help="model file to write (.mfgmodel)")
+    _add_history_options(train)
     _add_read_options(train)
     train.set_defaults(func=_cmd_train)
+
+
+def _add_history_options(train: argparse.ArgumentParser) -> None:
+    from mfg_desktop.core.history import DEFAULT_SIZES, WINDOW_SETS
+
+    group = train.add_argument_group(
+        "sensor histories", "Rows that are histories of machines/units/batches: window features per entity "
+        "(built causally, from each row and the rows before it) and labels built from the end of each history.")
+    group.add_argument("--entity", metavar="COL", help="entity column (machine, unit, batch; source_file: one "
+                       "history per file); the split is then by entity unless --split says otherwise")
+    group.add_argument("--order", metavar="COL", help="order column (cycle or timestamp; default: the row order "
+                       "within each file)")
+    label = group.add_mutually_exclusive_group()
+    label.add_argument("--rul", action="store_true", help="target: remaining useful life (rows/cycles, or hours "
+                       "for a timestamp order, until the entity's last row)")
+    label.add_argument("--fails-within", type=float, metavar="N", help="target: 1 when the entity's last row is "
+                       "at most N cycles/rows/hours away, else 0")
+    group.add_argument("--rul-cap", type=float, metavar="N", help="cap the remaining life at N (piecewise-linear)")
+    group.add_argument("--join", metavar="TABLE", help="label or lookup table joined onto the entities")
+    group.add_argument("--join-key", metavar="COL", help="the table's key column (matched against the entity; "
+                       "with --entity source_file: the file name's stem or the number in it)")
+    group.add_argument("--windows", choices=WINDOW_SETS, default="minimal",
+                       help="window feature set (default: minimal: mean, std, slope per window and change "
+                       "since the start; extended adds min, max and lags 1-3)")
+    group.add_argument("--window-sizes", default=",".join(map(str, DEFAULT_SIZES)), metavar="W[,W...]",
+                       help="window lengths in rows (seconds for a timestamp order; default: %(default)s)")
+
+
+def _history_training(args: argparse.Namespace, df, excluded: list[str]):
+    """The history set-up the train options ask for, or None: (training, join report)."""
+    from pathlib import Path
+
+    from mfg_desktop.core.history import SOURCE_FILE, HistorySpec, join_table, prepare_training
+    from mfg_desktop.core.ingest import load_files
+
+    asked = args.entity or args.order or args.rul or args.fails_within is not None or args.join
+    if not asked:
+        if args.rul_cap is not None:
+            raise MfgError("--rul-cap needs --rul.")
+        return None, None
+    if args.rul_cap is not None and not args.rul:
+        raise MfgError("--rul-cap needs --rul.")
+    if bool(args.join) != bool(args.join_key):
+        raise MfgError("--join and --join-key go together: the table and its key column.")
+    if not args.entity and (args.rul or args.fails_within is not None or args.join):
+        raise MfgError("--rul, --fails-within and --join need --entity COL (whose history ends where?).",
+                       hint="With several files, --entity source_file makes each file one history.")
+    try:
+        sizes = tuple(int(w) for w in _split_names([args.window_sizes]))
+    except ValueError:
+        raise MfgError(f"--window-sizes takes whole numbers separated by commas, not {args.window_sizes!r}.") from None
+    if args.entity == SOURCE_FILE and SOURCE_FILE not in df.columns and len(args.files) == 1:
+        df = df.copy()  # one file loaded: one history, named like the column several files get
+        df.insert(0, SOURCE_FILE, Path(args.files[0]).name)
+    report = None
+    if args.join:
+        table = load_files([args.join], _read_options(args)).frame
+        df, report = join_table(df, table, args.entity, args.join_key, args.join)
+    label = "rul" if args.rul else "fails_within" if args.fails_within is not None else "none"
+    spec = HistorySpec(entity=args.entity, order=args.order, label=label, rul_cap=args.rul_cap,
+                       fails_within=args.fails_within, windows=args.windows, sizes=sizes)
+    return prepare_training(df, spec, target=args.target, exclude=excluded), report
 
 
 def _split_names(values: Sequence[str]) -> list[str]:
@@ -259,23 +324,38 @@ def _cmd_train(args: argparse.Namespace) -> int:
     options = _read_options(args)
     data = load_files(args.files, options)
     df = data.frame
-    derived = parse_derived_list(args.derive, list(map(str, df.columns)))
     excluded = _split_names(args.exclude)
     unknown = [c for c in excluded if c not in set(map(str, df.columns))]
     if unknown:
         raise MfgError(f"--exclude names a column that is not in the data: {unknown[0]!r}.", column=unknown[0])
+    target = args.target
+    history, joined = _history_training(args, df, excluded)
+    if history is not None:
+        df, target = history.frame, history.target
+        for line in joined.lines() if joined is not None else []:
+            print(line)
+        print(f"histories: {history.spec.describe()}")
+        for warning in history.warnings:
+            print(f"warning: {warning}")
+        excluded += [c for c in history.not_inputs if c not in excluded and c != target]
+    elif target is None:
+        raise MfgError("train needs --target COL (or --rul / --fails-within with --entity).")
+    derived = parse_derived_list(args.derive, list(map(str, df.columns)))
     keep = set(_split_names(args.keep))
-    report = analyze_target(apply_derived(df, derived) if derived else df, args.target)
-    leaks = {s.column: s.reason for s in report.leak_suspects if s.column not in keep}
+    report = analyze_target(apply_derived(df, derived) if derived else df, target,
+                            entity=history.spec.entity if history is not None else None)
+    leaks = {s.column: s.reason for s in report.leak_suspects if s.column not in keep and s.column not in excluded}
     for column, reason in leaks.items():
         print(f"left out (likely leak): {column}: {reason}")
-    recipe = propose_recipe(df, args.target, exclude=excluded, derived=derived, leak_suspects=leaks)
-    split = SplitSpec.parse(args.split, seed=args.seed)
+    recipe = propose_recipe(df, target, exclude=excluded, derived=derived, leak_suspects=leaks)
+    split_text = args.split if args.split is not None or history is None else history.split_text
+    split = SplitSpec.parse(split_text or "random", seed=args.seed)
     spec = preset(args.preset)
     if args.epochs is not None:
         spec = spec.with_changes(epochs=args.epochs)
     class_weight = {"auto": "auto", "on": True, "off": False}[args.class_weights]
-    print(f"{len(df):,} rows, target {args.target!r} ({recipe.task}), inputs: {', '.join(recipe.inputs)}")
+    print(f"{len(df):,} rows, target {target!r} ({recipe.task}), inputs ({len(recipe.inputs)}): "
+          f"{', '.join(recipe.inputs)}")
     print(f"split {split.text}, preset {args.preset}, model {args.model}, up to {spec.epochs} epochs, "
           f"seed {args.seed}")
 
@@ -325,6 +405,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if run.class_weights:
         print("class weights: " + ", ".join(f"{run.classes[k]!r} {v:.3g}" for k, v in run.class_weights.items()))
     print("validation (chosen model): " + ", ".join(f"{k} {v:.4f}" for k, v in run.metrics.items()))
+    if history is not None:
+        run.history_spec = history.spec.to_dict()
     path = save_model_file(run, args.out)
     print(f"saved {path}")
     return 0

@@ -430,10 +430,15 @@ def load_model_file(path: str | Path) -> LoadedModel:
             from mfg_desktop.core.trees import trees_from_text
 
             # checked and refused (ModelFileError) before LightGBM parses anything
-            trees = trees_from_text(members[TREES_MEMBER], task, max(fitted.label_mapping.n_classes, 2), fitted.n_features, file=path)
+            trees = trees_from_text(members[TREES_MEMBER], task, max(fitted.label_mapping.n_classes, 2),
+                                    fitted.n_features, file=path)
         run = TrainingRun.from_dict(run_info, fitted, split_rows, model=model, trees=trees)
         if {"network": model, "trees": trees}.get(run.chosen) is None:
             raise ValueError(f"the chosen model ({run.chosen}) is not in the file")
+        if run.history_spec:  # checked now, not at the first scoring
+            from mfg_desktop.core.history import HistorySpec
+
+            HistorySpec.from_dict(run.history_spec)
     except ModelFileError:
         raise
     except MfgError as exc:

@@ -692,6 +692,10 @@ def evaluate_model_file(
     """
     state = ensure_state(state)
     run = loaded.run if hasattr(loaded, "run") else loaded
+    if getattr(run, "history_spec", None):  # the model reads window features built from the histories
+        from mfg_desktop.core.history import history_frame
+
+        df = history_frame(run.history_spec, df, data_files)
     where = ", ".join(Path(p).name for p in data_files) or "table"
     y_all = _labelled_target(run, df, f"file {where}" if data_files else "table")
     if same_data(run, df, data_files):

@@ -508,6 +508,7 @@ def analyze_target(
     target: str | Sequence[str],
     profile: DataProfile | None = None,
     state: JobState | None = None,
+    entity: str | None = None,
 ) -> TargetReport:
     """Task, class balance and likely leaks for a target column or one-hot group.
 
@@ -521,6 +522,11 @@ def analyze_target(
        rows); for other numbers a one-column classifier (see _single_feature_score) reaching
        95 % cross-validated balanced accuracy. Regression: |correlation| >= 0.98, or a category explaining >= 95 % of
        the variance;
+    With ``entity`` (the machine/experiment column of sensor histories) and a target that is one
+    value per entity, a column that is also constant within each entity (a setting held for an
+    experiment) is not a rule-3 suspect: any such column "determines" a per-entity label on few
+    entities, which says nothing about a leak.
+
     4. siblings: a 0/1 flag, rare, sitting in the same run of adjacent 0/1 flags as at least two
        columns found by rule 3 (and those being at least half of that run). Failure-mode flags are
        exported together; one of them can be recorded inconsistently with the outcome, as RNF is in
@@ -582,6 +588,12 @@ def analyze_target(
     reasons: dict[str, list[str]] = {c: [] for c in candidates}
     determines: set[str] = set()
     by_name = {prof.name: prof for prof in profile.columns}
+    per_entity: set[str] = set()
+    if entity is not None and entity in df.columns and entity not in columns:
+        groups = df.groupby(df[entity].to_numpy(), sort=False, dropna=False)
+        if (groups[list(columns)].nunique(dropna=True) <= 1).all(axis=None):
+            held = groups[[c for c in candidates if c != entity]].nunique(dropna=True).max() <= 1
+            per_entity = {str(c) for c, constant in held.items() if constant}
 
     for i, name in enumerate(candidates):
         state.check_cancelled()
@@ -601,7 +613,7 @@ def analyze_target(
             )
             determines.add(name)
             continue
-        if prof.constant or prof.kind in (TEXT, DATETIME) or prof.missing == len(df):
+        if prof.constant or prof.kind in (TEXT, DATETIME) or prof.missing == len(df) or name in per_entity:
             continue
         s = df[name]
         if task in (BINARY, MULTICLASS):

@@ -1078,6 +1078,11 @@ def score_file(
     options = options or ScoreOptions()
     if options.format not in OUTPUT_FORMATS:
         raise MfgError(f"Unknown output format {options.format!r}; use csv or xlsx.")
+    if loaded.run.history_spec:  # window features need whole histories: read whole, not streamed
+        from mfg_desktop.core.history_score import score_history_file
+
+        return score_history_file(loaded, path, out_dir, options, state, protected=protected,
+                                  progress_span=progress_span)
     state = ensure_state(state)
     path = Path(path)
     out_dir = Path(out_dir)

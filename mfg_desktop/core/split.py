@@ -171,7 +171,7 @@ def make_split(df: pd.DataFrame, y: pd.Series, spec: SplitSpec, task: str) -> Sp
         usable &= time_ok
         train, valid, test = _by_time(np.flatnonzero(usable), times, spec)
     else:
-        train, valid, test = _by_group(np.flatnonzero(usable), df, spec)
+        train, valid, test = _by_group(np.flatnonzero(usable), df, spec, y if task != REGRESSION else None, notes)
     split = Split(
         train=np.sort(train).astype(np.int64),
         valid=np.sort(valid).astype(np.int64),
@@ -312,7 +312,8 @@ def _by_time(rows: np.ndarray, times: np.ndarray, spec: SplitSpec) -> tuple[np.n
     return order[:valid_start], order[valid_start:test_start], order[test_start:]
 
 
-def _by_group(rows: np.ndarray, df: pd.DataFrame, spec: SplitSpec) -> tuple[np.ndarray, ...]:
+def _by_group(rows: np.ndarray, df: pd.DataFrame, spec: SplitSpec, y: pd.Series | None = None,
+              notes: list[str] | None = None) -> tuple[np.ndarray, ...]:
     column = spec.column
     if column not in df.columns:
         raise TrainingError(
@@ -334,7 +335,20 @@ def _by_group(rows: np.ndarray, df: pd.DataFrame, spec: SplitSpec) -> tuple[np.n
             hint="Pick a column with more groups (e.g. batch instead of machine), or use another split.",
         )
     group_sizes = np.bincount(codes, minlength=n_groups)
-    part_of_group = _assign_groups(group_sizes, np.array([n_train, n_valid, n_test]), spec.seed)
+    goals = np.array([n_train, n_valid, n_test])
+    group_class = _class_per_group(codes, n_groups, y.iloc[rows]) if y is not None else None
+    if group_class is None:
+        part_of_group = _assign_groups(group_sizes, goals, spec.seed)
+    else:
+        # one class per group (a verdict per experiment): deal each class's groups to the parts on
+        # their own, so that validation and test see every class a few groups allow
+        part_of_group = np.empty(n_groups, dtype=np.int8)
+        for cls in np.unique(group_class):
+            members = np.flatnonzero(group_class == cls)
+            share = group_sizes[members].sum() / group_sizes.sum()
+            part_of_group[members] = _assign_groups(group_sizes[members], goals * share, spec.seed)
+        if notes is not None:
+            notes.append(f"Grouped split stratified by class: each {column!r} has one class.")
     where = part_of_group[codes]
     train, valid, test = rows[where == 0], rows[where == 1], rows[where == 2]
     if len(train) < MIN_TRAIN_ROWS:
@@ -348,6 +362,20 @@ def _by_group(rows: np.ndarray, df: pd.DataFrame, spec: SplitSpec) -> tuple[np.n
 
 
 GROUP_TRIALS = 50
+
+
+def _class_per_group(codes: np.ndarray, n_groups: int, y: pd.Series) -> np.ndarray | None:
+    """The class code of each group when every group holds one class only, else None."""
+    labels, _ = pd.factorize(pd.Series(_labels(y)), sort=True)
+    if (labels < 0).any():
+        return None
+    frame = pd.DataFrame({"g": codes, "c": labels})
+    per_group = frame.groupby("g")["c"].agg(["min", "max"])
+    if len(per_group) != n_groups or (per_group["min"] != per_group["max"]).any():
+        return None
+    if per_group["min"].nunique() < 2:
+        return None
+    return per_group["min"].to_numpy()
 
 
 def _assign_groups(group_sizes: np.ndarray, goals: np.ndarray, seed: int) -> np.ndarray:

@@ -343,6 +343,8 @@ class TrainingRun:
     choice_reason: str = ""
     model_choice: str = NETWORK  # what was asked: auto, network or trees
     costs: dict[str, float] | None = None  # binary: {"fn": missed defect, "fp": false alarm} when given
+    # sensor histories: HistorySpec.to_dict() when window features were built before the recipe
+    history_spec: dict[str, Any] | None = None
 
     @property
     def task(self) -> str:
@@ -421,6 +423,7 @@ class TrainingRun:
                                                                if name == self.chosen and self.task == BINARY
                                                                else {})}
                                       for name, c in self.candidates.items()}},
+            "history_spec": self.history_spec,
         }
 
     @classmethod
@@ -465,6 +468,7 @@ class TrainingRun:
             choice_reason=str(models.get("reason", "")),
             model_choice=str(models.get("asked", NETWORK)),
             costs=None if not models.get("costs") else {k: float(models["costs"][k]) for k in ("fn", "fp")},
+            history_spec=dict(d["history_spec"]) if d.get("history_spec") else None,
         )
 
     def predict_matrix(self, x: np.ndarray, batch_size: int = 8192, which: str | None = None,
