@@ -328,6 +328,8 @@ class TrainingRun:
     n_features: int
     threshold: float | None = None  # binary: the decision threshold on the positive class probability
     mixed_precision: bool = False
+    # the configurations a search tried, each with its validation score (core/search.py); None: no search
+    search: list[dict[str, Any]] | None = None
     model: Any = field(default=None, repr=False)  # the Keras model; never in to_dict
 
     @property
@@ -374,6 +376,7 @@ class TrainingRun:
             "n_features": int(self.n_features),
             "threshold": None if self.threshold is None else float(self.threshold),
             "mixed_precision": bool(self.mixed_precision),
+            "search": self.search,
         }
 
     @classmethod
@@ -408,6 +411,7 @@ class TrainingRun:
             n_features=int(d["n_features"]),
             threshold=None if d.get("threshold") is None else float(d["threshold"]),
             mixed_precision=bool(d.get("mixed_precision", False)),
+            search=d.get("search"),
             model=model,
         )
 
