@@ -42,7 +42,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -57,7 +57,6 @@ PROBE_TIMEOUT_S = 5.0
 EXCHANGE_S = 0.2
 # after Cancel, how long a remote training may take to stop by itself before it is killed
 CANCEL_GRACE_S = 30.0
-DEFAULT_TOKEN_PATH = Path.home() / ".ray" / "auth_token"
 # what the workers must be able to import to train and score
 WORKER_PACKAGES = ("numpy", "pandas", "pyarrow", "sklearn", "keras", "charset_normalizer", "openpyxl")
 
@@ -74,6 +73,23 @@ def require_ray() -> None:
     """Raise :class:`ClusterError` naming the extra when Ray is not installed."""
     if not ray_installed():
         raise ClusterError("Ray is not installed, so the cluster cannot be used;", hint=INSTALL_HINT + ".")
+
+
+def import_tune() -> Any:
+    """``ray.tune``, importable although the CLI put an offline stand-in for ``requests`` in place.
+
+    Ray Data (which Tune imports) names ``requests.Response`` in annotations at import time; the
+    stand-in (cli._keep_http_clients_out) refuses every attribute. On the cluster path the real
+    ``requests`` is loaded instead: importing it binds one local IPv6 probe socket (urllib3) and
+    connects nowhere; Ray itself talks only to the configured address.
+    """
+    require_ray()
+    stand_in = sys.modules.get("requests")
+    if stand_in is not None and getattr(stand_in, "__file__", None) is None:
+        del sys.modules["requests"]
+    from ray import tune
+
+    return tune
 
 
 # --------------------------------------------------------------------------------------------
@@ -129,6 +145,11 @@ def parse_address(text: str) -> Address:
     return Address(kind, host, port)
 
 
+def default_token_path() -> Path:
+    """Ray's default token file (ray._private.authentication.authentication_token_setup)."""
+    return Path.home() / ".ray" / "auth_token"
+
+
 @dataclass(frozen=True)
 class Token:
     value: str = field(repr=False)
@@ -145,8 +166,8 @@ def find_token(token_file: str | os.PathLike | None = None) -> Token | None:
     if os.environ.get("RAY_AUTH_TOKEN_PATH"):
         path = Path(os.environ["RAY_AUTH_TOKEN_PATH"])
         return Token(_read_token_file(path, "RAY_AUTH_TOKEN_PATH"), f"RAY_AUTH_TOKEN_PATH ({path.name})")
-    if DEFAULT_TOKEN_PATH.is_file():
-        return Token(_read_token_file(DEFAULT_TOKEN_PATH, "Ray's default token file"), str(DEFAULT_TOKEN_PATH))
+    if default_token_path().is_file():
+        return Token(_read_token_file(default_token_path(), "Ray's default token file"), str(default_token_path()))
     return None
 
 
@@ -233,7 +254,7 @@ def probe(settings: ClusterSettings, timeout: float = PROBE_TIMEOUT_S) -> Token 
         if token is None:
             raise ClusterError(f"The cluster at {where} requires a token and none was found.",
                                hint="Name the token file (--token-file, or Settings › Compute), or set RAY_AUTH_TOKEN "
-                                    f"/ RAY_AUTH_TOKEN_PATH, or put it in {DEFAULT_TOKEN_PATH}.")
+                                    f"/ RAY_AUTH_TOKEN_PATH, or put it in {default_token_path()}.")
         raise ClusterError(f"The cluster at {where} refused the token from {token.source}.",
                            hint="Use the token the head was started with (`ray get-auth-token` on the head).")
     if status in ("UNIMPLEMENTED", "UNKNOWN", "INTERNAL", "PERMISSION_DENIED", "FAILED_PRECONDITION"):
@@ -310,7 +331,7 @@ class ClusterSession:
         self.address = parse_address(settings.address)
         self._token = token
 
-    def __enter__(self) -> ClusterSession:
+    def __enter__(self) -> Self:
         import ray
 
         import mfg_desktop
@@ -395,8 +416,8 @@ class ClusterInfo:
 
     def lines(self) -> list[str]:
         alive = [n for n in self.nodes if n.alive]
-        out = [f"Ray {self.ray_version}, {len(alive)} node(s), {self.cpus:g} CPUs, {self.gpus:g} GPUs, "
-               f"token authentication {'on' if self.token_auth else 'OFF'}"]
+        out = [(f"Ray {self.ray_version}, {len(alive)} node(s), {self.cpus:g} CPUs, {self.gpus:g} GPUs, "
+                f"token authentication {'on' if self.token_auth else 'OFF'}")]
         for n in self.nodes:
             env = n.environment
             versions = ", ".join(f"{k} {env[k]}" for k in ("python", "keras", "backend_version") if k in env)

@@ -20,7 +20,10 @@ for the report.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import math
+import os
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -221,7 +224,8 @@ class _ResultStore:
         return self._results.get(number)
 
 
-def _tune_trial(config: dict[str, Any], frame: pd.DataFrame = None, setup: dict[str, Any] = None) -> None:
+def _tune_trial(config: dict[str, Any], frame: pd.DataFrame | None = None,
+                setup: dict[str, Any] | None = None) -> None:
     """One Tune trial on a worker: train_run reporting its score per epoch (ASHA may stop it)."""
     import numpy as np
     from ray import tune
@@ -236,8 +240,11 @@ def _tune_trial(config: dict[str, Any], frame: pd.DataFrame = None, setup: dict[
         name, value = _score(update)
         if value is not None and math.isfinite(value):
             best[0] = max(best[0], value)
-        tune.report({"score": best[0] if math.isfinite(best[0]) else -1e30, "epoch": update.epoch,
-                     "score_name": name})
+        # The last epoch is reported only after the run is stored: ASHA ends a trial at its last
+        # rung as soon as the result arrives, which would lose a finished model.
+        if update.epoch < update.epochs:
+            tune.report({"score": best[0] if math.isfinite(best[0]) else -1e30, "epoch": update.epoch,
+                         "score_name": name})
 
     state = _TrialState(JobState(), 0.0, 1.0, on_epoch=report)
     try:
@@ -251,47 +258,80 @@ def _tune_trial(config: dict[str, Any], frame: pd.DataFrame = None, setup: dict[
     import ray
 
     ray.get(setup["store"].put.remote(number, {"run": run, "weights": weights}))
+    name, value = run_score(run)
+    tune.report({"score": value if value is not None else -1e30, "epoch": spec.epochs, "score_name": name})
+
+
+_LIVE_STATES: dict[int, JobState] = {}
+
+
+def _tune_helpers(tune: Any) -> dict[str, type]:
+    """A Tune callback (progress into the JobState) and stopper (the JobState's Cancel), which hold
+    only a key into :data:`_LIVE_STATES` because Tune pickles them (a JobState holds a lock)."""
+
+    class Progress(tune.Callback):
+        def __init__(self, key: int, total: int) -> None:
+            self.key, self.total, self.reported = key, total, 0
+
+        def on_trial_result(self, iteration, trials, trial, result, **info):
+            from mfg_desktop.core.search import _LIVE_STATES  # imported, not captured: Tune pickles this
+
+            self.reported += 1
+            state = _LIVE_STATES.get(self.key)
+            if state is not None:
+                state.set_progress(min(self.reported / max(self.total, 1), 0.99),
+                                   f"search: {self.reported} trial epochs done")
+
+    class StopOnCancel(tune.Stopper):
+        def __init__(self, key: int) -> None:
+            self.key = key
+
+        def __call__(self, trial_id, result):
+            return False
+
+        def stop_all(self):
+            from mfg_desktop.core.search import _LIVE_STATES
+
+            state = _LIVE_STATES.get(self.key)
+            return state is not None and state.is_interruption_requested()
+
+    return {"callback": Progress, "stopper": StopOnCancel}
 
 
 def _search_on_cluster(df, recipe, split_spec, candidates, seed, class_weight, state, on_trial):
     import ray
-    from ray import tune
-    from ray.tune.schedulers import ASHAScheduler
 
-    from mfg_desktop.core.cluster import rebuild_run
+    from mfg_desktop.core.cluster import import_tune, rebuild_run
+
+    tune = import_tune()
+    from ray.tune.schedulers import ASHAScheduler
 
     n = len(candidates)
     epochs = max(spec.epochs for _, spec in candidates)
     store = ray.remote(num_cpus=0)(_ResultStore).remote()
     setup = {"specs": [spec for _, spec in candidates], "recipe": recipe, "split": split_spec, "seed": int(seed),
              "class_weight": class_weight, "store": store}
-    reported = [0]
-
-    class Progress(tune.Callback):
-        def on_trial_result(self, iteration, trials, trial, result, **info):
-            reported[0] += 1
-            state.set_progress(min(reported[0] / (n * epochs), 0.99), f"search: {reported[0]} epochs reported")
-
-    class StopOnCancel(tune.Stopper):
-        def __call__(self, trial_id, result):
-            return False
-
-        def stop_all(self):
-            return state.is_interruption_requested()
-
+    key = id(state)
+    _LIVE_STATES[key] = state  # Tune pickles its callbacks; they find the JobState by this key
+    progress = _tune_helpers(tune)
     scheduler = ASHAScheduler(time_attr="epoch", metric="score", mode="max", max_t=epochs, grace_period=1,
                               reduction_factor=2)
     trainable = tune.with_resources(tune.with_parameters(_tune_trial, frame=df, setup=setup), {"cpu": 1})
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="mfg_tune_") as storage:
+    # Tune's console table and result hints would mix with the app's own output
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    with tempfile.TemporaryDirectory(prefix="mfg_tune_") as storage, contextlib.redirect_stdout(io.StringIO()):
         tuner = tune.Tuner(
             trainable,
             param_space={"trial": tune.grid_search(list(range(1, n + 1)))},
-            tune_config=tune.TuneConfig(scheduler=scheduler),
-            run_config=tune.RunConfig(name="mfg_search", storage_path=storage, verbose=0, stop=StopOnCancel(),
-                                      callbacks=[Progress()], log_to_file=False),
+            tune_config=tune.TuneConfig(scheduler=scheduler, reuse_actors=True),
+            run_config=tune.RunConfig(name="mfg_search", storage_path=storage, verbose=0,
+                                      stop=progress["stopper"](key), callbacks=[progress["callback"](key, n * epochs)]),
         )
-        grid = tuner.fit()
+        try:
+            grid = tuner.fit()
+        finally:
+            _LIVE_STATES.pop(key, None)
         results = {int(r.config["trial"]): r for r in grid}
     elapsed = time.perf_counter() - started
     trials: list[Trial] = []
