@@ -28,6 +28,16 @@ actor (batched every :data:`EXCHANGE_S`), and the same channel carries Cancel to
 it stops training within a few batches and keeps the best weights, exactly as a local Cancel.
 The weights come back as arrays and the model is rebuilt here, so the model file is written on
 this PC by the same code as a local one.
+
+What a window drives (all Qt-free, all in its worker thread, all reporting through a JobState):
+
+* :func:`ray_installed` — grey the "Ray cluster" choice out (with :data:`INSTALL_HINT`) when False;
+* :func:`check_cluster` (:class:`ClusterSettings`) -> :class:`ClusterInfo` (``lines()`` to show),
+  or :class:`ClusterError` with the reason;
+* ``with connect(settings) as session: train_on_cluster(session, ..., state=state)`` — the same
+  EpochUpdate/BatchUpdate partial results as ``train.train_run``; ``state.request_cancel()`` from
+  the GUI thread stops the remote work (tests/cluster: cancelled from another thread);
+* ``search.search_run(..., session=session)`` and :func:`score_files_on_cluster` likewise.
 """
 
 from __future__ import annotations
