@@ -15,14 +15,14 @@ import types
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from mfg_desktop import __version__
+from mfg_desktop import __version__, cli_cluster
 from mfg_desktop.core.errors import Cancelled, MfgError
 
 if TYPE_CHECKING:  # pandas loads only when a command runs
     from mfg_desktop.core.ingest import ReadOptions
     from mfg_desktop.core.profile import DataProfile, TargetReport
 
-SUBCOMMANDS = ("profile", "train", "predict", "evaluate", "report")
+SUBCOMMANDS = ("profile", "train", "predict", "evaluate", "report", "cluster")
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -44,6 +44,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_predict_parser(sub)
     _add_evaluate_parser(sub)
     _add_report_parser(sub)
+    cli_cluster.add_cluster_parser(sub)
     return parser
 
 
@@ -230,6 +231,10 @@ def _add_train_parser(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--cost-fp", type=float, metavar="Y", help="cost of a false alarm (with --cost-fn)")
     train.add_argument("--out", required=True, metavar="MODEL", help="model file to write (.mfgmodel)")
     _add_history_options(train)
+    train.add_argument("--search", type=int, metavar="N",
+                       help="try N network configurations and keep the best on the validation rows "
+                       "(with --cluster: in parallel with Ray Tune and ASHA early stopping)")
+    cli_cluster.add_cluster_options(train)
     _add_read_options(train)
     train.set_defaults(func=_cmd_train)
 
@@ -390,9 +395,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
         previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
-        run = train_run(df, recipe, split, spec, seed=args.seed, class_weight=class_weight, state=state,
-                        data_files=args.files, printer=print_epoch, model_choice=args.model,
-                        tree_spec=tree_preset(args.preset), cost_fn=args.cost_fn, cost_fp=args.cost_fp)
+        options = {"model_choice": args.model, "tree_spec": tree_preset(args.preset), "cost_fn": args.cost_fn,
+                   "cost_fp": args.cost_fp}
+        run = cli_cluster.train(args, df, recipe, split, spec, class_weight, state, print_epoch, options) or \
+            train_run(df, recipe, split, spec, seed=args.seed, class_weight=class_weight, state=state,
+                      data_files=args.files, printer=print_epoch, **options)
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
@@ -430,6 +437,7 @@ def _add_predict_parser(sub: argparse._SubParsersAction) -> None:
                          help="keep watching the folders and score each new file once (stop with Ctrl+C)")
     predict.add_argument("--poll", type=float, default=2.0, metavar="S",
                          help="seconds between looks at watched folders (default: 2)")
+    cli_cluster.add_cluster_options(predict)
     predict.add_argument("--stable", type=float, default=2.0, metavar="S",
                          help="a file counts as completely written once unchanged this long (default: 2)")
     _add_read_options(predict)
@@ -480,7 +488,11 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             previous[sig] = signal.signal(sig, stop)
     try:
-        if not args.watch:
+        if args.cluster and args.watch:
+            raise MfgError("--watch scores on this PC; drop --cluster to watch a folder.")
+        if args.cluster:
+            cli_cluster.score(args, model, args.inputs, args.out, state, options)
+        elif not args.watch:
             score_files(model, args.inputs, args.out, state=state, options=options)
         else:
             folders = [Path(p) for p in args.inputs if Path(p).is_dir()]

@@ -1445,6 +1445,22 @@ def expand_inputs(paths_or_folders: Sequence[str | Path]) -> list[Path]:
     return unique
 
 
+def check_batch_outputs(files: Sequence[Path], out_dir: str | Path, options: ScoreOptions) -> None:
+    """Refuse a batch in which two files would be scored into the same output, or an output would
+    overwrite one of the inputs (checked before anything is scored)."""
+    stems: dict[str, Path] = {}
+    for f in files:
+        target = output_path(f, out_dir, options.format)
+        name = target.name.casefold()
+        if name in stems:
+            raise DataError(
+                f"{stems[name].name} and {f.name} would both be scored into {output_path(f, out_dir).name}.",
+                file=f, hint="Score them into different folders, or rename one.")
+        stems[name] = f
+        _check_output(target, files)
+        _check_output(output_path(f, out_dir, "csv"), files)
+
+
 def score_files(
     model: LoadedModel | TrainingRun,
     paths_or_folders: Sequence[str | Path],
@@ -1459,14 +1475,7 @@ def score_files(
     loaded = as_loaded_model(model)
     options = options or ScoreOptions()
     files = expand_inputs(paths_or_folders)
-    stems: dict[str, Path] = {}
-    for f in files:
-        name = output_path(f, out_dir, options.format).name.casefold()
-        if name in stems:
-            raise DataError(
-                f"{stems[name].name} and {f.name} would both be scored into {output_path(f, out_dir).name}.",
-                file=f, hint="Score them into different folders, or rename one.")
-        stems[name] = f
+    check_batch_outputs(files, out_dir, options)
     sizes = []
     for f in files:
         try:

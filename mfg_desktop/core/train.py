@@ -336,6 +336,8 @@ class TrainingRun:
     n_features: int
     threshold: float | None = None  # binary: the decision threshold on the positive class probability
     mixed_precision: bool = False
+    # the configurations a search tried, each with its validation score (core/search.py); None: no search
+    search: list[dict[str, Any]] | None = None
     model: Any = field(default=None, repr=False)  # the Keras model (None: trees only); never in to_dict
     trees: Any = field(default=None, repr=False)  # the LightGBM challenger (core.trees.TreeModel) or None
     candidates: dict[str, Candidate] = field(default_factory=dict)  # per trained model: validation, decisions
@@ -424,6 +426,7 @@ class TrainingRun:
                                                                else {})}
                                       for name, c in self.candidates.items()}},
             "history_spec": self.history_spec,
+            "search": self.search,
         }
 
     @classmethod
@@ -460,6 +463,7 @@ class TrainingRun:
             n_features=int(d["n_features"]),
             threshold=None if d.get("threshold") is None else float(d["threshold"]),
             mixed_precision=bool(d.get("mixed_precision", False)),
+            search=d.get("search"),
             model=model,
             trees=trees,
             # files from before the trees: the network, no calibration, the stored threshold
