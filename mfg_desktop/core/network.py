@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from mfg_desktop.core.backend import import_keras
 from mfg_desktop.core.errors import TrainingError
 from mfg_desktop.core.task import BINARY, MULTICLASS, REGRESSION
 
@@ -165,8 +166,8 @@ def metric_name(task: str) -> str:
 @lru_cache(maxsize=1)
 def _layer_classes() -> dict[str, type]:
     """Custom layers, defined on first use so keras is only imported when a model is built."""
-    import keras
-    from keras import ops
+    keras = import_keras()
+    ops = keras.ops
 
     class SmoothClip(keras.layers.Layer):
         """x / sqrt(1 + (x/3)^2): identity near 0, bounded by +-3 for outliers (RealMLP)."""
@@ -256,7 +257,7 @@ def build_model(
     the output stay float32, with loss scaling. ``compile=False`` gives a model for prediction
     only (no optimizer state, which is also what the model file stores).
     """
-    import keras
+    keras = import_keras()
 
     if n_features < 1:
         raise TrainingError("There are no input columns left to train on.",
@@ -320,7 +321,7 @@ EXECUTION_FLOP_BUDGET = 2.5e9
 
 def steps_per_execution(n_params: int, batch_size: int) -> int:
     """How many training steps Keras runs per call for a network of ``n_params`` weights."""
-    import keras
+    keras = import_keras()
 
     if keras.config.backend() == "torch":
         return 1  # Keras' PyTorch trainer runs one step per call only
@@ -330,7 +331,7 @@ def steps_per_execution(n_params: int, batch_size: int) -> int:
 
 def make_optimizer(spec: NetworkSpec, steps_per_epoch: int) -> Any:
     """The optimizer with its learning-rate schedule (warm-up, then cosine decay to 5 %)."""
-    import keras
+    keras = import_keras()
 
     lr: Any = spec.learning_rate
     if spec.lr_schedule == "cosine":

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 import platform
 import time
 import uuid
@@ -38,6 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mfg_desktop.core.backend import describe_device, import_keras
 from mfg_desktop.core.errors import Cancelled, DataError, TrainingError
 from mfg_desktop.core.jobs import JobState, ensure_state
 from mfg_desktop.core.network import (
@@ -121,7 +121,7 @@ def make_progress_callback(
     ``validation`` (x, y), from one compiled predict pass (:func:`validation_logs`); ``model.fit``
     is given no validation data.
     """
-    import keras
+    keras = import_keras()
 
     name = metric_name(task)
     sign = 1.0 if mode == "min" else -1.0
@@ -422,7 +422,7 @@ def predict_outputs(model: Any, x: np.ndarray, task: str, batch_size: int = 8192
     The model is called directly on chunks rather than through ``model.predict``: for these
     small networks that skips seconds of graph tracing, and it is deterministic batch by batch.
     """
-    from keras import ops
+    ops = import_keras().ops
 
     x = np.ascontiguousarray(x, dtype=np.float32)
     width = int(model.output_shape[-1])
@@ -447,41 +447,6 @@ def _plain(v: Any) -> Any:
 # environment
 
 
-def describe_device() -> str:
-    """``"GPU: <name>"`` when the Keras backend sees a GPU, else ``"CPU (N cores)"``."""
-    name = gpu_name()
-    return f"GPU: {name}" if name else f"CPU ({os.cpu_count() or 1} cores)"
-
-
-def gpu_name() -> str | None:
-    """The first GPU of the active Keras backend, or None (asked of that backend only)."""
-    import keras
-
-    backend = keras.config.backend()
-    try:
-        if backend == "tensorflow":
-            import tensorflow as tf
-
-            gpus = tf.config.list_physical_devices("GPU")
-            if gpus:
-                details = tf.config.experimental.get_device_details(gpus[0])
-                return str(details.get("device_name") or gpus[0].name)
-        elif backend == "jax":
-            import jax
-
-            gpus = [d for d in jax.devices() if d.platform in ("gpu", "cuda", "rocm")]
-            if gpus:
-                return str(getattr(gpus[0], "device_kind", gpus[0]))
-        elif backend == "torch":
-            import torch
-
-            if torch.cuda.is_available():
-                return str(torch.cuda.get_device_name(0))
-    except Exception:  # noqa: BLE001 - a broken driver means: train on the CPU
-        return None
-    return None
-
-
 @lru_cache(maxsize=1)
 def _cached_versions() -> tuple[tuple[str, str], ...]:
     return tuple(_library_versions().items())
@@ -493,7 +458,7 @@ def library_versions() -> dict[str, str]:
 
 
 def _library_versions() -> dict[str, str]:
-    import keras
+    keras = import_keras()
 
     backend = keras.config.backend()
     versions = {"python": platform.python_version(), "keras": keras.__version__, "backend": backend}
@@ -571,7 +536,7 @@ def train_run(
     the run comes back with ``cancelled=True`` and the best weights so far, or :class:`Cancelled`
     is raised when not even one epoch finished.
     """
-    import keras
+    keras = import_keras()
 
     state = ensure_state(state)
     t_start = time.perf_counter()
