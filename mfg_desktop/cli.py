@@ -306,7 +306,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
         run = train_run(df, recipe, split, spec, seed=args.seed, class_weight=class_weight, state=state,
-                        data_files=args.files, printer=print_epoch)
+                        data_files=args.files, printer=print_epoch, test_baselines=True)
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
@@ -588,6 +588,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
             profile = profile_frame(data.frame, state=state)
             target_report = analyze_target(data.frame, loaded.run.recipe.target, profile, state=state)
             evaluation = evaluate_model_file(loaded, data.frame, data_files=args.data, state=state)
+        else:  # the evaluation on the held-out rows that the model file carries, if any
+            evaluation = loaded.stored_evaluation
         doc = rp.build_model_report(loaded, evaluation, profile, target_report, settings)
     result = render_pdf(doc, args.out, state=state, paper=None if args.paper == "auto" else args.paper)
     if state is not None:

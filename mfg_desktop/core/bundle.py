@@ -14,6 +14,8 @@ Members (all listed with their sha256 in ``manifest.json``):
 ``input_schema.json``  the columns a prediction file needs, their types, categories and ranges
 ``metrics.json``       the validation metrics
 ``run.json``           provenance: ``TrainingRun.to_dict()`` (no model)
+``evaluation.json``    optional: the evaluation on the held-out test rows when it was trained
+                       (metrics, baselines, threshold, confusion, thinned ROC/PR points; no rows)
 =====================  =====================================================================
 
 Nothing is unpickled: JSON, HDF5 arrays and npz without pickle are the only formats read. A file
@@ -50,6 +52,7 @@ FORMAT_VERSION = 1
 SUFFIX = ".mfgmodel"
 MANIFEST = "manifest.json"
 WEIGHTS = "model.weights.h5"
+EVALUATION = "evaluation.json"
 # Far above any real model; protects against a crafted zip that expands to fill the disk.
 MAX_MEMBER_BYTES = 2 << 30
 REQUIRED_MEMBERS = ("network.json", WEIGHTS, "recipe.json", "recipe.npz", "split.npz", "label_mapping.json",
@@ -93,7 +96,7 @@ def _model_members(run: TrainingRun) -> dict[str, bytes]:
         twin.set_weights(run.model.get_weights())
         twin.save_weights(weights_path)
         weights = Path(weights_path).read_bytes()
-    return {
+    members = {
         "network.json": _json_bytes({"spec": run.network.to_dict(), "n_features": run.n_features,
                                      "task": run.task, "n_classes": n_classes, "seed": run.seed}),
         WEIGHTS: weights,
@@ -105,6 +108,9 @@ def _model_members(run: TrainingRun) -> dict[str, bytes]:
         "metrics.json": _json_bytes(run.metrics),
         "run.json": _json_bytes(run.to_dict()),
     }
+    if run.test_evaluation is not None:
+        members[EVALUATION] = _json_bytes(run.test_evaluation)
+    return members
 
 
 def save_model_file(run: TrainingRun, path: str | Path) -> Path:
@@ -166,6 +172,8 @@ class LoadedModel:
     manifest: dict[str, Any]
     path: Path
     info: dict[str, Any] = field(default_factory=dict)
+    # The evaluation saved with the model (core.evaluate.StoredEvaluation), None in older files.
+    stored_evaluation: Any = None
 
     @property
     def fitted(self) -> FittedRecipe:
@@ -324,5 +332,18 @@ def load_model_file(path: str | Path) -> LoadedModel:
     except Exception as exc:  # any other inconsistency in the stored values: refuse, never crash
         raise _refuse(f"The model file's contents are inconsistent ({type(exc).__name__}: {exc}).", path,
                       "Use a file saved by mfg_desktop.") from exc
+    stored = None
+    if EVALUATION in members:
+        from mfg_desktop.core.evaluate import StoredEvaluation
+
+        try:
+            summary = _parse_json(members[EVALUATION], EVALUATION, path)
+            stored = StoredEvaluation.from_dict(summary)
+            if stored.task != run.task or [str(c) for c in stored.classes] != [str(c) for c in run.classes]:
+                raise ValueError("it belongs to another task or other classes than the model")
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise _refuse(f"The model file's {EVALUATION} is inconsistent ({exc}).", path,
+                          "Use a file saved by mfg_desktop.") from exc
+        run.test_evaluation = summary
     return LoadedModel(run=run, manifest=manifest, path=path,
-                       info={"network": net, "metrics": run.metrics})
+                       info={"network": net, "metrics": run.metrics}, stored_evaluation=stored)

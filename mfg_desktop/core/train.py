@@ -329,6 +329,8 @@ class TrainingRun:
     threshold: float | None = None  # binary: the decision threshold on the positive class probability
     mixed_precision: bool = False
     model: Any = field(default=None, repr=False)  # the Keras model; never in to_dict
+    # evaluate.evaluation_summary of the held-out test rows: numbers only, saved in the model file
+    test_evaluation: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
     def task(self) -> str:
@@ -528,8 +530,12 @@ def train_run(
     state: JobState | None = None,
     data_files: Sequence[str | Path] = (),
     printer: Callable[[EpochUpdate], None] | None = None,
+    test_baselines: bool = False,
 ) -> TrainingRun:
     """Fit the recipe on the training rows, train the network, and return the run.
+
+    The trained network is then judged on the held-out test rows (``test_baselines``: beside the
+    baselines too) and the numbers kept in ``run.test_evaluation``, which the model file carries.
 
     ``class_weight``: "auto" (balanced weights when the rarest class is under 20 %), True (always
     balanced), False/None (none), or a mapping class index -> weight. Cancel through ``state``:
@@ -627,7 +633,7 @@ def train_run(
                             hint="Lower the learning rate, or check the inputs for extreme values.")
     hist = bridge.history
     metrics = validation_metrics(model, x_valid, y_valid, task)
-    return TrainingRun(
+    run = TrainingRun(
         id=uuid.uuid4().hex[:12],
         recipe=recipe,
         fitted=fitted,
@@ -654,6 +660,12 @@ def train_run(
         mixed_precision=mixed,
         model=model,
     )
+    if len(test_pos):
+        from mfg_desktop.core.evaluate import attach_evaluation, evaluate_run
+
+        state.set_progress(1.0, "evaluating on the held-out test rows")
+        attach_evaluation(run, evaluate_run(run, df, importance=False, baselines=test_baselines))
+    return run
 
 
 def _resolve_class_weights(choice: Any, task: str, y_raw: pd.Series, y_train: np.ndarray,
