@@ -42,6 +42,7 @@ import pandas as pd
 
 from mfg_desktop import __version__
 from mfg_desktop.core.errors import MfgError, ModelFileError
+from mfg_desktop.core.forward import SavedNetwork
 from mfg_desktop.core.network import NetworkSpec, build_model
 from mfg_desktop.core.recipe import FittedRecipe
 from mfg_desktop.core.task import BINARY, REGRESSION
@@ -318,12 +319,9 @@ def load_model_file(path: str | Path) -> LoadedModel:
         task = str(net["task"])
         if n_features != fitted.n_features or task != fitted.task:
             raise ValueError("the network does not match the recipe")
-        model = build_model(spec, n_features, task, max(n_classes, 2) if task != REGRESSION else 1,
-                            seed=int(net.get("seed", 0)), compile=False)
-        with tempfile.TemporaryDirectory(prefix="mfg_load_") as tmp:
-            weights_path = os.path.join(tmp, WEIGHTS)
-            Path(weights_path).write_bytes(members[WEIGHTS])
-            model.load_weights(weights_path)
+        # NumPy inference from the stored arrays; Keras (TensorFlow) loads only if something else is asked
+        model = SavedNetwork(spec, n_features, task, n_classes, seed=int(net.get("seed", 0)),
+                             weights_h5=members[WEIGHTS])
         run = TrainingRun.from_dict(run_info, fitted, split_rows, model=model)
     except ModelFileError:
         raise

@@ -258,7 +258,7 @@ class Recipe:
     def to_dict(self) -> dict[str, Any]:
         return {
             "target": self.target if isinstance(self.target, str) else list(self.target),
-            "columns": [asdict(p) for p in self.columns],
+            "columns": [_plan_dict(p) for p in self.columns],
             "derived": [d.to_dict() for d in self.derived],
             "pca": asdict(self.pca),
             "add_missing_indicators": bool(self.add_missing_indicators),
@@ -289,6 +289,15 @@ class Recipe:
             p.check()
         recipe.pca.check()
         return recipe
+
+
+def _plan_dict(plan: ColumnPlan) -> dict[str, Any]:
+    # ``caution`` only where it matters (an input on purpose), so that model files of ordinary
+    # recipes stay readable by earlier versions, which know no such key.
+    d = asdict(plan)
+    if not plan.caution or plan.role == "drop":
+        d.pop("caution")
+    return d
 
 
 def _opt_int(v: Any) -> int | None:

@@ -424,13 +424,14 @@ def predict_outputs(model: Any, x: np.ndarray, task: str, batch_size: int = 8192
     The model is called directly on chunks rather than through ``model.predict``: for these
     small networks that skips seconds of graph tracing, and it is deterministic batch by batch.
     """
-    ops = import_keras().ops
-
     x = np.ascontiguousarray(x, dtype=np.float32)
     width = int(model.output_shape[-1])
     if len(x) == 0:
         raw = np.zeros((0, width), dtype=np.float64)
+    elif hasattr(model, "predict_numpy"):  # a network read from a model file: no TensorFlow needed
+        raw = np.concatenate([model.predict_numpy(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
     else:
+        ops = import_keras().ops
         raw = np.concatenate([np.asarray(ops.convert_to_numpy(model(x[i:i + batch_size], training=False)),
                                          dtype=np.float64) for i in range(0, len(x), batch_size)])
     if task == BINARY:
