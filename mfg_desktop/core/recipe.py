@@ -156,7 +156,7 @@ class ColumnPlan:
     reason: str = ""
     # Set for provenance and identifier-like columns: kept when the user includes the column on
     # purpose, so that the warning about it (:meth:`Recipe.input_warnings`) survives a role change.
-    caution: str = ""
+    caution: str = field(default="", compare=False)  # advice, not part of what is fitted
 
     def check(self) -> None:
         """Raise :class:`TrainingError` for a combination that cannot be fitted."""
@@ -387,7 +387,8 @@ def _included_plan(proposed: ColumnPlan, s: pd.Series) -> ColumnPlan:
         return proposed
     present = s.dropna()
     if present.nunique() <= 1:
-        raise DataError(f"Column {proposed.name!r} cannot be an input: {proposed.reason}.", column=proposed.name)
+        raise DataError(f"This column cannot be an input: it is {proposed.reason}.", column=proposed.name,
+                        hint="Leave it out; a constant or empty column carries no information.")
     if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
         return _propose_numeric(proposed.name, s.astype(float), reason="included on purpose")
     return ColumnPlan(proposed.name, "categorical", impute="most_frequent", scale="none",
@@ -477,12 +478,12 @@ def propose_recipe(
     included = set(map(str, include))
     unknown = sorted(included - set(columns))
     if unknown:
-        raise DataError(f"Column {unknown[0]!r} to include is not in the data.", column=unknown[0],
+        raise DataError("The column to include is not in the data.", column=unknown[0],
                         hint="Check the spelling; names are case-sensitive.")
     clash = sorted(included & (excluded | set(targets)))
     if clash:
-        raise DataError(f"Column {clash[0]!r} cannot be both included and excluded (or the target).",
-                        column=clash[0])
+        raise DataError("A column cannot be both included and excluded (or be the target).", column=clash[0],
+                        hint="Name it in one of --include and --exclude only.")
     leaks = {str(k): v for k, v in (leak_suspects or {}).items()}
     plans: list[ColumnPlan] = []
     for name in columns:
