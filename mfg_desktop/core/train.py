@@ -77,9 +77,47 @@ class EpochUpdate:
     val_metric: float | None
     samples_per_s: float
     elapsed_s: float
-    remaining_s: float  # at most this long: early stopping may end sooner
+    # At most this long (early stopping may end sooner); None until the estimate is stable
+    # (see RemainingTime): the first epoch carries graph tracing and would mislead.
+    remaining_s: float | None
     best_epoch: int
     val_pr_auc: float | None = None  # binary targets: what early stopping follows by default
+
+
+@dataclass
+class RemainingTime:
+    """Time left from the epochs so far, given only once it can be trusted.
+
+    The first epoch includes Keras' graph tracing (seconds), so "elapsed / done" after it
+    overstates the rest several times (seen: 16:56, then 2:02 two seconds later). The time per
+    epoch is the median of the recent epochs, leaving out the first once there are others; an
+    estimate is returned from ``min_epochs`` epochs on, or earlier when two consecutive
+    projections of the total time agree within ``tolerance``. Once given, it stays given.
+    """
+
+    epochs: int
+    min_epochs: int = 3
+    tolerance: float = 0.25
+    window: int = 5
+    durations: list[float] = field(default_factory=list)
+    _last_total: float | None = None
+    _stable: bool = False
+
+    def update(self, epoch_s: float) -> float | None:
+        """Record one finished epoch of ``epoch_s`` seconds; the seconds left, or None if not yet known."""
+        self.durations.append(max(float(epoch_s), 0.0))
+        done = len(self.durations)
+        left = max(self.epochs - done, 0)
+        recent = self.durations[1:] if done > 1 else self.durations
+        remaining = float(np.median(recent[-self.window:])) * left
+        total = sum(self.durations) + remaining
+        if not self._stable:
+            agree = self._last_total is not None and abs(total - self._last_total) <= self.tolerance * self._last_total
+            self._stable = done >= self.min_epochs or agree
+        self._last_total = total
+        if left == 0:
+            return 0.0
+        return remaining if self._stable else None
 
 
 @dataclass
@@ -138,6 +176,7 @@ def make_progress_callback(
             self.wait = 0
             self.history: dict[str, list[float]] = {}
             self.stop_exception = StopNow
+            self.remaining = RemainingTime(epochs)
             self.stopped_early = False
             self.cancelled = False
             self.epochs_done = 0
@@ -210,7 +249,7 @@ def make_progress_callback(
                 val_metric=_opt_float(logs.get(f"val_{name}")),
                 samples_per_s=n_train / train_s,
                 elapsed_s=elapsed,
-                remaining_s=elapsed / done * (epochs - done),
+                remaining_s=self.remaining.update(now - self._epoch_t0),
                 best_epoch=self.best_epoch,
                 val_pr_auc=_opt_float(logs.get("val_pr_auc")),
             )
