@@ -395,6 +395,11 @@ def _included_plan(proposed: ColumnPlan, s: pd.Series) -> ColumnPlan:
                       reason="included on purpose: one-hot of its values")
 
 
+def identifier_name(name: str) -> bool:
+    """Whether a column's name says it identifies a part, row or record (UDI, Product ID, Serial No)."""
+    return bool(_ID_NAME.search(str(name)))
+
+
 def non_input_reason(name: str, s: pd.Series) -> str:
     """Why a column should never be an input by default ("" when it is an ordinary column).
 

@@ -894,8 +894,10 @@ def _file_blocks(s: Mapping[str, Any], run: Any) -> list[Block]:
     if flagged.get("rows"):
         shown = len(flagged["rows"])
         out.append(Heading("First flagged rows", 2))
-        out.append(Table([str(c) for c in flagged["columns"]], [[fmt_num(v) for v in r] for r in flagged["rows"]],
-                         align=["r"] * len(flagged["columns"]),
+        rows = flagged["rows"]
+        text_columns = {i for r in rows for i, v in enumerate(r) if isinstance(v, str)}  # identifiers: left
+        out.append(Table([str(c) for c in flagged["columns"]], [[fmt_num(v) for v in r] for r in rows],
+                         align=["l" if i in text_columns else "r" for i in range(len(flagged["columns"]))],
                          caption=f"The first {shown} of {int(s.get('flagged_count') or 0):,} flagged rows "
                                  "(row: the data row in the file)"))
     for note in s.get("notes") or []:

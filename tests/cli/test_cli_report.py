@@ -129,6 +129,16 @@ def test_batch_report_reads_the_summaries_predict_wrote(model_path, ai4i, tmp_pa
     text = pdf_text(pdf)
     assert "Batch scoring report" in text and "batch_01.csv scored 300 300 0" in text
     assert "batch_02.csv rejected" in text and "missing required column(s): 'Torque [Nm]'" in text
+    # the flagged rows carry the identifiers kept in the scored file, beside the row numbers
+    import json
+
+    flagged = json.loads((out / "batch_01_scored.summary.json").read_text(encoding="utf-8"))["flagged_rows"]
+    assert flagged["columns"][:3] == ["row", "UDI", "Product ID"] and flagged["rows"]
+    row, udi, product = flagged["rows"][0][:3]
+    assert (udi, product) == (int(ai4i["UDI"].iloc[row - 1]), ai4i["Product ID"].iloc[row - 1])
+    table = text[text.find("First flagged rows"):]
+    assert "(row: the data row in the file) row UDI Product ID prediction probability" in table
+    assert f" {row} {udi:,} {product} 1 " in table
 
 
 def test_clear_errors(model_path, tmp_path, qapp, capsys):
