@@ -22,6 +22,7 @@ batch made epochs ~18 % slower.
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import platform
 import time
@@ -58,6 +59,8 @@ from mfg_desktop.core.recipe import (
 )
 from mfg_desktop.core.split import SplitSpec, make_split
 from mfg_desktop.core.task import BINARY, MULTICLASS, REGRESSION, detect_task, target_series
+
+log = logging.getLogger(__name__)
 
 # Per-batch loss updates are throttled to at most this many per second (the GUI plots each one).
 BATCH_UPDATES_PER_S = 20.0
@@ -704,7 +707,11 @@ def train_run(
         from mfg_desktop.core.evaluate import attach_evaluation, evaluate_run
 
         state.set_progress(1.0, "evaluating on the held-out test rows")
-        attach_evaluation(run, evaluate_run(run, df, importance=False, baselines=test_baselines))
+        try:
+            attach_evaluation(run, evaluate_run(run, df, importance=False, baselines=test_baselines))
+        except DataError as exc:  # the model is fine; its file then carries no evaluation, and says so
+            run.test_evaluation = None
+            log.warning("no evaluation on the test rows stored with run %s: %s", run.id, exc)
     return run
 
 
