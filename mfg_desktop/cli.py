@@ -32,6 +32,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "Without a subcommand it opens the window.",
     )
     parser.add_argument("--version", action="version", version=f"mfg-desktop {__version__}")
+    _add_verbose_option(parser)
     sub = parser.add_subparsers(dest="command")
 
     profile = sub.add_parser("profile", help="data-quality profile of one or more files")
@@ -48,8 +49,18 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+VERBOSE_FLAG = "--verbose"
+
+
+def _add_verbose_option(parser: argparse.ArgumentParser) -> None:
+    # main() takes the flag out of argv wherever it stands; declared here for --help only.
+    parser.add_argument(VERBOSE_FLAG, action="store_true",
+                        help="also show the libraries' own messages (TensorFlow, Qt) on stderr")
+
+
 def _add_read_options(parser: argparse.ArgumentParser) -> None:
     """The reading overrides every command that reads data files accepts."""
+    _add_verbose_option(parser)
     parser.add_argument("--encoding", help="override the detected encoding of the data files")
     parser.add_argument("--delimiter", help="override the detected delimiter of the data files")
     parser.add_argument("--sheet", help="Excel sheet name or index")
@@ -71,6 +82,7 @@ def _gui_parser() -> argparse.ArgumentParser:
                         "evaluate, score, write a PDF report to a temporary folder; print one line, exit 0 if all "
                         "worked")
     parser.add_argument("--version", action="version", version=f"mfg-desktop {__version__}")
+    _add_verbose_option(parser)
     return parser
 
 
@@ -209,6 +221,9 @@ def _add_train_parser(sub: argparse._SubParsersAction) -> None:
                        "--rul or --fails-within")
     train.add_argument("--exclude", action="append", default=[], metavar="COL[,COL...]",
                        help="columns not to use as inputs (repeatable)")
+    train.add_argument("--include", action="append", default=[], metavar="COL[,COL...]",
+                       help="use these provenance or identifier-like columns (source_file, row numbers, serial "
+                       "numbers) as inputs on purpose; every scored file then needs them (repeatable)")
     train.add_argument("--keep", action="append", default=[], metavar="COL[,COL...]",
                        help="use these leak suspects as inputs after all (repeatable)")
     train.add_argument("--derive", action="append", default=[], metavar="'NAME = FORMULA'",
@@ -346,13 +361,20 @@ def _cmd_train(args: argparse.Namespace) -> int:
     elif target is None:
         raise MfgError("train needs --target COL (or --rul / --fails-within with --entity).")
     derived = parse_derived_list(args.derive, list(map(str, df.columns)))
-    keep = set(_split_names(args.keep))
+    included = _split_names(args.include)
+    keep = set(_split_names(args.keep)) | set(included)
     report = analyze_target(apply_derived(df, derived) if derived else df, target,
                             entity=history.spec.entity if history is not None else None)
     leaks = {s.column: s.reason for s in report.leak_suspects if s.column not in keep and s.column not in excluded}
     for column, reason in leaks.items():
         print(f"left out (likely leak): {column}: {reason}")
-    recipe = propose_recipe(df, target, exclude=excluded, derived=derived, leak_suspects=leaks)
+    recipe = propose_recipe(df, target, exclude=excluded, derived=derived, leak_suspects=leaks,
+                            include=included)
+    for plan in recipe.columns:
+        if plan.caution and plan.role == "drop" and plan.name not in excluded and plan.name not in leaks:
+            print(f"left out ({plan.caution}): {plan.name} (use --include {plan.name} to use it)")
+    for warning in recipe.input_warnings():
+        print(f"warning: {warning}", file=sys.stderr)
     split_text = args.split if args.split is not None or history is None else history.split_text
     split = SplitSpec.parse(split_text or "random", seed=args.seed)
     spec = preset(args.preset)
@@ -399,7 +421,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                    "cost_fp": args.cost_fp}
         run = cli_cluster.train(args, df, recipe, split, spec, class_weight, state, print_epoch, options) or \
             train_run(df, recipe, split, spec, seed=args.seed, class_weight=class_weight, state=state,
-                      data_files=args.files, printer=print_epoch, **options)
+                      data_files=args.files, printer=print_epoch, test_baselines=True, **options)
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
@@ -458,7 +480,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     if args.poll <= 0 or args.stable < 0:
         raise MfgError("--poll must be above 0 and --stable at least 0 seconds.")
     model = load_model_file(args.model)
-    print(model_card_text(model), file=sys.stderr, flush=True)
+    print(model_card_text(model), flush=True)
     read = None
     if args.encoding or args.delimiter or args.sheet:
         read = _read_options(args)
@@ -715,6 +737,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
             profile = profile_frame(data.frame, state=state)
             target_report = analyze_target(data.frame, loaded.run.recipe.target, profile, state=state)
             evaluation = evaluate_model_file(loaded, data.frame, data_files=args.data, state=state)
+        else:  # the evaluation on the held-out rows that the model file carries, if any
+            evaluation = loaded.stored_evaluation
         doc = rp.build_model_report(loaded, evaluation, profile, target_report, settings)
     result = render_pdf(doc, args.out, state=state, paper=None if args.paper == "auto" else args.paper)
     if state is not None:
@@ -763,6 +787,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     _keep_http_clients_out()
     argv = list(sys.argv[1:] if argv is None else argv)
+    from mfg_desktop.core.backend import set_verbose
+
+    set_verbose(VERBOSE_FLAG in argv)
+    argv = [a for a in argv if a != VERBOSE_FLAG]
     if argv and argv[0] in SUBCOMMANDS:
         args = _build_parser().parse_args(argv)
         try:

@@ -18,6 +18,8 @@ Members (all listed with their sha256 in ``manifest.json``):
 ``run.json``           provenance: ``TrainingRun.to_dict()`` (no model), with ``models``: which
                        model was asked for and chosen, why, and per model its validation numbers,
                        threshold, calibration (numbers) and prediction interval
+``evaluation.json``    optional: the evaluation on the held-out test rows when it was trained
+                       (metrics, baselines, threshold, confusion, thinned ROC/PR points; no rows)
 =====================  =====================================================================
 
 The network members are there when the run trained a network, ``trees.txt`` when it trained the
@@ -49,6 +51,7 @@ import pandas as pd
 from mfg_desktop import __version__
 from mfg_desktop.core.atomic import atomic_write, scratch_dir
 from mfg_desktop.core.errors import MfgError, ModelFileError
+from mfg_desktop.core.forward import SavedNetwork, WeightsMismatch
 from mfg_desktop.core.network import MAX_PARAMETERS, NetworkSpec, build_model, check_network_size
 from mfg_desktop.core.recipe import FittedRecipe
 from mfg_desktop.core.task import BINARY, REGRESSION
@@ -61,9 +64,10 @@ MANIFEST = "manifest.json"
 WEIGHTS = "model.weights.h5"
 NETWORK_MEMBERS = ("network.json", WEIGHTS)
 TREES_MEMBER = "trees.txt"
+EVALUATION = "evaluation.json"
 REQUIRED_MEMBERS = ("recipe.json", "recipe.npz", "split.npz", "label_mapping.json",
                     "input_schema.json", "metrics.json", "run.json")
-KNOWN_MEMBERS = (*NETWORK_MEMBERS, TREES_MEMBER, *REQUIRED_MEMBERS)
+KNOWN_MEMBERS = (*NETWORK_MEMBERS, TREES_MEMBER, EVALUATION, *REQUIRED_MEMBERS)
 # What a crafted file may claim, refused before anything is read or built. Far above any real
 # model (weights: the largest network :func:`check_network_size` accepts, in float32, plus HDF5
 # overhead; split.npz: 8 bytes per training row, 30 M rows), far below what would exhaust memory:
@@ -121,8 +125,7 @@ def _model_members(run: TrainingRun) -> dict[str, bytes]:
                                                "task": run.task, "n_classes": n_classes, "seed": run.seed})
     if run.trees is not None:
         members[TREES_MEMBER] = run.trees.to_text().encode("ascii")
-    return {
-        **members,
+    members.update({
         "recipe.json": _json_bytes(state),
         "recipe.npz": _npz_bytes(arrays),
         "split.npz": _npz_bytes({"train": run.split_train, "valid": run.split_valid, "test": run.split_test}),
@@ -130,7 +133,10 @@ def _model_members(run: TrainingRun) -> dict[str, bytes]:
         "input_schema.json": _json_bytes(run.fitted.input_schema()),
         "metrics.json": _json_bytes(run.metrics),
         "run.json": _json_bytes(run.to_dict()),
-    }
+    })
+    if run.test_evaluation is not None:
+        members[EVALUATION] = _json_bytes(run.test_evaluation)
+    return members
 
 
 def save_model_file(run: TrainingRun, path: str | Path) -> Path:
@@ -183,6 +189,8 @@ class LoadedModel:
     manifest: dict[str, Any]
     path: Path
     info: dict[str, Any] = field(default_factory=dict)
+    # The evaluation saved with the model (core.evaluate.StoredEvaluation), None in older files.
+    stored_evaluation: Any = None
 
     @property
     def fitted(self) -> FittedRecipe:
@@ -408,23 +416,17 @@ def load_model_file(path: str | Path) -> LoadedModel:
                 raise _refuse(f"The model file's weights ({len(weights):,} bytes) are far larger than its network "
                               f"of {n_params:,} parameters; it has been altered.", path,
                               "Use the file as saved by mfg_desktop.")
-            model = build_model(spec, n_features, task, n_outputs, seed=int(net.get("seed", 0)), compile=False)
-            with scratch_dir() as tmp:
-                weights_path = os.path.join(tmp, WEIGHTS)
-                Path(weights_path).write_bytes(weights)
+            if spec.ensemble_size == 1:
+                # NumPy inference from the stored arrays; Keras (TensorFlow) loads only if something else
+                # is asked of the model. Every array's shape is checked against the spec as it is read.
                 try:
-                    with warnings.catch_warnings(record=True) as caught:
-                        warnings.simplefilter("always", UserWarning)
-                        model.load_weights(weights_path)
-                except Exception as exc:  # Keras' words for a shape or layer mismatch vary by version
-                    raise _refuse(f"The model file's weights do not fit its network ({type(exc).__name__}: "
-                                  f"{str(exc)[:300]}); it has been altered.", path,
-                                  "Use the file as saved by mfg_desktop.") from exc
-                # Keras only warns when a layer's weights are missing, and leaves them random: refuse.
-                mismatch = [w for w in caught if issubclass(w.category, UserWarning)]
-                if mismatch:
-                    raise _refuse(f"The model file's weights do not fit its network ({str(mismatch[0].message)[:300]}); "
-                                  "it has been altered.", path, "Use the file as saved by mfg_desktop.")
+                    model = SavedNetwork(spec, n_features, task, n_classes, seed=int(net.get("seed", 0)),
+                                         weights_h5=weights)
+                except WeightsMismatch as exc:
+                    raise _refuse(f"The model file's weights do not fit its network ({str(exc)[:300]}); "
+                                  "it has been altered.", path, "Use the file as saved by mfg_desktop.") from exc
+            else:  # the ensemble's layers have no NumPy twin: Keras reads them
+                model = _keras_network(spec, n_features, task, n_outputs, int(net.get("seed", 0)), weights, path)
         trees = None
         if TREES_MEMBER in members:
             from mfg_desktop.core.trees import trees_from_text
@@ -446,5 +448,41 @@ def load_model_file(path: str | Path) -> LoadedModel:
     except Exception as exc:  # any other inconsistency in the stored values: refuse, never crash
         raise _refuse(f"The model file's contents are inconsistent ({type(exc).__name__}: {exc}).", path,
                       "Use a file saved by mfg_desktop.") from exc
+    stored = None
+    if EVALUATION in members:
+        from mfg_desktop.core.evaluate import StoredEvaluation
+
+        try:
+            summary = _parse_json(members[EVALUATION], EVALUATION, path)
+            stored = StoredEvaluation.from_dict(summary)
+            if stored.task != run.task or [str(c) for c in stored.classes] != [str(c) for c in run.classes]:
+                raise ValueError("it belongs to another task or other classes than the model")
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise _refuse(f"The model file's {EVALUATION} is inconsistent ({exc}).", path,
+                          "Use a file saved by mfg_desktop.") from exc
+        run.test_evaluation = summary
     return LoadedModel(run=run, manifest=manifest, path=path,
-                       info={"network": net, "metrics": run.metrics})
+                       info={"network": net, "metrics": run.metrics}, stored_evaluation=stored)
+
+
+def _keras_network(spec: NetworkSpec, n_features: int, task: str, n_outputs: int, seed: int, weights: bytes,
+                   path: Path) -> Any:
+    """The Keras model with the stored weights, refused when they do not fit it exactly."""
+    model = build_model(spec, n_features, task, n_outputs, seed=seed, compile=False)
+    with scratch_dir() as tmp:
+        weights_path = os.path.join(tmp, WEIGHTS)
+        Path(weights_path).write_bytes(weights)
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", UserWarning)
+                model.load_weights(weights_path)
+        except Exception as exc:  # Keras' words for a shape or layer mismatch vary by version
+            raise _refuse(f"The model file's weights do not fit its network ({type(exc).__name__}: "
+                          f"{str(exc)[:300]}); it has been altered.", path,
+                          "Use the file as saved by mfg_desktop.") from exc
+    # Keras only warns when a layer's weights are missing, and leaves them random: refuse.
+    mismatch = [w for w in caught if issubclass(w.category, UserWarning)]
+    if mismatch:
+        raise _refuse(f"The model file's weights do not fit its network ({str(mismatch[0].message)[:300]}); "
+                      "it has been altered.", path, "Use the file as saved by mfg_desktop.")
+    return model

@@ -747,3 +747,201 @@ def model_columns(evaluation: Evaluation) -> list[str]:
     if not _other_models(evaluation):
         return [label, *evaluation.baselines]
     return [f"{label} (chosen)", *(MODEL_LABEL.get(n, n) for n in _other_models(evaluation)), *evaluation.baselines]
+
+
+# --------------------------------------------------------------------------------------------
+# the evaluation a model file carries
+
+STORED_CURVE_POINTS = 200  # ROC/PR points kept per curve in a model file
+STORED_HISTOGRAM_BINS = 30
+MAX_STORED_CLASSES = 1000  # a crafted file cannot make the report draw a million-cell matrix
+
+
+class MalformedEvaluation(ValueError):
+    """A stored evaluation that does not hold what :func:`evaluation_summary` writes."""
+
+
+def thin_curve(x: np.ndarray, y: np.ndarray, limit: int) -> tuple[list[float], list[float]]:
+    """At most ``limit`` points of a curve, always keeping the first and the last."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if len(x) > limit:
+        keep = np.unique(np.linspace(0, len(x) - 1, limit).round().astype(int))
+        x, y = x[keep], y[keep]
+    return x.tolist(), y.tolist()
+
+
+def _thinned_curves(curves: Curves) -> dict[str, Any]:
+    def points(pairs: dict[str, tuple[np.ndarray, np.ndarray]], a: str, b: str) -> dict[str, Any]:
+        return {k: dict(zip((a, b), thin_curve(x, y, STORED_CURVE_POINTS), strict=True)) for k, (x, y) in pairs.items()}
+
+    return {"roc": points(curves.roc, "fpr", "tpr"), "pr": points(curves.pr, "recall", "precision")}
+
+
+def evaluation_summary(evaluation: Evaluation, run: Any) -> dict[str, Any]:
+    """The numbers of an evaluation on the held-out test rows, for the model file: metrics,
+    baselines, threshold, confusion matrix, ROC/PR points (at most 200 per curve), a residual
+    histogram, and which data it came from. No data rows and no per-row outputs."""
+    out = evaluation.to_dict()
+    out.pop("importance", None)
+    out.pop("importance_info", None)
+    out["curves"] = _thinned_curves(evaluation.curves)
+    out["baseline_curves"] = {}
+    if evaluation.task == BINARY and len(np.unique(evaluation.y)) == 2:
+        for name, outputs in evaluation.baseline_outputs.items():
+            proba = np.asarray(outputs, dtype=np.float64)
+            if proba.ndim == 2:
+                out["baseline_curves"][name] = _thinned_curves(
+                    make_curves(evaluation.y, proba, evaluation.task, evaluation.classes))
+    if evaluation.task == REGRESSION and evaluation.n_rows:
+        counts, edges = np.histogram(evaluation.residuals, bins=STORED_HISTOGRAM_BINS)
+        out["residual_histogram"] = {"counts": counts.astype(int).tolist(), "edges": edges.tolist()}
+    fp = getattr(run, "data_fingerprint", {}) or {}
+    out["data"] = {"frame_sha256": fp.get("frame_sha256"), "rows": fp.get("rows"),
+                   "files": [str(f.get("name")) for f in fp.get("files", [])]}
+    out["evaluated"] = "when the model was trained"
+    return out
+
+
+def attach_evaluation(run: Any, evaluation: Evaluation) -> None:
+    """Keep ``evaluation`` with the run so that its model file carries it (test rows only)."""
+    if evaluation.source == "test" and (evaluation.run is None or evaluation.run is run):
+        run.test_evaluation = evaluation_summary(evaluation, run)
+
+
+@dataclass
+class StoredEvaluation:
+    """An evaluation read back from a model file: the report's evaluation section needs no data.
+
+    It has the attributes of :class:`Evaluation` that the report reads; per-row parts (outputs,
+    validation probabilities, explanations) are absent by design.
+    """
+
+    task: str
+    classes: list[Any]
+    target: str
+    n_rows: int
+    rows_total: int
+    note: str
+    metrics: dict[str, float | None]
+    baselines: dict[str, dict[str, float | None]]
+    baseline_note: str
+    threshold: float | None
+    per_class: dict[str, dict[str, float]]
+    confusion: Confusion | None
+    curves: Curves
+    baseline_curves: dict[str, Curves]
+    residual_histogram: tuple[list[int], list[float]] | None
+    data: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+    source: str = "test"
+    importance: Any = None
+    valid_y: Any = None
+    valid_p: Any = None
+    baseline_outputs: dict[str, np.ndarray] = field(default_factory=dict)
+    run: Any = None
+
+    @property
+    def main_metric(self) -> str:
+        return MAIN_METRIC[self.task]
+
+    @property
+    def data_text(self) -> str:
+        """Which data the numbers came from, in words."""
+        files = ", ".join(self.data.get("files") or []) or "a table without a file name"
+        sha = str(self.data.get("frame_sha256") or "")
+        return f"{files} (table fingerprint {sha[:12] or 'unknown'})"
+
+    @classmethod
+    def from_dict(cls, d: Any) -> StoredEvaluation:
+        """Check every value as it is read; :class:`ValueError` names what is wrong."""
+        from mfg_desktop.core.task import MULTICLASS
+
+        if not isinstance(d, dict):
+            raise MalformedEvaluation("the stored evaluation is not an object")
+        task = d.get("task")
+        if task not in (BINARY, MULTICLASS, REGRESSION):
+            raise MalformedEvaluation(f"unknown task {task!r}")
+        classes = d.get("classes")
+        if not isinstance(classes, list) or len(classes) > MAX_STORED_CLASSES or \
+                not all(isinstance(c, str | int | float | bool) for c in classes):
+            raise MalformedEvaluation("the classes are not a short list of plain values")
+        k = len(classes)
+
+        def number(v: Any, what: str) -> float | None:
+            if v is None:
+                return None
+            if isinstance(v, bool) or not isinstance(v, int | float):
+                raise MalformedEvaluation(f"{what} is not a number")
+            return float(v)
+
+        def metric_map(m: Any, what: str) -> dict[str, float | None]:
+            if not isinstance(m, dict) or len(m) > 100:
+                raise MalformedEvaluation(f"{what} is not a small mapping")
+            return {str(key): number(v, f"{what} {key}") for key, v in m.items()}
+
+        def curve_map(c: Any, a: str, b: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+            if not isinstance(c, dict) or len(c) > max(k, 1):
+                raise MalformedEvaluation("the curves are malformed")
+            out = {}
+            for name, pts in c.items():
+                if not isinstance(pts, dict) or not isinstance(pts.get(a), list) or not isinstance(pts.get(b), list):
+                    raise MalformedEvaluation(f"the curve of {name!r} is malformed")
+                xs = [number(v, "a curve point") for v in pts[a]]
+                ys = [number(v, "a curve point") for v in pts[b]]
+                if len(xs) != len(ys) or len(xs) > STORED_CURVE_POINTS or any(v is None for v in xs + ys) \
+                        or not all(0.0 <= v <= 1.0 for v in xs + ys):
+                    raise MalformedEvaluation(f"the curve of {name!r} has unusable points")
+                out[str(name)] = (np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64))
+            return out
+
+        def curves_of(c: Any) -> Curves:
+            if not isinstance(c, dict):
+                raise MalformedEvaluation("the curves are malformed")
+            return Curves(roc=curve_map(c.get("roc", {}), "fpr", "tpr"),
+                          pr=curve_map(c.get("pr", {}), "recall", "precision"))
+
+        conf = None
+        if d.get("confusion") is not None:
+            counts = np.asarray(d["confusion"].get("counts") if isinstance(d["confusion"], dict) else None)
+            if counts.shape != (k, k) or counts.dtype.kind not in "iu" or (counts < 0).any():
+                raise MalformedEvaluation("the confusion matrix is not a square table of counts, one row per class")
+            conf = Confusion([str(c) for c in classes], counts.astype(np.int64))
+        per_class = d.get("per_class") or {}
+        if not isinstance(per_class, dict) or len(per_class) > k:
+            raise MalformedEvaluation("the per-class numbers are malformed")
+        hist = None
+        if d.get("residual_histogram") is not None:
+            h = d["residual_histogram"]
+            counts_h = [int(number(v, "a histogram count") or 0) for v in h.get("counts", [])]
+            edges = [number(v, "a histogram edge") for v in h.get("edges", [])]
+            if len(edges) != len(counts_h) + 1 or len(counts_h) > 1000 or any(e is None for e in edges):
+                raise MalformedEvaluation("the residual histogram is malformed")
+            hist = (counts_h, [float(e) for e in edges])
+        data = d.get("data") or {}
+        if not isinstance(data, dict) or not isinstance(data.get("files", []), list):
+            raise MalformedEvaluation("the data it came from is not described")
+        baselines = d.get("baselines") or {}
+        if not isinstance(baselines, dict) or len(baselines) > 10:
+            raise MalformedEvaluation("the baselines are malformed")
+        bcurves = d.get("baseline_curves") or {}
+        if not isinstance(bcurves, dict) or len(bcurves) > 10:
+            raise MalformedEvaluation("the baseline curves are malformed")
+        rows_used = d.get("rows_used")
+        if isinstance(rows_used, bool) or not isinstance(rows_used, int) or rows_used < 0:
+            raise MalformedEvaluation("the number of rows used is not a count")
+        return cls(
+            task=task, classes=list(classes), target=str(d.get("target", "")), n_rows=rows_used,
+            rows_total=int(number(d.get("rows_total"), "rows_total") or 0), note=str(d.get("note", "")),
+            metrics=metric_map(d.get("metrics") or {}, "metric"),
+            baselines={str(n): metric_map(m, f"baseline {n}") for n, m in baselines.items()},
+            baseline_note=str(d.get("baseline_note", "")),
+            threshold=number(d.get("threshold"), "the threshold") if task == BINARY else None,
+            per_class={str(c): metric_map(m, f"class {c}") for c, m in per_class.items()},
+            confusion=conf, curves=curves_of(d.get("curves") or {}),
+            baseline_curves={str(n): curves_of(c) for n, c in bcurves.items()},
+            residual_histogram=hist,
+            data={"frame_sha256": str(data.get("frame_sha256") or ""), "rows": data.get("rows"),
+                  "files": [str(f) for f in data.get("files", [])][:100]},
+            notes=[str(n) for n in (d.get("notes") or [])][:20],
+        )

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from mfg_desktop.core.backend import import_keras
 from mfg_desktop.core.errors import TrainingError
 from mfg_desktop.core.task import BINARY, MULTICLASS, REGRESSION
 
@@ -233,8 +234,8 @@ def check_network_size(spec: NetworkSpec, n_features: int, task: str, n_classes:
 @lru_cache(maxsize=1)
 def _layer_classes() -> dict[str, type]:
     """Custom layers, defined on first use so keras is only imported when a model is built."""
-    import keras
-    from keras import ops
+    keras = import_keras()
+    ops = keras.ops
 
     class SmoothClip(keras.layers.Layer):
         """x / sqrt(1 + (x/3)^2): identity near 0, bounded by +-3 for outliers (RealMLP)."""
@@ -400,7 +401,7 @@ def build_model(
     if task != REGRESSION and n_classes < 2:
         raise TrainingError("The target needs at least two classes to train a classifier.")
     check_network_size(spec, n_features, task, n_classes)
-    import keras  # only after the sizes are known to be sane: importing it costs seconds
+    keras = import_keras()  # only after the sizes are known to be sane: importing it costs seconds
 
     loss = resolve_loss(spec, task)
     layers = _layer_classes()
@@ -497,7 +498,7 @@ EXECUTION_FLOP_BUDGET = 2.5e9
 
 def steps_per_execution(n_params: int, batch_size: int) -> int:
     """How many training steps Keras runs per call for a network of ``n_params`` weights."""
-    import keras
+    keras = import_keras()
 
     if keras.config.backend() == "torch":
         return 1  # Keras' PyTorch trainer runs one step per call only
@@ -507,7 +508,7 @@ def steps_per_execution(n_params: int, batch_size: int) -> int:
 
 def make_optimizer(spec: NetworkSpec, steps_per_epoch: int) -> Any:
     """The optimizer with its learning-rate schedule (warm-up, then cosine decay to 5 %)."""
-    import keras
+    keras = import_keras()
 
     lr: Any = spec.learning_rate
     if spec.lr_schedule == "cosine":

@@ -50,6 +50,14 @@ _ID_NAME = re.compile(
     r"|编号|序号|条码",
     re.IGNORECASE,
 )
+# Columns that say where or when a row was recorded, not what was measured: the stacked files'
+# ``source_file`` (ingest.SOURCE_COLUMN), row numbers written by exports, load timestamps.
+_PROVENANCE_NAME = re.compile(
+    r"^(source[\s_\-]?file|file[\s_\-]?name|source[\s_\-]?path|unnamed:\s*\d+|index|"
+    r"row|row[\s_\-]?(no|nr|num|number|index|id)|line[\s_\-]?(no|nr|number)|"
+    r"(load|loaded|import|imported|ingest|ingested|read)[\s_\-]?(at|on|time|timestamp|date))$",
+    re.IGNORECASE,
+)
 _DATE_TEXT = re.compile(
     r"^\s*(\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}|\d{1,2}:\d{2})"
 )
@@ -148,6 +156,9 @@ class ColumnPlan:
     scale: str = "standard"  # numeric and datetime parts: standard|minmax|robust|none
     encode: str = "onehot"  # categorical only
     reason: str = ""
+    # Set for provenance and identifier-like columns: kept when the user includes the column on
+    # purpose, so that the warning about it (:meth:`Recipe.input_warnings`) survives a role change.
+    caution: str = field(default="", compare=False)  # advice, not part of what is fitted
 
     def check(self) -> None:
         """Raise :class:`TrainingError` for a combination that cannot be fitted."""
@@ -218,6 +229,16 @@ class Recipe:
         targets = set(self.target_columns)
         return [p.name for p in self.columns if p.role != "drop" and p.name not in targets]
 
+    def input_warnings(self) -> list[str]:
+        """One sentence per provenance or identifier-like column that is an input on purpose."""
+        targets = set(self.target_columns)
+        return [
+            f"{p.name!r} is an input although it is {p.caution}: the model will require a {p.name!r} "
+            "column in every file it scores, and will learn from where or when the rows were recorded."
+            for p in self.columns
+            if p.caution and p.role != "drop" and p.name not in targets
+        ]
+
     def plan(self, name: str) -> ColumnPlan:
         for p in self.columns:
             if p.name == name:
@@ -239,7 +260,7 @@ class Recipe:
     def to_dict(self) -> dict[str, Any]:
         return {
             "target": self.target if isinstance(self.target, str) else list(self.target),
-            "columns": [asdict(p) for p in self.columns],
+            "columns": [_plan_dict(p) for p in self.columns],
             "derived": [d.to_dict() for d in self.derived],
             "pca": asdict(self.pca),
             "add_missing_indicators": bool(self.add_missing_indicators),
@@ -270,6 +291,15 @@ class Recipe:
             p.check()
         recipe.pca.check()
         return recipe
+
+
+def _plan_dict(plan: ColumnPlan) -> dict[str, Any]:
+    # ``caution`` only where it matters (an input on purpose), so that model files of ordinary
+    # recipes stay readable by earlier versions, which know no such key.
+    d = asdict(plan)
+    if not plan.caution or plan.role == "drop":
+        d.pop("caution")
+    return d
 
 
 def _opt_int(v: Any) -> int | None:
@@ -353,6 +383,44 @@ def _propose_one(name: str, s: pd.Series) -> ColumnPlan:
     return _propose_numeric(name, pd.Series(values), reason="")
 
 
+def _included_plan(proposed: ColumnPlan, s: pd.Series) -> ColumnPlan:
+    """The plan for a column the user includes on purpose, even where the proposal dropped it."""
+    if proposed.role != "drop":
+        return proposed
+    present = s.dropna()
+    if present.nunique() <= 1:
+        raise DataError(f"This column cannot be an input: it is {proposed.reason}.", column=proposed.name,
+                        hint="Leave it out; a constant or empty column carries no information.")
+    if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+        return _propose_numeric(proposed.name, s.astype(float), reason="included on purpose")
+    return ColumnPlan(proposed.name, "categorical", impute="most_frequent", scale="none",
+                      reason="included on purpose: one-hot of its values")
+
+
+def identifier_name(name: str) -> bool:
+    """Whether a column's name says it identifies a part, row or record (UDI, Product ID, Serial No)."""
+    return bool(_ID_NAME.search(str(name)))
+
+
+def non_input_reason(name: str, s: pd.Series) -> str:
+    """Why a column should never be an input by default ("" when it is an ordinary column).
+
+    Provenance (the stacked files' ``source_file``, row numbers, load timestamps) is recognised
+    by name; identifier-like columns (serial numbers, part codes, row counters) by the data
+    profile's rules. A model that learned from them needs the same column in every scored file
+    and learns from where a row came from instead of what was measured.
+    """
+    from mfg_desktop.core.profile import _profile_column  # the same rules as the data-quality view
+
+    if _PROVENANCE_NAME.match(name.strip()):
+        return "provenance (where or when the row was recorded)"
+    if s.dropna().nunique() <= 1:
+        return ""
+    if _profile_column(name, s).identifier_like:
+        return "identifier-like (a different code or number per row)"
+    return ""
+
+
 def _is_identifier(name: str, values: np.ndarray) -> bool:
     if len(values) < 20 or not np.all(np.isfinite(values)) or not np.all(values == np.round(values)):
         return False
@@ -391,8 +459,12 @@ def propose_recipe(
     exclude: Sequence[str] = (),
     derived: Sequence[DerivedColumn] = (),
     leak_suspects: Mapping[str, str] | None = None,
+    include: Sequence[str] = (),
 ) -> Recipe:
     """Suggest a plan for every column but the target, each with the reason shown to the user.
+
+    Provenance and identifier-like columns (:func:`non_input_reason`) start dropped; those named
+    in ``include`` are inputs on purpose, and :meth:`Recipe.input_warnings` then says what that costs.
 
     Numbers: median imputation and standard scaling (robust scaling with heavy outliers); 0/1 and
     yes/no flags unscaled; text with few categories: one-hot; text with many distinct values or
@@ -410,6 +482,15 @@ def propose_recipe(
             hint="Pick a column that exists in the data.",
         )
     excluded = set(map(str, exclude))
+    included = set(map(str, include))
+    unknown = sorted(included - set(columns))
+    if unknown:
+        raise DataError("The column to include is not in the data.", column=unknown[0],
+                        hint="Check the spelling; names are case-sensitive.")
+    clash = sorted(included & (excluded | set(targets)))
+    if clash:
+        raise DataError("A column cannot be both included and excluded (or be the target).", column=clash[0],
+                        hint="Name it in one of --include and --exclude only.")
     leaks = {str(k): v for k, v in (leak_suspects or {}).items()}
     plans: list[ColumnPlan] = []
     for name in columns:
@@ -421,6 +502,13 @@ def propose_recipe(
             plans.append(ColumnPlan(name, "drop", reason=leaks[name] or "leak suspect"))
         else:
             plans.append(_propose_one(name, frame[name]))
+        caution = non_input_reason(name, frame[name])
+        if name in included:
+            plans[-1] = _included_plan(plans[-1], frame[name])
+        if caution:
+            plans[-1].caution = caution
+            if plans[-1].role != "drop" and name not in included:
+                plans[-1] = replace(plans[-1], role="drop", reason=f"{caution}: not an input unless included")
     try:
         task: str | None = detect_task(target_series(frame, targets if len(targets) > 1 else targets[0]))
     except (TrainingError, DataError):

@@ -247,12 +247,9 @@ def fmt_seconds(s: float) -> str:
 
 def _thin(x: np.ndarray, y: np.ndarray, limit: int) -> tuple[list[float], list[float]]:
     """At most ``limit`` points, always keeping the first and the last."""
-    x = np.asarray(x, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
-    if len(x) > limit:
-        keep = np.unique(np.linspace(0, len(x) - 1, limit).round().astype(int))
-        x, y = x[keep], y[keep]
-    return x.tolist(), y.tolist()
+    from mfg_desktop.core.evaluate import thin_curve
+
+    return thin_curve(x, y, limit)
 
 
 def _now(settings: ReportSettings) -> datetime:
@@ -660,6 +657,9 @@ def _evaluation_section(run: Any, ev: Any, settings: ReportSettings) -> list[Blo
                           "pass --data FILE on the command line) to include metrics, baselines, the confusion "
                           "matrix and curves.", "note")]
     out: list[Block] = [Paragraph(f"Rows used: {ev.n_rows:,} — {ev.note}.")]
+    if getattr(ev, "data_text", None):  # read from the model file: say which data it measured
+        out.append(Paragraph(f"Stored in the model file when the model was trained: measured on the held-out test "
+                             f"rows of {ev.data_text}. No data was given for this report.", "note"))
     if len(ev.models) > 1:
         label = MODEL_LABEL.get(ev.model_name, ev.model_name)
         out.append(Paragraph(f"Model: {label}, chosen on the validation rows: {ev.choice_reason}. The other "
@@ -721,7 +721,15 @@ def _curve_charts(ev: Any) -> list[Block]:
     for name, (recall, precision) in ev.curves.pr.items():
         label = f"network (AP {fmt_metric(ev.metrics.get('pr_auc'))})" if binary else str(name)
         pr_series.append(Series(label, *_thin(recall, precision, MAX_CURVE_POINTS)))
-    if binary and HGB in ev.baseline_outputs and len(np.unique(ev.y)) == 2:
+    stored = getattr(ev, "baseline_curves", {}).get(HGB)
+    if binary and stored is not None and stored.roc:  # from a model file: the points, no rows
+        base = ev.baselines.get(HGB, {})
+        (fpr, tpr), = stored.roc.values()
+        (recall, precision), = stored.pr.values()
+        roc_series.append(Series(f"gradient boosting (AUC {fmt_metric(base.get('roc_auc'))})", *_thin(fpr, tpr, MAX_CURVE_POINTS)))
+        pr_series.append(Series(f"gradient boosting (AP {fmt_metric(base.get('pr_auc'))})",
+                                *_thin(recall, precision, MAX_CURVE_POINTS)))
+    elif binary and HGB in ev.baseline_outputs and len(np.unique(ev.y)) == 2:
         p = np.asarray(ev.baseline_outputs[HGB])[:, 1]
         fpr, tpr, _ = roc_curve(ev.y == 1, p)
         precision, recall, _ = precision_recall_curve(ev.y == 1, p)
@@ -739,6 +747,13 @@ def _curve_charts(ev: Any) -> list[Block]:
 
 
 def _regression_charts(ev: Any) -> list[Block]:
+    stored = getattr(ev, "residual_histogram", None)
+    if stored is not None:  # from a model file: the histogram, not the rows
+        counts, edges = stored
+        return [Heading("Predictions", 2), BarChart("Residuals (actual − predicted)", [], [float(c) for c in counts],
+                                                    value_label="rows", horizontal=False, x_edges=list(edges))]
+    if getattr(ev, "y", None) is None:
+        return []
     y = np.asarray(ev.y, dtype=np.float64)
     pred = np.asarray(ev.outputs, dtype=np.float64)
     if not len(y):
@@ -883,8 +898,10 @@ def _file_blocks(s: Mapping[str, Any], run: Any) -> list[Block]:
     if flagged.get("rows"):
         shown = len(flagged["rows"])
         out.append(Heading("First flagged rows", 2))
-        out.append(Table([str(c) for c in flagged["columns"]], [[fmt_num(v) for v in r] for r in flagged["rows"]],
-                         align=["r"] * len(flagged["columns"]),
+        rows = flagged["rows"]
+        text_columns = {i for r in rows for i, v in enumerate(r) if isinstance(v, str)}  # identifiers: left
+        out.append(Table([str(c) for c in flagged["columns"]], [[fmt_num(v) for v in r] for r in rows],
+                         align=["l" if i in text_columns else "r" for i in range(len(flagged["columns"]))],
                          caption=f"The first {shown} of {int(s.get('flagged_count') or 0):,} flagged rows "
                                  "(row: the data row in the file)"))
     for note in s.get("notes") or []:

@@ -62,6 +62,7 @@ from mfg_desktop.core.ingest import (
     open_chunks,
 )
 from mfg_desktop.core.jobs import JobState, ensure_state
+from mfg_desktop.core.recipe import identifier_name
 from mfg_desktop.core.task import BINARY, MULTICLASS, REGRESSION
 from mfg_desktop.core.train import TrainingRun
 
@@ -827,7 +828,10 @@ class FileScore:
             required = list(self.schema.required) if self.schema is not None else []
             renamed = self.schema.renamed if self.schema is not None else {}
             inputs = [renamed.get(c, c) for c in required][:max_input_columns]
-            wanted = ["row", *(c for c in self.output_columns if c in ("probability", "prediction")),
+            # identifiers kept in the scored file (UDI, Product ID), so a flagged row can be found on the line
+            ids = [c for c in self.flagged.columns if c != "row" and c not in added and c not in set(inputs)
+                   and identifier_name(c)][:MAX_SUMMARY_ID_COLUMNS]
+            wanted = ["row", *ids, *(c for c in self.output_columns if c in ("probability", "prediction")),
                       *(c for c in inputs if c not in added)]
             columns = [c for c in wanted if c in self.flagged.columns]
             part = self.flagged[columns].head(max_flagged_rows)
@@ -870,6 +874,9 @@ class FileScore:
                 head += f" -> {self.output}"
             head += f"  [{self.seconds:.1f} s]"
         return "\n".join([head, *(f"  - {line}" for line in self.lines())])
+
+
+MAX_SUMMARY_ID_COLUMNS = 3
 
 
 def _json_value(v: Any) -> Any:

@@ -22,8 +22,8 @@ batch made epochs ~18 % slower.
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
-import os
 import platform
 import time
 import uuid
@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mfg_desktop.core.backend import describe_device, import_keras
 from mfg_desktop.core.decisions import Candidate, choose_model, make_candidate
 from mfg_desktop.core.errors import Cancelled, DataError, TrainingError
 from mfg_desktop.core.jobs import JobState, ensure_state
@@ -59,6 +60,8 @@ from mfg_desktop.core.recipe import (
 )
 from mfg_desktop.core.split import SplitSpec, make_split
 from mfg_desktop.core.task import BINARY, MULTICLASS, REGRESSION, detect_task, target_series
+
+log = logging.getLogger(__name__)
 
 # Per-batch loss updates are throttled to at most this many per second (the GUI plots each one).
 BATCH_UPDATES_PER_S = 20.0
@@ -83,9 +86,47 @@ class EpochUpdate:
     val_metric: float | None
     samples_per_s: float
     elapsed_s: float
-    remaining_s: float  # at most this long: early stopping may end sooner
+    # At most this long (early stopping may end sooner); None until the estimate is stable
+    # (see RemainingTime): the first epoch carries graph tracing and would mislead.
+    remaining_s: float | None
     best_epoch: int
     val_pr_auc: float | None = None  # binary targets: what early stopping follows by default
+
+
+@dataclass
+class RemainingTime:
+    """Time left from the epochs so far, given only once it can be trusted.
+
+    The first epoch includes Keras' graph tracing (seconds), so "elapsed / done" after it
+    overstates the rest several times (seen: 16:56, then 2:02 two seconds later). The time per
+    epoch is the median of the recent epochs, leaving out the first once there are others; an
+    estimate is returned from ``min_epochs`` epochs on, or earlier when two consecutive
+    projections of the total time agree within ``tolerance``. Once given, it stays given.
+    """
+
+    epochs: int
+    min_epochs: int = 3
+    tolerance: float = 0.25
+    window: int = 5
+    durations: list[float] = field(default_factory=list)
+    _last_total: float | None = None
+    _stable: bool = False
+
+    def update(self, epoch_s: float) -> float | None:
+        """Record one finished epoch of ``epoch_s`` seconds; the seconds left, or None if not yet known."""
+        self.durations.append(max(float(epoch_s), 0.0))
+        done = len(self.durations)
+        left = max(self.epochs - done, 0)
+        recent = self.durations[1:] if done > 1 else self.durations
+        remaining = float(np.median(recent[-self.window:])) * left
+        total = sum(self.durations) + remaining
+        if not self._stable:
+            agree = self._last_total is not None and abs(total - self._last_total) <= self.tolerance * self._last_total
+            self._stable = done >= self.min_epochs or agree
+        self._last_total = total
+        if left == 0:
+            return 0.0
+        return remaining if self._stable else None
 
 
 @dataclass
@@ -127,7 +168,7 @@ def make_progress_callback(
     ``validation`` (x, y), from one compiled predict pass (:func:`validation_logs`); ``model.fit``
     is given no validation data.
     """
-    import keras
+    keras = import_keras()
 
     name = metric_name(task)
     sign = 1.0 if mode == "min" else -1.0
@@ -144,6 +185,7 @@ def make_progress_callback(
             self.wait = 0
             self.history: dict[str, list[float]] = {}
             self.stop_exception = StopNow
+            self.remaining = RemainingTime(epochs)
             self.stopped_early = False
             self.cancelled = False
             self.epochs_done = 0
@@ -218,7 +260,7 @@ def make_progress_callback(
                 val_metric=_opt_float(logs.get(f"val_{name}")),
                 samples_per_s=n_train / train_s,
                 elapsed_s=elapsed,
-                remaining_s=elapsed / done * (epochs - done),
+                remaining_s=self.remaining.update(now - self._epoch_t0),
                 best_epoch=self.best_epoch,
                 val_pr_auc=_opt_float(logs.get("val_pr_auc")),
             )
@@ -347,6 +389,8 @@ class TrainingRun:
     costs: dict[str, float] | None = None  # binary: {"fn": missed defect, "fp": false alarm} when given
     # sensor histories: HistorySpec.to_dict() when window features were built before the recipe
     history_spec: dict[str, Any] | None = None
+    # evaluate.evaluation_summary of the held-out test rows: numbers only, saved in the model file
+    test_evaluation: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
     def task(self) -> str:
@@ -498,13 +542,14 @@ def predict_outputs(model: Any, x: np.ndarray, task: str, batch_size: int = 8192
     The model is called directly on chunks rather than through ``model.predict``: for these
     small networks that skips seconds of graph tracing, and it is deterministic batch by batch.
     """
-    from keras import ops
-
     x = np.ascontiguousarray(x, dtype=np.float32)
     width = int(model.output_shape[-1])
     if len(x) == 0:
         raw = np.zeros((0, width), dtype=np.float64)
+    elif hasattr(model, "predict_numpy"):  # a network read from a model file: no TensorFlow needed
+        raw = np.concatenate([model.predict_numpy(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
     else:
+        ops = import_keras().ops
         raw = np.concatenate([np.asarray(ops.convert_to_numpy(model(x[i:i + batch_size], training=False)),
                                          dtype=np.float64) for i in range(0, len(x), batch_size)])
     if task == BINARY:
@@ -523,41 +568,6 @@ def _plain(v: Any) -> Any:
 # environment
 
 
-def describe_device() -> str:
-    """``"GPU: <name>"`` when the Keras backend sees a GPU, else ``"CPU (N cores)"``."""
-    name = gpu_name()
-    return f"GPU: {name}" if name else f"CPU ({os.cpu_count() or 1} cores)"
-
-
-def gpu_name() -> str | None:
-    """The first GPU of the active Keras backend, or None (asked of that backend only)."""
-    import keras
-
-    backend = keras.config.backend()
-    try:
-        if backend == "tensorflow":
-            import tensorflow as tf
-
-            gpus = tf.config.list_physical_devices("GPU")
-            if gpus:
-                details = tf.config.experimental.get_device_details(gpus[0])
-                return str(details.get("device_name") or gpus[0].name)
-        elif backend == "jax":
-            import jax
-
-            gpus = [d for d in jax.devices() if d.platform in ("gpu", "cuda", "rocm")]
-            if gpus:
-                return str(getattr(gpus[0], "device_kind", gpus[0]))
-        elif backend == "torch":
-            import torch
-
-            if torch.cuda.is_available():
-                return str(torch.cuda.get_device_name(0))
-    except Exception:  # noqa: BLE001 - a broken driver means: train on the CPU
-        return None
-    return None
-
-
 @lru_cache(maxsize=1)
 def _cached_versions() -> tuple[tuple[str, str], ...]:
     return tuple(_library_versions().items())
@@ -569,7 +579,7 @@ def library_versions() -> dict[str, str]:
 
 
 def _library_versions() -> dict[str, str]:
-    import keras
+    keras = import_keras()
 
     backend = keras.config.backend()
     versions = {"python": platform.python_version(), "keras": keras.__version__, "backend": backend}
@@ -644,6 +654,7 @@ def train_run(
     tree_spec: Any = None,
     cost_fn: float | None = None,
     cost_fp: float | None = None,
+    test_baselines: bool = False,
 ) -> TrainingRun:
     """Fit the recipe on the training rows, train the model(s), take the decisions, return the run.
 
@@ -654,6 +665,9 @@ def train_run(
     (:func:`core.decisions.make_candidate`): binary threshold (by ``cost_fn``/``cost_fp`` when
     both given, else F1) and calibration, regression prediction interval. Cancel during the trees
     keeps the finished network (the run says cancelled).
+
+    The trained network is then judged on the held-out test rows (``test_baselines``: beside the
+    baselines too) and the numbers kept in ``run.test_evaluation``, which the model file carries.
 
     ``class_weight``: "auto" (balanced weights when the rarest class is under 20 %), True (always
     balanced), False/None (none), or a mapping class index -> weight. Cancel through ``state``:
@@ -788,6 +802,15 @@ def train_run(
         costs=None if cost_fn is None or cost_fp is None else {"fn": float(cost_fn), "fp": float(cost_fp)},
     )
     run.metrics = validation_metrics(run.predict_matrix(x_valid), y_valid, task)
+    if len(test_pos):
+        from mfg_desktop.core.evaluate import attach_evaluation, evaluate_run
+
+        state.set_progress(1.0, "evaluating on the held-out test rows")
+        try:
+            attach_evaluation(run, evaluate_run(run, df, importance=False, baselines=test_baselines))
+        except DataError as exc:  # the model is fine; its file then carries no evaluation, and says so
+            run.test_evaluation = None
+            log.warning("no evaluation on the test rows stored with run %s: %s", run.id, exc)
     return run
 
 
@@ -796,7 +819,7 @@ def _fit_network(net_spec: NetworkSpec, n_features: int, task: str, n_classes: i
                  weights: dict[int, float] | None, seed: int, mixed: bool, device: str, state: JobState,
                  printer: Callable[[EpochUpdate], None] | None) -> dict[str, Any]:
     """Train the network with the progress bridge; its model and what happened."""
-    import keras
+    keras = import_keras()
 
     keras.utils.set_random_seed(int(seed))
     batch_size = int(max(1, min(net_spec.batch_size, len(x_train))))

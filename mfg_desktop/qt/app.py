@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QLibraryInfo, QLocale, QTimer, QTranslator
+from PySide6.QtCore import QLibraryInfo, QLocale, QTimer, QtMsgType, QTranslator, qInstallMessageHandler
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -51,12 +51,32 @@ def app_icon() -> QIcon:
     return QIcon(str(resource_path("icons", "mfg_desktop.svg")))
 
 
+def _qt_message(kind: QtMsgType, context: object, message: str) -> None:
+    """Qt's own warnings ("This plugin does not support propagateSizeHints()") go to the log file
+    (error_dialog.setup_logging), not to the user's terminal; ``--verbose`` shows them there too."""
+    import logging
+
+    from mfg_desktop.core.backend import is_verbose
+
+    serious = kind in (QtMsgType.QtCriticalMsg, QtMsgType.QtFatalMsg)
+    # INFO, not WARNING: without a log file (the self-test) Python's last-resort handler would
+    # print warnings to stderr, which is exactly what this handler is for avoiding.
+    logging.getLogger("mfg_desktop.qt").log(logging.ERROR if serious else logging.INFO, "Qt: %s", message)
+    if is_verbose() and not serious:
+        print(f"Qt: {message}", file=sys.stderr, flush=True)
+
+
+def install_qt_message_handler() -> None:
+    qInstallMessageHandler(_qt_message)
+
+
 def create_application(argv: Sequence[str] | None = None) -> QApplication:
     """The QApplication (reused if one exists, as under pytest-qt), named and with its icon."""
     # A worker thread running Python holds the GIL for up to the switch interval (default 5 ms)
     # each time the GUI thread needs it, and a table view calls into Python (data(), rowCount())
     # thousands of times per paint. A shorter interval keeps scrolling smooth while jobs run.
     sys.setswitchinterval(0.001)
+    install_qt_message_handler()
     app = QApplication.instance()
     if app is None:
         app = QApplication(list(argv) if argv is not None else sys.argv[:1])

@@ -53,14 +53,16 @@ def test_scores_a_file_and_prints_its_summary(model_path, batch, run, tmp_path, 
     rc = cli.main(["predict", str(model_path), str(batch), "--out", str(tmp_path / "out")])
     captured = capsys.readouterr()
     assert rc == 0, captured.err
-    assert captured.out.startswith(f"batch_07.csv: scored 500 of 500 rows -> {tmp_path / 'out' / 'batch_07_scored.csv'}")
+    assert captured.err == ""  # quiet: the model card is part of the answer, on stdout
+    card, _, summary = captured.out.partition("\nbatch_07.csv: ")
+    assert card.startswith(f"model: {model_path}") and "task: binary, target 'Machine_failure'" in card
+    assert summary.startswith(f"scored 500 of 500 rows -> {tmp_path / 'out' / 'batch_07_scored.csv'}")
     assert "predicted: 0: " in captured.out and f"flagged (p(1) >= {run.threshold:.3f})" in captured.out
-    assert "task: binary, target 'Machine_failure'" in captured.err  # the model card
     # the CLI's scores are the in-memory model's, on the same rows
     out = pd.read_csv(tmp_path / "out" / "batch_07_scored.csv", encoding="utf-8-sig")
     frame = pd.read_csv(batch)
-    np.testing.assert_array_equal(out["probability"].to_numpy(),
-                                  run.predict_matrix(run.fitted.transform(frame))[:, 1])
+    np.testing.assert_allclose(out["probability"].to_numpy(),  # NumPy forward pass against Keras
+                               run.predict_matrix(run.fitted.transform(frame))[:, 1], rtol=1e-5, atol=1e-6)
 
 
 def test_exit_status_tells_rejected_files_and_rejected_rows(model_path, batch, ai4i, tmp_path, capsys):

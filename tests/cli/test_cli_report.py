@@ -73,12 +73,46 @@ def test_model_report_end_to_end_headless(model_path, train_csv, tmp_path):
 
 
 def test_model_report_without_data_says_what_is_missing(model_path, tmp_path, qapp, capsys):
+    """A model file without a stored evaluation (as files saved before it was stored)."""
+    from mfg_desktop.core.bundle import load_model_file
+
+    loaded = load_model_file(model_path)
+    loaded.run.test_evaluation = None
+    bare = save_model_file(loaded.run, tmp_path / "bare.mfgmodel")
+    assert load_model_file(bare).stored_evaluation is None
     out = tmp_path / "plain.pdf"
-    assert cli.main(["report", str(model_path), "--out", str(out), "--sections", "data,model,evaluation"]) == 0
+    assert cli.main(["report", str(bare), "--out", str(out), "--sections", "data,model,evaluation"]) == 0
     text = pdf_text(out)
     assert "No data profile was given" in text and "has not been evaluated" in text
     assert "Training curves" not in text
     assert "wrote" in capsys.readouterr().out
+
+
+def test_model_report_from_the_model_alone_has_the_evaluation_it_carries(model_path, train_csv, tmp_path, qapp,
+                                                                          capsys):
+    from mfg_desktop.core.bundle import load_model_file
+    from mfg_desktop.core.evaluate import STORED_CURVE_POINTS, evaluate_model_file
+
+    loaded = load_model_file(model_path)
+    stored = loaded.stored_evaluation
+    assert stored is not None and stored.n_rows == len(loaded.run.split_test)
+    assert all(len(x) <= STORED_CURVE_POINTS for x, _ in [*stored.curves.roc.values(), *stored.curves.pr.values()])
+    # the same numbers as evaluating the model file on its training file (its held-out test rows)
+    fresh = evaluate_model_file(loaded, pd.read_csv(train_csv), data_files=[train_csv], importance=False,
+                                baselines=False)
+    assert stored.metrics["pr_auc"] == pytest.approx(fresh.metrics["pr_auc"], abs=1e-9)
+    assert stored.confusion.counts.tolist() == fresh.confusion.counts.tolist()
+    out = tmp_path / "alone.pdf"
+    assert cli.main(["report", str(model_path), "--out", str(out)]) == 0
+    text = pdf_text(out)
+    assert "has not been evaluated" not in text and "Not evaluated on held-out test rows yet" not in text
+    fingerprint = loaded.run.data_fingerprint["frame_sha256"][:12]
+    assert (f"measured on the held-out test rows of line3_train.csv (table fingerprint {fingerprint})"
+            in text)
+    assert f"PR-AUC {fresh.metrics['pr_auc']:.4f}" in text
+    for section in ("Metrics beside the baselines", "Threshold and cost", "Decision threshold", "ROC curve",
+                    "Precision-recall curve", "Confusion matrix"):
+        assert section in text, section
 
 
 def test_batch_report_reads_the_summaries_predict_wrote(model_path, ai4i, tmp_path, qapp, capsys):
@@ -95,6 +129,16 @@ def test_batch_report_reads_the_summaries_predict_wrote(model_path, ai4i, tmp_pa
     text = pdf_text(pdf)
     assert "Batch scoring report" in text and "batch_01.csv scored 300 300 0" in text
     assert "batch_02.csv rejected" in text and "missing required column(s): 'Torque [Nm]'" in text
+    # the flagged rows carry the identifiers kept in the scored file, beside the row numbers
+    import json
+
+    flagged = json.loads((out / "batch_01_scored.summary.json").read_text(encoding="utf-8"))["flagged_rows"]
+    assert flagged["columns"][:3] == ["row", "UDI", "Product ID"] and flagged["rows"]
+    row, udi, product = flagged["rows"][0][:3]
+    assert (udi, product) == (int(ai4i["UDI"].iloc[row - 1]), ai4i["Product ID"].iloc[row - 1])
+    table = text[text.find("First flagged rows"):]
+    assert "(row: the data row in the file) row UDI Product ID prediction probability" in table
+    assert f" {row} {udi:,} {product} 1 " in table
 
 
 def test_clear_errors(model_path, tmp_path, qapp, capsys):

@@ -73,7 +73,8 @@ def test_progress_updates_and_the_run_object(small, tmp_path):
     last = epochs[-1]
     assert last.metric_name == "accuracy" and last.val_metric is not None and last.val_loss is not None
     assert last.samples_per_s > 0 and last.elapsed_s > 0 and last.remaining_s == 0
-    assert epochs[0].remaining_s > 0
+    # no estimate after the first epoch unless the second agrees with it (see test_remaining_time)
+    assert epochs[0].remaining_s is None and (epochs[1].remaining_s is None or epochs[1].remaining_s > 0)
     assert progress[-1] == 1.0
     # per-batch trace: throttled to at most 20 per second (plus one at the start)
     assert batches and len(batches) <= 20 * last.elapsed_s + 2

@@ -97,6 +97,8 @@ def test_self_test_passes_and_prints_one_summary_line(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.strip().splitlines()
     assert len(lines) == 1, result.stdout
+    # quiet: no TensorFlow/absl start-up lines, no Qt plugin warnings (those go to the log)
+    assert result.stderr == "", result.stderr
     match = SUMMARY.fullmatch(lines[0])
     assert match, lines[0]
     rows = _sample_rows()

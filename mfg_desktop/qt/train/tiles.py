@@ -63,7 +63,8 @@ class TrainingTiles(QWidget):
         self.epoch.set(f"{update.epoch} / {update.epochs}")
         self.speed.set(f"{update.samples_per_s:,.0f}")
         self.elapsed.set(clock(update.elapsed_s))
-        self.remaining.set(clock(update.remaining_s))
+        # core gives no estimate until it is stable (the first epochs include graph tracing)
+        self.remaining.set("…" if update.remaining_s is None else clock(update.remaining_s))
         self.best.set(str(update.best_epoch))
 
     def finish(self) -> None:
