@@ -840,6 +840,9 @@ class StoredEvaluation:
     valid_p: Any = None
     baseline_outputs: dict[str, np.ndarray] = field(default_factory=dict)
     run: Any = None
+    model_name: str = NETWORK  # the chosen model, and per trained model its metrics on the test rows
+    models: dict[str, dict[str, Any]] = field(default_factory=dict)
+    choice_reason: str = ""
 
     @property
     def main_metric(self) -> str:
@@ -930,6 +933,11 @@ class StoredEvaluation:
         rows_used = d.get("rows_used")
         if isinstance(rows_used, bool) or not isinstance(rows_used, int) or rows_used < 0:
             raise MalformedEvaluation("the number of rows used is not a count")
+        models = d.get("models") or {}
+        chosen = d.get("model") or NETWORK
+        if not isinstance(models, dict) or not set(models) <= set(MODEL_LABEL) or chosen not in MODEL_LABEL \
+                or not all(isinstance(e, dict) for e in models.values()):
+            raise MalformedEvaluation("the stored models are not the network and the trees")
         return cls(
             task=task, classes=list(classes), target=str(d.get("target", "")), n_rows=rows_used,
             rows_total=int(number(d.get("rows_total"), "rows_total") or 0), note=str(d.get("note", "")),
@@ -944,4 +952,8 @@ class StoredEvaluation:
             data={"frame_sha256": str(data.get("frame_sha256") or ""), "rows": data.get("rows"),
                   "files": [str(f) for f in data.get("files", [])][:100]},
             notes=[str(n) for n in (d.get("notes") or [])][:20],
+            model_name=chosen,
+            models={name: {"metrics": metric_map((e or {}).get("metrics") or {}, f"model {name}")}
+                    for name, e in models.items()},
+            choice_reason=str(d.get("choice_reason") or "")[:1000],
         )

@@ -54,8 +54,8 @@ def trained(folder) -> subprocess.CompletedProcess:
 def test_train_on_two_files_leaves_source_file_out_quietly(trained):
     assert trained.returncode == 0, trained.stderr
     assert trained.stderr == ""
-    inputs = next(line for line in trained.stdout.splitlines() if "inputs:" in line)
-    assert inputs.endswith("inputs: AT, AP, AH, TIT")  # not source_file
+    inputs = next(line for line in trained.stdout.splitlines() if "inputs (" in line)
+    assert inputs.endswith("inputs (4): AT, AP, AH, TIT")  # not source_file
     assert "left out (provenance (where or when the row was recorded)): source_file" in trained.stdout
 
 
