@@ -709,17 +709,18 @@ def _threshold_blocks(ev: Any, settings: ReportSettings) -> list[Block]:
 def _curve_charts(ev: Any) -> list[Block]:
     from sklearn.metrics import precision_recall_curve, roc_curve
 
-    from mfg_desktop.core.evaluate import HGB
+    from mfg_desktop.core.evaluate import HGB, MODEL_LABEL
 
     if not ev.curves.roc:
         return []
     binary = ev.task == BINARY
+    model = MODEL_LABEL.get(getattr(ev, "model_name", "network"), "network")  # the chosen model's curves
     roc_series, pr_series = [], []
     for name, (fpr, tpr) in ev.curves.roc.items():
-        label = f"network (AUC {fmt_metric(ev.metrics.get('roc_auc'))})" if binary else str(name)
+        label = f"{model} (AUC {fmt_metric(ev.metrics.get('roc_auc'))})" if binary else str(name)
         roc_series.append(Series(label, *_thin(fpr, tpr, MAX_CURVE_POINTS)))
     for name, (recall, precision) in ev.curves.pr.items():
-        label = f"network (AP {fmt_metric(ev.metrics.get('pr_auc'))})" if binary else str(name)
+        label = f"{model} (AP {fmt_metric(ev.metrics.get('pr_auc'))})" if binary else str(name)
         pr_series.append(Series(label, *_thin(recall, precision, MAX_CURVE_POINTS)))
     stored = getattr(ev, "baseline_curves", {}).get(HGB)
     if binary and stored is not None and stored.roc:  # from a model file: the points, no rows
