@@ -631,7 +631,7 @@ def evaluate_run(
 ) -> Evaluation:
     """Judge ``run`` on the test rows of its split. ``df`` is the table given to ``train_run``
     (the run's row positions index it); another table is refused rather than misread."""
-    from mfg_desktop.core.train import frame_fingerprint
+    from mfg_desktop.core.fingerprint import frame_fingerprint
 
     state = ensure_state(state)
     stored = getattr(run, "data_fingerprint", {}) or {}
@@ -656,7 +656,7 @@ def evaluate_run(
 def same_data(run: Any, df: pd.DataFrame, data_files: Sequence[str | Path] = ()) -> bool:
     """Whether ``df`` is the table ``run`` was trained on: same frame fingerprint, or the same file
     contents (sha256, in order) with the same number of rows."""
-    from mfg_desktop.core.train import file_sha256, frame_fingerprint
+    from mfg_desktop.core.fingerprint import file_sha256, frame_fingerprint
 
     stored = getattr(run, "data_fingerprint", {}) or {}
     if stored.get("rows") is not None and int(stored["rows"]) != len(df):

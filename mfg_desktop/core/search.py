@@ -156,7 +156,7 @@ def search_run(
     """Try ``n_trials`` networks and return the best one's :class:`TrainingRun`, with every trial
     in ``run.search``. ``session``: a connected cluster session (Ray Tune with ASHA), else this PC.
     Cancel ends the search: the best finished trial so far is returned, or :class:`Cancelled`."""
-    from mfg_desktop.core.train import data_fingerprint
+    from mfg_desktop.core.fingerprint import data_fingerprint
 
     state = ensure_state(state)
     candidates = candidate_specs(base, n_trials, seed)

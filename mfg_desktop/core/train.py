@@ -21,7 +21,6 @@ batch made epochs ~18 % slower.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import platform
@@ -41,6 +40,7 @@ import pandas as pd
 from mfg_desktop.core.backend import describe_device, import_keras
 from mfg_desktop.core.decisions import Candidate, choose_model, make_candidate
 from mfg_desktop.core.errors import Cancelled, DataError, TrainingError
+from mfg_desktop.core.fingerprint import data_fingerprint, file_sha256, frame_fingerprint  # noqa: F401 - also known from here
 from mfg_desktop.core.jobs import JobState, ensure_state
 from mfg_desktop.core.network import (
     NetworkSpec,
@@ -594,37 +594,6 @@ def _library_versions() -> dict[str, str]:
 
     versions["mfg_desktop"] = __version__
     return versions
-
-
-def frame_fingerprint(df: pd.DataFrame) -> str:
-    """sha256 over the column names and every cell (same table read again -> same fingerprint)."""
-    h = hashlib.sha256()
-    h.update("\x1f".join(map(str, df.columns)).encode("utf-8"))
-    h.update(np.asarray(pd.util.hash_pandas_object(df, index=False), dtype=np.uint64).tobytes())
-    return h.hexdigest()
-
-
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def data_fingerprint(df: pd.DataFrame, data_files: Sequence[str | Path] = ()) -> dict[str, Any]:
-    files = []
-    for p in data_files:
-        path = Path(p)
-        entry: dict[str, Any] = {"name": path.name}
-        try:
-            entry["sha256"] = file_sha256(path)
-            entry["size"] = path.stat().st_size
-        except OSError:
-            entry["sha256"] = None
-        files.append(entry)
-    return {"frame_sha256": frame_fingerprint(df), "rows": len(df), "columns": int(df.shape[1]),
-            "files": files}
 
 
 def _is_out_of_memory(exc: BaseException) -> bool:

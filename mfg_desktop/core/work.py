@@ -179,7 +179,7 @@ def _kind_name(kind: type) -> str:
 
 def file_ref(path: str | Path) -> DataFileRef:
     """A data file's entry: absolute path, size and sha256 of its bytes."""
-    from mfg_desktop.core.train import file_sha256
+    from mfg_desktop.core.fingerprint import file_sha256
 
     resolved = Path(path).resolve()
     return DataFileRef(path=str(resolved), sha256=file_sha256(resolved), size=resolved.stat().st_size)
@@ -187,7 +187,7 @@ def file_ref(path: str | Path) -> DataFileRef:
 
 def check_data_files(work: Work) -> list[str]:
     """One line per data file that is missing or no longer what was saved (empty: all as saved)."""
-    from mfg_desktop.core.train import file_sha256
+    from mfg_desktop.core.fingerprint import file_sha256
 
     problems = []
     for ref in work.data_files:

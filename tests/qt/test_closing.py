@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
 import threading
 import time
 
@@ -101,14 +102,15 @@ def test_closing_during_scoring_stops_it_and_leaves_nothing_behind(window, qtbot
     from mfg_desktop.core.bundle import save_model_file
 
     model = save_model_file(ai4i_small_run.run, tmp_path / "failure.mfgmodel")
-    many = pd.concat([ai4i_small_run.frame] * 150, ignore_index=True)  # 225,000 rows to score
+    many = pd.concat([ai4i_small_run.frame] * 150, ignore_index=True)  # 225,000 rows a file
     batch = tmp_path / "batch.csv"
     many.to_csv(batch, index=False)
+    copies = [shutil.copyfile(batch, tmp_path / f"batch_{i}.csv") for i in range(5)]  # scored one by one
     window.show_step("predict")
     panel = window.page("predict")
     job = panel.open_model(model)
     qtbot.waitUntil(lambda: not job.is_running() and panel.model is not None, timeout=60_000)
-    panel.add_paths([batch])
+    panel.add_paths([batch, *copies])
     before = _python_threads()
     job = panel.score()
     assert job is not None
