@@ -14,8 +14,7 @@ message naming the file and what is wrong.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
+import threading
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -177,18 +176,32 @@ def _kind_name(kind: type) -> str:
 # files
 
 
+_REFS: dict[tuple[str, int, int], DataFileRef] = {}
+_REFS_LOCK = threading.Lock()
+
+
 def file_ref(path: str | Path) -> DataFileRef:
-    """A data file's entry: absolute path, size and sha256 of its bytes."""
+    """A data file's entry: absolute path, size and sha256 of its bytes.
+
+    Hashed once per version of the file (path, size, modification time): the load job hashes what it
+    loaded on its worker thread, so the autosave and the restore check on the GUI thread find it done.
+    """
     from mfg_desktop.core.fingerprint import file_sha256
 
     resolved = Path(path).resolve()
-    return DataFileRef(path=str(resolved), sha256=file_sha256(resolved), size=resolved.stat().st_size)
+    stat = resolved.stat()
+    key = (str(resolved), stat.st_size, stat.st_mtime_ns)
+    with _REFS_LOCK:
+        known = _REFS.get(key)
+    if known is None:
+        known = DataFileRef(path=str(resolved), sha256=file_sha256(resolved), size=stat.st_size)
+        with _REFS_LOCK:
+            _REFS[key] = known
+    return known
 
 
 def check_data_files(work: Work) -> list[str]:
     """One line per data file that is missing or no longer what was saved (empty: all as saved)."""
-    from mfg_desktop.core.fingerprint import file_sha256
-
     problems = []
     for ref in work.data_files:
         path = Path(ref.path)
@@ -196,7 +209,7 @@ def check_data_files(work: Work) -> list[str]:
             problems.append(f"{path.name} is missing (was {ref.path}).")
             continue
         try:
-            changed = path.stat().st_size != ref.size or file_sha256(path) != ref.sha256
+            changed = path.stat().st_size != ref.size or file_ref(path).sha256 != ref.sha256
         except OSError as exc:
             problems.append(f"{path.name} cannot be read ({exc.strerror or exc}).")
             continue
@@ -206,45 +219,14 @@ def check_data_files(work: Work) -> list[str]:
 
 
 def write_bytes_atomic(path: Path, data: bytes, error: type[MfgError] = WorkFileError) -> Path:
-    """Write ``data`` to a temporary file in ``path``'s folder, fsync it, then rename it over ``path``."""
-    folder = path.parent if str(path.parent) else Path(".")
+    """:func:`core.atomic.write_bytes_atomic` (temporary beside ``path``, fsync, rename), with a clear error."""
+    from mfg_desktop.core import atomic
+
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        return atomic.write_bytes_atomic(path, data)
     except OSError as exc:
         raise error(f"Could not write the file ({exc.strerror or exc}).", file=path,
-                    hint="Check that the folder exists and is writable.") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp_name, 0o666 & ~_UMASK)  # mkstemp makes it private; the user's normal mode
-        os.replace(tmp_name, path)
-    except OSError as exc:
-        _remove_quietly(tmp_name)
-        raise error(f"Could not write the file ({exc.strerror or exc}).", file=path,
-                    hint="Check that the folder is writable and the disk is not full.") from None
-    except BaseException:
-        _remove_quietly(tmp_name)
-        raise
-    return path
-
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
-
-
-# Read once, at import: reading it means setting it, which must not race with other threads' files.
-_UMASK = _umask()
-
-
-def _remove_quietly(name: str) -> None:
-    try:
-        os.unlink(name)
-    except OSError:
-        pass
+                    hint="Check that the folder exists and is writable and the disk is not full.") from None
 
 
 def write_work(work: Work, path: str | Path) -> Path:

@@ -119,8 +119,16 @@ def _build_panel(spec: str | Callable[[AppContext], QWidget], ctx: AppContext) -
 
 def _load_job(paths: list[str], options: ReadOptions | None, state) -> LoadedData:
     from mfg_desktop.core.ingest import load_files  # pandas/pyarrow load on the worker thread
+    from mfg_desktop.core.work import file_ref
 
-    return load_files(paths, options, state=state)
+    data = load_files(paths, options, state=state)
+    state.set_progress(1.0, "fingerprinting the files")
+    for loaded in data.files:  # for saved work: hashed here, never on the GUI thread (file_ref caches)
+        try:
+            file_ref(loaded.path)
+        except OSError:
+            pass  # gone since it was read: the saved work will say so
+    return data
 
 
 class StepWaitingPage(QWidget):

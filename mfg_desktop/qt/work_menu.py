@@ -26,7 +26,7 @@ from mfg_desktop.qt.settings import app_settings, config_dir
 from mfg_desktop.qt.workers import running_jobs
 
 if TYPE_CHECKING:
-    from mfg_desktop.core.work import DataFileRef, ModelFileRef, Work
+    from mfg_desktop.core.work import ModelFileRef, Work
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,6 @@ class WorkController(QObject):
         self.restore = None  # the WorkRestore under way, if any
         self.work_models: list[ModelFileRef] = []  # model files named by the work opened
         self.training_settings: dict[str, Any] | None = None  # from the work opened, until Train is built
-        self._fingerprints: dict[tuple[str, int, int], DataFileRef] = {}
         # One running app owns the autosave: a second one started meanwhile neither offers the first
         # one's work as crashed nor writes over it. QLockFile frees the lock of a dead process.
         self._lock = QLockFile(str(config_dir() / SESSION_LOCK_NAME))
@@ -113,25 +112,16 @@ class WorkController(QObject):
         self._autosave_timer.start()
 
     # -- the snapshot ---------------------------------------------------------------------------
-    def _file_ref(self, path: Path) -> DataFileRef:
-        """The file's fingerprint, hashed once per version of the file (autosave runs often)."""
-        from mfg_desktop.core.work import file_ref
-
-        stat = path.stat()
-        key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-        if key not in self._fingerprints:
-            self._fingerprints[key] = file_ref(path)
-        return self._fingerprints[key]
-
     def snapshot(self) -> Work:
         """The session as a :class:`Work` (what Save work writes)."""
-        from mfg_desktop.core.work import ModelFileRef, Work, read_options_dict
+        from mfg_desktop.core.work import ModelFileRef, Work, file_ref, read_options_dict
 
         session = self.session
         work = Work(steps_visited=self.history.steps_visited())
         if session.data is not None:
             files = session.data.files
-            work.data_files = [self._file_ref(Path(f.path)) for f in files if Path(f.path).is_file()]
+            # hashed by the load job on its worker thread (file_ref caches), not here on the GUI thread
+            work.data_files = [file_ref(Path(f.path)) for f in files if Path(f.path).is_file()]
             work.read_options = read_options_dict(files[0].to_options()) if files else None
         work.target = session.target
         work.recipe = session.recipe.to_dict() if session.recipe is not None else None

@@ -76,11 +76,12 @@ class WorkRestore(QObject):
     # -- the steps ------------------------------------------------------------------------------
     def start(self) -> None:
         from mfg_desktop.core.ingest import ReadOptions
-        from mfg_desktop.core.work import check_data_files
 
-        self.warnings = check_data_files(self.work)
         present = [ref.path for ref in self.work.data_files if Path(ref.path).is_file()]
         if not present:
+            from mfg_desktop.core.work import check_data_files
+
+            self.warnings = check_data_files(self.work)  # every file missing: nothing to hash
             self.warnings.insert(0, self.tr("None of its data files can be found, so nothing was loaded."))
             self._finish()
             return
@@ -93,6 +94,11 @@ class WorkRestore(QObject):
     def _data_loaded(self, data: Any) -> None:
         if data is None:
             self.abandon()
+            return
+        from mfg_desktop.core.work import check_data_files
+
+        # after the load job hashed the files on its worker thread: no hashing on the GUI thread here
+        self.warnings = check_data_files(self.work) + self.warnings
 
     def _profiled(self, profile: Any) -> None:
         if profile is None:

@@ -195,19 +195,25 @@ def test_autosave_and_the_restore_offered_after_a_crash(qtbot, wait, ai4i_slice,
     assert not _window(qtbot).work.crashed_before  # closed normally: no offer next time
 
 
-def test_the_autosave_does_not_hash_a_file_again_until_it_changes(qtbot, wait, ai4i_slice, monkeypatch):
+def test_files_are_hashed_by_the_load_job_never_by_the_autosave_on_the_gui_thread(qtbot, wait, ai4i_slice,
+                                                                                  monkeypatch):
+    import threading
+
+    import mfg_desktop.core.fingerprint as fingerprint
+
+    hashed_on = []
+    original = fingerprint.file_sha256
+    monkeypatch.setattr(fingerprint, "file_sha256",
+                        lambda p: hashed_on.append(threading.current_thread() is threading.main_thread())
+                        or original(p))
+    ai4i_slice.touch()  # a new version of the file: not hashed by an earlier test
     window = _window(qtbot)
     window.load_files([str(ai4i_slice)])
     wait.loaded(window)
-    calls = []
-    import mfg_desktop.core.work as core_work
-
-    original = core_work.file_ref
-    monkeypatch.setattr(core_work, "file_ref", lambda p: calls.append(p) or original(p))
-    started = time.perf_counter()
+    assert hashed_on == [False]  # once, on the load job's worker thread
     for _ in range(5):
         window.work.autosave()
-    assert len(calls) == 1 and time.perf_counter() - started < 2
+    assert hashed_on == [False]  # the autosave found it done
     window.close()
 
 
