@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mfg_desktop.core.forward import SavedNetwork, WeightsMismatch
+from mfg_desktop.core.forward import ROWS_PER_BLOCK, SavedNetwork, WeightsMismatch
 from mfg_desktop.core.network import ACTIVATIONS, NetworkSpec, adapt_model, build_model
 
 
@@ -32,10 +32,11 @@ def test_numpy_forward_pass_equals_keras(spec, task, n_classes, tmp_path):
 
     rng = np.random.default_rng(1)
     n_features = 5
-    x = rng.normal(size=(300, n_features)).astype(np.float32) * 2
-    x[:, 4] = rng.integers(0, 2, 300)  # a 0/1 flag: no bins
+    rows = 2 * ROWS_PER_BLOCK + 300  # two full blocks and a partial one: block edges are checked too
+    x = rng.normal(size=(rows, n_features)).astype(np.float32) * 2
+    x[:, 4] = rng.integers(0, 2, rows)  # a 0/1 flag: no bins
     x[:5, 0] = [40.0, -25.0, 7.0, 0.0, 1e3]  # outliers through SmoothClip and beyond the last bin
-    y = rng.normal(50, 10, 300) if task == "regression" else rng.integers(0, max(n_classes, 2), 300)
+    y = rng.normal(50, 10, rows) if task == "regression" else rng.integers(0, max(n_classes, 2), rows)
     model = build_model(spec, n_features, task, max(n_classes, 2) if task != "regression" else 1, seed=3,
                         compile=False)
     adapt_model(model, x, y, task)
