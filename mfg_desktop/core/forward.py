@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import io
 import math
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -135,15 +138,48 @@ def _blas_controller() -> Any:
     return ThreadpoolController()
 
 
-def _single_blas_thread() -> Any:
-    """A context in which NumPy's BLAS runs on one thread.
+_blas_lock = threading.Lock()
+_blas_users = 0
+_blas_limiter: Any = None
 
-    These matrix products are small (a block of rows by a few hundred units): on a 2-core PC
-    shared with other work, OpenBLAS' own threads spent more time waiting for each other than
-    computing (a 4,096 x 128 by 128 x 1 product took 6 ms with 2 threads, 60 us with one), so
-    one thread scored 4-8x faster than two. The controller is made once (1 ms), each limit is ~5 us.
+
+def _release_blas_control() -> None:
+    """Let any thread set OpenBLAS' limit next (threadpoolctl >= 3.7 gives it to one thread at a time)."""
+    import threadpoolctl
+
+    clear = getattr(getattr(threadpoolctl, "OpenBLASController", None), "clear_controlling_thread", None)
+    if clear is not None:
+        clear(force=True)
+
+
+@contextmanager
+def _single_blas_thread() -> Iterator[None]:
+    """NumPy's BLAS on one thread while any network in this process is scoring.
+
+    These matrix products are small (a block of rows by a few hundred units). On a 2-core PC
+    that is busy with anything else, OpenBLAS' threads spend more time waiting for each other
+    than computing: a 4,096 x 128 by 128 x 1 product took 6 ms with 2 threads and 60 us with
+    one, and the whole pass ran 4-8x faster on one thread; on an idle PC two threads are ~30 %
+    faster, and one thread is still ~1.8x Keras. The limit is process-wide, so threads that score
+    at the same time (the permutation importance does) share it: the first sets it, the last
+    restores it, whichever threads those are.
     """
-    return _blas_controller().limit(limits=1, user_api="blas")
+    global _blas_users, _blas_limiter
+    with _blas_lock:
+        if _blas_users == 0:
+            _release_blas_control()
+            _blas_limiter = _blas_controller().limit(limits=1, user_api="blas")
+        _blas_users += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas_users -= 1
+            if _blas_users == 0:
+                _release_blas_control()
+                _blas_limiter.restore_original_limits()
+                _blas_limiter = None
+                _release_blas_control()
 
 
 class SavedNetwork:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -70,3 +72,43 @@ def test_anything_else_builds_the_keras_model_with_the_same_weights(tmp_path):
     assert [layer.name for layer in net.layers] == [layer.name for layer in model.layers]
     for a, b in zip(net.get_weights(), model.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+
+BLAS_THREADS_PROBE = """
+import threading, time
+from threadpoolctl import threadpool_info, threadpool_limits
+from mfg_desktop.core.forward import _single_blas_thread
+
+def blas_threads():
+    return {info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"}
+
+inside, all_in = [], threading.Barrier(3)
+
+def score(index):
+    with _single_blas_thread():
+        all_in.wait()
+        inside.append(blas_threads())
+        time.sleep(0.02 * index)  # they leave one after another
+
+workers = [threading.Thread(target=score, args=(i,)) for i in range(3)]
+for worker in workers:
+    worker.start()
+for worker in workers:
+    worker.join()
+after = blas_threads()
+with threadpool_limits(limits=1, user_api="blas"):  # the main thread can still set a limit
+    main_limit = blas_threads()
+print(inside, after, main_limit, blas_threads())
+"""
+
+
+def test_blas_runs_on_one_thread_while_threads_score_and_is_restored_after(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "2", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    proc = subprocess.run([sys.executable, "-c", BLAS_THREADS_PROBE], env=env, capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert proc.stdout.split("\n")[0] == "[{1}, {1}, {1}] {2} {1} {2}"
