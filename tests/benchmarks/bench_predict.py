@@ -1,9 +1,10 @@
 """Benchmark: scoring a 1,000,000-row CSV end to end, side by side in one run.
 
 1. the app: ``core.score.score_file`` (read in chunks, schema check, drift, transform, predict, write);
-2. a bare script with the same model: ``pd.read_csv`` the whole file, ``fitted.transform``,
+2. a bare script with the same model in Keras: ``pd.read_csv`` the whole file, ``fitted.transform``,
    ``model.predict``, ``DataFrame.to_csv``;
-3. a lean bare script: pyarrow read, ``fitted.transform``, the model called directly, pyarrow write;
+3. a lean bare script: pyarrow read, ``fitted.transform``, the Keras model called directly on
+   chunks, pyarrow write;
 4. the window scoring the same file in its worker, with a 10 ms GUI-thread timer measuring the
    longest gap (what a user feels as a frozen window).
 
@@ -84,10 +85,16 @@ def make_data(rows: int, folder: Path) -> tuple[pd.DataFrame, Path]:
     return ai4i.sample(frac=1.0, random_state=1).iloc[:3000].reset_index(drop=True), path
 
 
+def bare_keras(model):
+    """The Keras model of a model file (the app scores with its NumPy forward pass; the bare scripts with Keras)."""
+    network = model.model
+    return network.keras_model() if hasattr(network, "keras_model") else network
+
+
 def bare_pandas(model, path: Path, out: Path) -> None:
     df = pd.read_csv(path)
     x = model.fitted.transform(df)
-    p = model.model.predict(x, batch_size=8192, verbose=0).reshape(-1)
+    p = bare_keras(model).predict(x, batch_size=8192, verbose=0).reshape(-1)
     df["prediction"] = (p >= 0.5).astype(int)
     df["probability"] = p
     df.to_csv(out, index=False)
@@ -100,7 +107,7 @@ def bare_arrow(model, path: Path, out: Path) -> None:
     table = pacsv.read_csv(path)
     df = table.to_pandas()
     x = model.fitted.transform(df)
-    p = predict_outputs(model.model, x, model.task)[:, 1]
+    p = predict_outputs(bare_keras(model), x, model.task)[:, 1]
     table = table.append_column("prediction", pa.array((p >= 0.5).astype(np.int8)))
     table = table.append_column("probability", pa.array(p))
     pacsv.write_csv(table, out)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from mfg_desktop.core.forward import SavedNetwork, WeightsMismatch
+from mfg_desktop.core.forward import ROWS_PER_BLOCK, SavedNetwork, WeightsMismatch
 from mfg_desktop.core.network import ACTIVATIONS, NetworkSpec, adapt_model, build_model
 
 
@@ -32,10 +34,11 @@ def test_numpy_forward_pass_equals_keras(spec, task, n_classes, tmp_path):
 
     rng = np.random.default_rng(1)
     n_features = 5
-    x = rng.normal(size=(300, n_features)).astype(np.float32) * 2
-    x[:, 4] = rng.integers(0, 2, 300)  # a 0/1 flag: no bins
+    rows = 2 * ROWS_PER_BLOCK + 300  # two full blocks and a partial one: block edges are checked too
+    x = rng.normal(size=(rows, n_features)).astype(np.float32) * 2
+    x[:, 4] = rng.integers(0, 2, rows)  # a 0/1 flag: no bins
     x[:5, 0] = [40.0, -25.0, 7.0, 0.0, 1e3]  # outliers through SmoothClip and beyond the last bin
-    y = rng.normal(50, 10, 300) if task == "regression" else rng.integers(0, max(n_classes, 2), 300)
+    y = rng.normal(50, 10, rows) if task == "regression" else rng.integers(0, max(n_classes, 2), rows)
     model = build_model(spec, n_features, task, max(n_classes, 2) if task != "regression" else 1, seed=3,
                         compile=False)
     adapt_model(model, x, y, task)
@@ -69,3 +72,43 @@ def test_anything_else_builds_the_keras_model_with_the_same_weights(tmp_path):
     assert [layer.name for layer in net.layers] == [layer.name for layer in model.layers]
     for a, b in zip(net.get_weights(), model.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+
+BLAS_THREADS_PROBE = """
+import threading, time
+from threadpoolctl import threadpool_info, threadpool_limits
+from mfg_desktop.core.forward import _single_blas_thread
+
+def blas_threads():
+    return {info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"}
+
+inside, all_in = [], threading.Barrier(3)
+
+def score(index):
+    with _single_blas_thread():
+        all_in.wait()
+        inside.append(blas_threads())
+        time.sleep(0.02 * index)  # they leave one after another
+
+workers = [threading.Thread(target=score, args=(i,)) for i in range(3)]
+for worker in workers:
+    worker.start()
+for worker in workers:
+    worker.join()
+after = blas_threads()
+with threadpool_limits(limits=1, user_api="blas"):  # the main thread can still set a limit
+    main_limit = blas_threads()
+print(inside, after, main_limit, blas_threads())
+"""
+
+
+def test_blas_runs_on_one_thread_while_threads_score_and_is_restored_after(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "2", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    proc = subprocess.run([sys.executable, "-c", BLAS_THREADS_PROBE], env=env, capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert proc.stdout.split("\n")[0] == "[{1}, {1}, {1}] {2} {1} {2}"
