@@ -199,7 +199,7 @@ def test_files_are_hashed_by_the_load_job_never_by_the_autosave_on_the_gui_threa
                                                                                   monkeypatch):
     import threading
 
-    import mfg_desktop.core.fingerprint as fingerprint
+    from mfg_desktop.core import fingerprint
 
     hashed_on = []
     original = fingerprint.file_sha256
