@@ -50,6 +50,7 @@ class ModelFileRef:
 
     path: str
     run_id: str = ""
+    in_predict: bool = False  # the model the Predict step scored with: opened there again on restore
 
 
 @dataclass
@@ -126,6 +127,7 @@ class Work:
             ModelFileRef(
                 path=check.kind(m.get("path"), str, f"'models[{i}].path'"),
                 run_id=check.optional(m.get("run_id"), str, f"'models[{i}].run_id'") or "",
+                in_predict=bool(check.optional(m.get("in_predict"), bool, f"'models[{i}].in_predict'")),
             )
             for i, m in enumerate(check.kind(d.get("models", []), list, "'models'"))
             if check.kind(m, dict, f"'models[{i}]'") is not None

@@ -132,6 +132,11 @@ class WorkController(QObject):
         models = {m.path: m for m in self.work_models}
         for run_id, path in session.model_files.items():
             models[str(Path(path).resolve())] = ModelFileRef(str(Path(path).resolve()), run_id)
+        predict = self.window.existing_page("predict")
+        scoring = getattr(predict.state, "model", None) if predict is not None else None
+        if getattr(scoring, "path", None) is not None:  # a model file opened on the Predict step
+            path = str(Path(scoring.path).resolve())
+            models[path] = ModelFileRef(path, scoring.run.id, in_predict=True)
         work.models = list(models.values())
         return work
 

@@ -65,6 +65,9 @@ class WorkRestore(QObject):
             text += " " + self.tr("Its model files: {names} (File › Open model… scores with one).").format(
                 names=", ".join(present)
             )
+        for ref in self.work.models:
+            if ref.in_predict and Path(ref.path).is_file():  # the Predict step scores with it again
+                self.window.page("predict").open_model(ref.path)
         if self.warnings:
             self.window.ctx.notify(text + " " + " ".join(self.warnings), "warning")
         else:

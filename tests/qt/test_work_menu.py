@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -117,6 +118,12 @@ def test_save_work_and_open_it_in_a_new_window_restores_every_step(qtbot, wait, 
     assert model.is_file()  # the run was saved beside the work file
     stored = json.loads(path.read_text(encoding="utf-8"))
     assert stored["target"] == "Machine_failure" and stored["models"][0]["run_id"] == run_id
+    assert not stored["models"][0]["in_predict"]
+    predict = window.page("predict")  # score with the saved file: the Predict step is part of the work
+    predict.open_model(model)
+    qtbot.waitUntil(lambda: getattr(predict.state.model, "path", None) is not None, timeout=30_000)
+    window.work.save_work(path)
+    assert json.loads(path.read_text(encoding="utf-8"))["models"][0]["in_predict"]
     assert window.close()  # nothing unsaved any more
 
     restored = _window(qtbot)
@@ -132,6 +139,9 @@ def test_save_work_and_open_it_in_a_new_window_restores_every_step(qtbot, wait, 
     assert restored.page("train").state.settings == saved_settings
     assert [m.path for m in restored.work.work_models] == [str(model.resolve())]
     assert model.name in restored.banner.text() and "restored" in restored.banner.text()
+    predict = restored.page("predict")
+    qtbot.waitUntil(lambda: getattr(predict.state.model, "path", None) is not None, timeout=30_000)  # again
+    assert Path(predict.state.model.path).resolve() == model.resolve()
     assert restored.work.snapshot().models == read_work(path).models  # kept for the next save
     restored.close()
 
