@@ -56,6 +56,7 @@ from typing import Any, Self
 
 import numpy as np
 
+from mfg_desktop.core.atomic import write_bytes_atomic
 from mfg_desktop.core.errors import Cancelled, MfgError
 from mfg_desktop.core.jobs import JobState, ensure_state
 
@@ -782,7 +783,7 @@ def score_files_on_cluster(
                     target = output_path(f, out_dir, options.format)
                     if answer["output_name"] != target.name:  # e.g. an Excel file too long: CSV
                         target = out_dir / answer["output_name"]
-                    _write_atomic(target, answer["output"])
+                    write_bytes_atomic(target, answer["output"])  # like a local run's outputs
                     result.output = target
             results.append(result)
             state.set_partial_result(result)
@@ -793,15 +794,3 @@ def score_files_on_cluster(
                 ray.cancel(ref, force=True)
         raise
     return results
-
-
-def _write_atomic(target: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
