@@ -54,12 +54,12 @@ def test_current_run_is_evaluated_in_the_background(qtbot, wait, main_window, tr
     assert "test rows of the training split (375 of 2,500)" in panel.note_label.text()
 
     # metrics table: the chosen model, the other one Auto trained, both baselines, the numbers core computed
-    from mfg_desktop.core.evaluate import model_columns
-
     headers = [panel.metrics.table.horizontalHeaderItem(i).text() for i in range(panel.metrics.table.columnCount())]
     assert headers[-2:] == ["Gradient boosting", "Trivial baseline"] and len(headers) == 4
-    assert headers[0] == model_columns(ev)[0] and headers[0].endswith("(chosen)")
-    assert headers[1] == {"network": "Network", "LightGBM": "LightGBM"}[model_columns(ev)[1]]
+    names = {"network": "Network", "trees": "LightGBM trees"}
+    other = next(name for name in ev.models if name != ev.model_name)
+    assert headers[0] == names[ev.model_name] + "\n(chosen)" and headers[1] == names[other]
+    assert panel.metrics.per_class_caption.text() == f"{names[ev.model_name]}, per class:"
     rows = [panel.metrics.table.verticalHeaderItem(i).text() for i in range(panel.metrics.table.rowCount())]
     r = rows.index("PR-AUC")
     assert panel.metrics.table.item(r, 0).text() == f"{ev.metrics['pr_auc']:.4f}"

@@ -32,5 +32,6 @@ def metric_label(key: str) -> str:
 
 def model_labels() -> dict[str, str]:
     tr = QCoreApplication.translate
-    return {"network": tr(CONTEXT, "Network"), "HistGradientBoosting": tr(CONTEXT, "Gradient boosting"),
+    return {"network": tr(CONTEXT, "Network"), "trees": tr(CONTEXT, "LightGBM trees"),
+            "HistGradientBoosting": tr(CONTEXT, "Gradient boosting"),
             "trivial": tr(CONTEXT, "Trivial baseline")}

@@ -53,13 +53,19 @@ class MetricsView(QGroupBox):
         layout.addWidget(self.per_class_caption)
         layout.addWidget(self.per_class_table, 2)
 
-    def show_metrics(self, models: list[str], rows: list[MetricRow], main_metric: str, baseline_note: str) -> None:
+    def show_metrics(self, models: list[str], rows: list[MetricRow], main_metric: str, baseline_note: str,
+                     chosen_marked: bool = False) -> None:
+        """``models``: column keys, the chosen model first (marked as chosen when Auto compared two)."""
         labels = model_labels()
+        headers = [labels.get(n, n) for n in models]
+        if chosen_marked and headers:
+            headers[0] = self.tr("{model}\n(chosen)").format(model=headers[0])
         table = self.table
         table.clear()
         table.setColumnCount(len(models))
         table.setRowCount(len(rows))
-        table.setHorizontalHeaderLabels([labels.get(n, n) for n in models])
+        table.setHorizontalHeaderLabels(headers)
+        self.per_class_caption.setText(self.tr("{model}, per class:").format(model=labels.get(models[0], models[0])))
         table.setVerticalHeaderLabels([metric_label(row.key) for row in rows])
         for r, row in enumerate(rows):
             for c, (value, best) in enumerate(zip(row.values, row.best, strict=True)):

@@ -341,7 +341,7 @@ class EvaluatePanel(QWidget):
     def _show_metrics(self) -> None:
         ev = self.state.evaluation
         self.metrics.show_metrics(self.state.model_columns(), self.state.metric_rows(), ev.main_metric,
-                                  ev.baseline_note)
+                                  ev.baseline_note, chosen_marked=self.state.compares_models())
 
     def explain_row(self, position: int) -> None:
         try:

@@ -273,9 +273,14 @@ class EvaluateState:
 
     # -- what is shown ----------------------------------------------------------------------------
     def model_columns(self) -> list[str]:
-        from mfg_desktop.core.evaluate import model_columns
+        """The metrics table's columns as keys: the chosen model, the other trained one, the baselines."""
+        ev = self.evaluation
+        others = [name for name in getattr(ev, "models", {}) if name != ev.model_name]
+        return [ev.model_name, *others, *ev.baselines]
 
-        return model_columns(self.evaluation)
+    def compares_models(self) -> bool:
+        """Auto trained two models: the chosen one is marked as such."""
+        return len(getattr(self.evaluation, "models", {})) > 1
 
     def metric_rows(self) -> list[MetricRow]:
         from mfg_desktop.core.evaluate import metrics_table
