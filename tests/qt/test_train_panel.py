@@ -109,6 +109,49 @@ def test_train_runs_in_a_worker_plots_each_epoch_and_lists_the_run(
     wait.idle()
 
 
+def test_trees_only_trains_lightgbm_and_the_panel_names_it(panel, main_window, qtbot, wait):
+    panel.form.model_combo.setCurrentIndex(panel.form.model_combo.findData("trees"))
+    panel.form.model_combo.activated.emit(panel.form.model_combo.currentIndex())  # as a user's pick
+    assert panel.state.settings.model_choice == "trees"
+    seen: list[str] = []
+    job = panel.train()
+    assert job is not None
+    job.progress.connect(lambda *_: seen.append(panel.status_label.text()))
+    job.partial.connect(lambda *_: seen.append(panel.status_label.text()))
+    with qtbot.waitSignal(job.ended, timeout=180_000):
+        pass
+    run = main_window.session.current_run
+    assert run is not None and run.chosen == "trees" and run.model_choice == "trees" and run.epochs_run == 0
+    assert "Fitting LightGBM trees…" in seen
+    assert any(line.startswith("Fitting LightGBM trees: round ") for line in seen)
+    status = panel.status_label.text()
+    assert status.startswith("Fitted the LightGBM trees. Kept the LightGBM trees: LightGBM trees only")
+    assert panel.runs.cell(0, 8).startswith("LightGBM trees")
+    wait.idle()
+
+
+def test_an_auto_run_says_which_model_it_fits_and_which_it_kept(panel, main_window, qtbot, wait):
+    assert panel.state.settings.model_choice == "auto"
+    panel.set_settings(epochs=2, batch_size=64, patience=10)
+    seen: list[str] = []
+    job = panel.train()
+    assert job is not None
+    job.progress.connect(lambda *_: seen.append(panel.status_label.text()))
+    job.partial.connect(lambda *_: seen.append(panel.status_label.text()))
+    with qtbot.waitSignal(job.ended, timeout=180_000):
+        pass
+    run = main_window.session.current_run
+    assert run is not None and run.model_choice == "auto" and set(run.candidates) == {"network", "trees"}
+    network_at = seen.index("Fitting the network…")
+    trees_at = seen.index("Fitting LightGBM trees…")
+    assert network_at < trees_at
+    assert any(line.startswith("Fitting the network on ") for line in seen[network_at:trees_at])
+    kept = "LightGBM trees" if run.chosen == "trees" else "network"
+    assert f"Kept the {kept}: {run.choice_reason}." in panel.status_label.text()
+    assert panel.runs.cell(0, 8).startswith(kept)
+    wait.idle()
+
+
 def test_cancel_stops_within_a_second_and_the_run_can_be_saved(
     panel, main_window, qtbot, wait, monkeypatch, tmp_path
 ):
