@@ -78,7 +78,7 @@ class SettingsForm(QGroupBox):
 
     def _build_fields(self) -> None:
         self.model_combo = QComboBox()
-        self.model_combo.addItem(self.tr("Auto: network and LightGBM, keep the better"), "auto")
+        self.model_combo.addItem(self.tr("Auto (the better of both)"), "auto")
         self.model_combo.addItem(self.tr("Network only"), "network")
         self.model_combo.addItem(self.tr("LightGBM trees only"), "trees")
         self.model_combo.setToolTip(
