@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 
@@ -106,6 +107,51 @@ def test_train_runs_in_a_worker_plots_each_epoch_and_lists_the_run(
     assert panel.runs.save_button.isEnabled() and panel.form.train_button.isEnabled()
     qtbot.waitUntil(lambda: main_window.device_label.isVisible(), timeout=60_000)
     assert "CPU" in main_window.device_label.text() or "GPU" in main_window.device_label.text()
+    wait.idle()
+
+
+def test_trees_only_trains_lightgbm_and_the_panel_names_it(panel, main_window, qtbot, wait):
+    panel.form.model_combo.setCurrentIndex(panel.form.model_combo.findData("trees"))
+    panel.form.model_combo.activated.emit(panel.form.model_combo.currentIndex())  # as a user's pick
+    assert panel.state.settings.model_choice == "trees"
+    seen: list[str] = []
+    job = panel.train()
+    assert job is not None
+    job.progress.connect(lambda *_: seen.append(panel.status_label.text()))
+    job.partial.connect(lambda *_: seen.append(panel.status_label.text()))
+    with qtbot.waitSignal(job.ended, timeout=180_000):
+        pass
+    run = main_window.session.current_run
+    assert run is not None and run.chosen == "trees" and run.model_choice == "trees" and run.epochs_run == 0
+    assert "Fitting LightGBM trees…" in seen
+    # the rounds as they go (a fast fit may show only the last message, which always comes)
+    rounds = r"Fitting LightGBM trees: (round \d+ of at most \d+|\d+ rounds kept of \d+ run)"
+    assert any(re.match(rounds, line) for line in seen), seen
+    status = panel.status_label.text()
+    assert status.startswith("Fitted the LightGBM trees. Kept the LightGBM trees: LightGBM trees only")
+    assert panel.runs.cell(0, 8).startswith("LightGBM trees")
+    wait.idle()
+
+
+def test_an_auto_run_says_which_model_it_fits_and_which_it_kept(panel, main_window, qtbot, wait):
+    assert panel.state.settings.model_choice == "auto"
+    panel.set_settings(epochs=2, batch_size=64, patience=10)
+    seen: list[str] = []
+    job = panel.train()
+    assert job is not None
+    job.progress.connect(lambda *_: seen.append(panel.status_label.text()))
+    job.partial.connect(lambda *_: seen.append(panel.status_label.text()))
+    with qtbot.waitSignal(job.ended, timeout=180_000):
+        pass
+    run = main_window.session.current_run
+    assert run is not None and run.model_choice == "auto" and set(run.candidates) == {"network", "trees"}
+    network_at = seen.index("Fitting the network…")
+    trees_at = seen.index("Fitting LightGBM trees…")
+    assert network_at < trees_at
+    assert any(line.startswith("Fitting the network on ") for line in seen[network_at:trees_at])
+    kept = "LightGBM trees" if run.chosen == "trees" else "network"
+    assert f"Kept the {kept}: {run.choice_reason}." in panel.status_label.text()
+    assert panel.runs.cell(0, 8).startswith(kept)
     wait.idle()
 
 

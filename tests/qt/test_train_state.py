@@ -45,6 +45,8 @@ def _run(run_id="a1b2c3d4", files=("line3_march.csv",), target="Machine failure"
         "device": "CPU (2 cores)",
         "cancelled": False,
         "stopped_early": False,
+        "chosen": "network",
+        "choice_reason": "",
     }
     values.update(changes)
     return SimpleNamespace(**values)
@@ -182,7 +184,7 @@ def test_a_run_row_names_its_data_and_target_and_its_validation_numbers():
         "2",
         "0.5200",
         "accuracy 0.9123",
-        "ROC-AUC 0.951 · PR-AUC 0.485",
+        "network · ROC-AUC 0.951 · PR-AUC 0.485",
         "1:05",
         "CPU (2 cores)",
         "finished",
@@ -217,7 +219,7 @@ def test_a_run_without_a_best_epoch_or_with_regression_numbers():
     )
     cells = text.run_cells(run_row(1, regression, None))
     assert cells[6] == "—" and cells[7] == "MAE 1.2500"
-    assert cells[8] == "RMSE 2.500 · R² 0.800" and cells[11] == "cancelled (best weights kept)"
+    assert cells[8] == "network · RMSE 2.500 · R² 0.800" and cells[11] == "cancelled (best weights kept)"
     assert text.run_cells(run_row(1, _run(stopped_early=True), None))[11] == "stopped early"
 
 
@@ -233,7 +235,7 @@ def test_how_a_training_ended_in_words():
         and text.best_caption(None) == "Best epoch"
     )
     update = SimpleNamespace(loss=0.5, val_loss=0.25, val_metric=None, metric_name="accuracy")
-    assert text.epoch_text(update, None) == "Training on …: loss 0.5000, validation loss 0.2500"
+    assert text.epoch_text(update, None) == "Fitting the network on …: loss 0.5000, validation loss 0.2500"
     assert text.progress_text("fitting the recipe") == "Fitting the recipe…"
 
 
@@ -270,3 +272,50 @@ def test_the_model_file_name_is_safe_and_ends_in_mfgmodel():
         with_model_suffix("/m/run") == "/m/run.mfgmodel"
         and with_model_suffix("/m/r.MFGMODEL") == "/m/r.MFGMODEL"
     )
+
+
+def test_the_model_choice_defaults_to_auto_survives_a_preset_and_is_checked():
+    state = TrainState()
+    assert state.settings.model_choice == "auto" == NetworkSettings.from_preset("fast").model_choice
+    state.settings = state.settings.with_values(model_choice="trees")
+    assert state.choose_preset("thorough").model_choice == "trees"  # not part of a preset
+    assert not state.settings.edited()  # the choice is not a change of the network
+    with pytest.raises(TrainingError, match="Unknown model choice 'forest'"):
+        NetworkSettings.from_preset("fast", model_choice="forest")
+
+
+def test_the_stage_owns_the_status_line_and_the_text_names_the_model():
+    state = TrainState()
+    state.begin(pd.DataFrame({"a": [1]}), preset("fast"), BINARY)
+    assert state.stage == "" and state.shows_progress_messages()
+    state.stage_started("network")
+    state.epoch_done(SimpleNamespace(epoch=1))
+    assert not state.shows_progress_messages()  # the epochs own the line
+    state.stage_started("trees")
+    assert state.stage == "trees" and state.shows_progress_messages()
+    assert text.stage_text("network") == "Fitting the network…"
+    assert text.stage_text("trees") == "Fitting LightGBM trees…"
+    message = "LightGBM: round 120 of at most 1000, best 100 (validation PR-AUC 0.5000)"
+    assert text.stage_progress_text("trees", message) == (
+        "Fitting LightGBM trees: round 120 of at most 1000, best 100 (validation PR-AUC 0.5000)"
+    )
+    assert text.stage_progress_text("network", "loading tensorflow") == "Loading tensorflow…"
+    state.begin(pd.DataFrame({"a": [1]}), preset("fast"), BINARY)
+    assert state.stage == ""  # a new training starts without a stage
+
+
+def test_the_outcome_and_the_runs_table_name_the_chosen_model():
+    reason = "LightGBM trees has the higher validation PR-AUC: 0.8000 against network 0.6000"
+    auto = _run(chosen="trees", choice_reason=reason)
+    assert text.outcome_text(auto, "val_pr_auc") == (
+        f"Finished 3 epochs; best epoch 2. Kept the LightGBM trees: {reason}. Took 1:05."
+    )
+    only = _run(chosen="trees", choice_reason="LightGBM trees only (validation PR-AUC 0.8000)", epochs_run=0,
+                best_epoch=0, history={})
+    assert text.outcome_text(only, None) == (
+        "Fitted the LightGBM trees. Kept the LightGBM trees: LightGBM trees only (validation PR-AUC 0.8000). "
+        "Took 1:05."
+    )
+    row = run_row(1, auto, None)
+    assert row.chosen == "trees"
+    assert text.run_cells(row)[text.MORE_COLUMN].startswith("LightGBM trees · ROC-AUC 0.951")

@@ -6,6 +6,7 @@ Keras/TensorFlow load on worker threads only, inside these functions.
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,14 @@ if TYPE_CHECKING:
     from mfg_desktop.core.train import TrainingRun
 
 
+@dataclass(frozen=True)
+class StageUpdate:
+    """``train_run`` began fitting ``stage`` ("network" or "trees"); sent to the panel as a partial
+    result, the one queued channel from the worker thread besides progress."""
+
+    stage: str
+
+
 class StopOrCancelState(JobState):
     """The job state ``train_run`` sees: the user's Stop, or the job's own cancel.
 
@@ -28,7 +37,11 @@ class StopOrCancelState(JobState):
     """
 
     def __init__(self, outer: JobState, stop: threading.Event) -> None:
-        super().__init__(on_progress=outer.set_progress, on_partial_result=outer.set_partial_result)
+        super().__init__(
+            on_progress=outer.set_progress,
+            on_partial_result=outer.set_partial_result,
+            on_stage=lambda stage: outer.set_partial_result(StageUpdate(stage)),
+        )
         self._outer = outer
         self._stop = stop
 
@@ -52,6 +65,7 @@ def train_model(
     class_weight: bool,
     data_files: list[str],
     stop: threading.Event,
+    model_choice: str,
     state: JobState,
 ) -> TrainingRun:
     from mfg_desktop.core.train import train_run
@@ -65,6 +79,7 @@ def train_model(
         class_weight=class_weight,
         state=StopOrCancelState(state, stop),
         data_files=data_files,
+        model_choice=model_choice,
     )
 
 

@@ -18,7 +18,7 @@ from mfg_desktop.core.network import DEFAULT_PRESET, NetworkSpec, metric_name
 from mfg_desktop.qt.context import AppContext, TaskSlot
 from mfg_desktop.qt.live_plots import TrainingCurves
 from mfg_desktop.qt.settings import MODEL_DIR, dialog_folder, remember_folder
-from mfg_desktop.qt.train.jobs import describe_device, save_model, train_model
+from mfg_desktop.qt.train.jobs import StageUpdate, describe_device, save_model, train_model
 from mfg_desktop.qt.train.runs_table import RunsView
 from mfg_desktop.qt.train.settings_form import SettingsForm
 from mfg_desktop.qt.train.state import TrainState, preparation_summary, with_model_suffix
@@ -27,7 +27,8 @@ from mfg_desktop.qt.train.text import (
     epoch_text,
     missing_text,
     outcome_text,
-    progress_text,
+    stage_progress_text,
+    stage_text,
     summary_html,
 )
 from mfg_desktop.qt.train.tiles import TrainingTiles
@@ -202,6 +203,7 @@ class TrainPanel(QWidget):
             bool(session.class_weight),
             files,
             stop,
+            self.state.settings.model_choice,
             title=self.tr("Training"),
             cancellable=False,
             on_done=self._trained,
@@ -224,11 +226,16 @@ class TrainPanel(QWidget):
             self._update_buttons()
 
     def _progress(self, job: Job, message: str) -> None:
-        if job is self.training.job and self.state.last_update is None and message:
-            self.status_label.setText(progress_text(message))
+        showing = job is self.training.job and self.state.shows_progress_messages()
+        if showing and message and not self.state.stopping():
+            self.status_label.setText(stage_progress_text(self.state.stage, message))
 
     def _partial(self, update: Any) -> None:
-        if hasattr(update, "val_loss"):  # an EpochUpdate
+        if isinstance(update, StageUpdate):
+            self.state.stage_started(update.stage)
+            if not self.state.stopping():
+                self.status_label.setText(stage_text(update.stage))
+        elif hasattr(update, "val_loss"):  # an EpochUpdate
             self.state.epoch_done(update)
             self.curves.add_epoch(
                 update.epoch,

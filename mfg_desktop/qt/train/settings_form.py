@@ -77,6 +77,16 @@ class SettingsForm(QGroupBox):
         self.setMinimumWidth(300)
 
     def _build_fields(self) -> None:
+        self.model_combo = QComboBox()
+        self.model_combo.addItem(self.tr("Auto (the better of both)"), "auto")
+        self.model_combo.addItem(self.tr("Network only"), "network")
+        self.model_combo.addItem(self.tr("LightGBM trees only"), "trees")
+        self.model_combo.setToolTip(
+            self.tr(
+                "Auto trains the network, then LightGBM trees on the same rows, and keeps the one with "
+                "the better score on the validation rows."
+            )
+        )
         self.preset_combo = QComboBox()
         descriptions = {
             "fast": self.tr("fast — up to {e} epochs"),
@@ -124,6 +134,7 @@ class SettingsForm(QGroupBox):
 
         form = QFormLayout()
         self.form = form
+        form.addRow(self.tr("Model"), self.model_combo)
         form.addRow(self.tr("Preset"), self.preset_combo)
         form.addRow("", self.preset_note)
         form.addRow(self.tr("Hidden layers"), self.hidden_edit)
@@ -139,7 +150,7 @@ class SettingsForm(QGroupBox):
         form.addRow(self.tr("Early-stop patience"), self.patience_spin)
         form.addRow(self.tr("Seed"), self.seed_spin)
         self.hidden_edit.textEdited.connect(self._edited)
-        for combo in (self.activation_combo, self.optimizer_combo, self.loss_combo, self.monitor_combo):
+        for combo in (self.model_combo, self.activation_combo, self.optimizer_combo, self.loss_combo, self.monitor_combo):
             combo.activated.connect(self._edited)
         for spin in (
             self.dropout_spin,
@@ -160,6 +171,7 @@ class SettingsForm(QGroupBox):
         """Fill every field from ``settings``; the loss and monitor lists fit ``task``."""
         self._filling = True
         try:
+            _choose(self.model_combo, settings.model_choice)
             _choose(self.preset_combo, settings.preset)
             self.hidden_edit.setText(settings.hidden)
             _choose(self.activation_combo, settings.activation)
@@ -218,6 +230,7 @@ class SettingsForm(QGroupBox):
             batch_size=self.batch_spin.value(),
             patience=self.patience_spin.value(),
             seed=self.seed_spin.value(),
+            model_choice=self.model_combo.currentData() or "auto",
         )
 
     def show_edited(self, edited: bool) -> None:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from mfg_desktop.core.errors import TrainingError
 from mfg_desktop.core.network import DEFAULT_PRESET, LOSSES, NetworkSpec, metric_name, preset, resolve_monitor
 from mfg_desktop.core.task import BINARY, REGRESSION
+from mfg_desktop.core.train import DEFAULT_MODEL, MODEL_CHOICES, NETWORK, TREES
 
 if TYPE_CHECKING:
     from mfg_desktop.core.recipe import Recipe
@@ -79,6 +80,8 @@ class NetworkSettings:
     """The settings form as the user set it: the preset chosen, each value, and the seed.
 
     ``hidden`` stays the text typed, so a half-typed value is kept until training needs it.
+    ``model_choice`` (one of core's ``MODEL_CHOICES``: auto, network, trees) is what ``train_run``
+    fits; it is not part of a preset, so choosing a preset keeps it.
     """
 
     preset: str
@@ -94,18 +97,22 @@ class NetworkSettings:
     batch_size: int
     patience: int
     seed: int = 0
+    model_choice: str = DEFAULT_MODEL
 
     @classmethod
-    def from_preset(cls, name: str, seed: int = 0) -> NetworkSettings:
+    def from_preset(cls, name: str, seed: int = 0, model_choice: str = DEFAULT_MODEL) -> NetworkSettings:
         spec = preset(name)
+        if model_choice not in MODEL_CHOICES:
+            raise TrainingError(f"Unknown model choice '{model_choice}'.", hint=f"Use one of: {', '.join(MODEL_CHOICES)}.")
         return cls(
             preset=name,
             hidden=", ".join(str(u) for u in spec.hidden),
             seed=seed,
+            model_choice=model_choice,
             **{
                 f.name: getattr(spec, f.name)
                 for f in fields(cls)
-                if f.name not in ("preset", "hidden", "seed")
+                if f.name not in ("preset", "hidden", "seed", "model_choice")
             },
         )
 
@@ -201,6 +208,7 @@ class RunRow:
     duration_s: float
     device: str
     outcome: str  # "cancelled", "stopped early" or "finished"
+    chosen: str = NETWORK  # the model the run's predictions come from ("network" or "trees")
 
 
 def run_outcome(run: TrainingRun) -> str:
@@ -232,6 +240,7 @@ def run_row(number: int, run: TrainingRun, label: RunLabel | None) -> RunRow:
         duration_s=run.duration_s,
         device=run.device,
         outcome=run_outcome(run),
+        chosen=run.chosen,
     )
 
 
@@ -265,11 +274,14 @@ class TrainState:
     training_label: RunLabel | None = None
     training_frame: Any = None  # the frame being trained on (the session may load another meanwhile)
     live_run: TrainingRun | None = None  # the run whose live curves (with per-batch trace) are on show
+    stage: str = ""  # the model being fitted now ("network" or "trees"), "" before the first starts
 
     # -- settings -------------------------------------------------------------------------------
     def choose_preset(self, name: str) -> NetworkSettings:
         """The settings of preset ``name`` (the seed is the user's, not the preset's)."""
-        self.settings = NetworkSettings.from_preset(name, seed=self.settings.seed)
+        self.settings = NetworkSettings.from_preset(
+            name, seed=self.settings.seed, model_choice=self.settings.model_choice
+        )
         return self.settings
 
     def run_label(self) -> RunLabel:
@@ -300,6 +312,7 @@ class TrainState:
         self.stop = threading.Event()
         self.stop_requested_at = None
         self.last_update = None
+        self.stage = ""
         self.training_label = self.run_label()
         self.training_frame = frame
         self.monitor = monitor_key(spec, task)
@@ -313,8 +326,17 @@ class TrainState:
         self.stop_requested_at = time.perf_counter()
         return True
 
+    def shows_progress_messages(self) -> bool:
+        """Whether the job's progress messages own the status line: before the first epoch, and
+        while the trees are fitted (their rounds come as messages, not epochs)."""
+        return self.last_update is None or self.stage == TREES
+
     def stopping(self) -> bool:
         return self.stop.is_set()
+
+    def stage_started(self, stage: str) -> None:
+        """``train_run`` began fitting ``stage`` ("network", then "trees" in an Auto run)."""
+        self.stage = stage
 
     def epoch_done(self, update: Any) -> None:
         self.last_update = update

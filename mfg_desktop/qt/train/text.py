@@ -73,7 +73,7 @@ def best_caption(monitor: str | None) -> str:
 
 def epoch_text(update: Any, device: str | None) -> str:
     """The status line after an epoch: losses and the validation metric."""
-    text = translate("TrainPanel", "Training on {device}: loss {loss:.4f}").format(
+    text = translate("TrainPanel", "Fitting the network on {device}: loss {loss:.4f}").format(
         device=device or "…", loss=update.loss
     )
     if update.val_loss is not None:
@@ -90,8 +90,43 @@ def progress_text(message: str) -> str:
     return message[:1].upper() + message[1:] + "…"
 
 
+def model_label(name: str) -> str:
+    """A model's name in words: "network" -> "network", "trees" -> "LightGBM trees"."""
+    if name == "trees":
+        return translate("TrainPanel", "LightGBM trees")
+    return translate("TrainPanel", "network")
+
+
+def stage_text(stage: str) -> str:
+    """The status line when ``train_run`` starts fitting ``stage``."""
+    if stage == "trees":
+        return translate("TrainPanel", "Fitting LightGBM trees…")
+    return translate("TrainPanel", "Fitting the network…")
+
+
+def stage_progress_text(stage: str, message: str) -> str:
+    """A progress message during ``stage``: the trees' 'LightGBM: round 120 of at most 1000, …'
+    becomes 'Fitting LightGBM trees: round 120 of at most 1000, …'."""
+    prefix = "LightGBM: "
+    if stage == "trees" and message.startswith(prefix):
+        return translate("TrainPanel", "Fitting LightGBM trees: {what}").format(what=message[len(prefix):])
+    return progress_text(message)
+
+
 def outcome_text(run: Any, monitor: str | None) -> str:
-    """How a training ended and how long it took."""
+    """How a training ended, which model was kept and why, and how long it took."""
+    kept = ""
+    if run.choice_reason:
+        kept = " " + translate("TrainPanel", "Kept the {model}: {reason}.").format(
+            model=model_label(run.chosen), reason=run.choice_reason
+        )
+    if run.epochs_run == 0 and run.chosen == "trees":  # the network was not asked for
+        return (
+            translate("TrainPanel", "Fitted the LightGBM trees.")
+            + kept
+            + " "
+            + translate("TrainPanel", "Took {t}.").format(t=clock(run.duration_s))
+        )
     if run.cancelled:
         text = translate(
             "TrainPanel",
@@ -106,6 +141,7 @@ def outcome_text(run: Any, monitor: str | None) -> str:
         text = translate("TrainPanel", "Finished {n} epochs; best epoch {best}.")
     return (
         text.format(n=run.epochs_run, best=run.best_epoch, what=monitor_text(monitor))
+        + kept
         + " "
         + translate("TrainPanel", "Took {t}.").format(t=clock(run.duration_s))
     )
@@ -198,7 +234,7 @@ def run_cells(row: RunRow) -> list[str]:
         str(row.best_epoch),
         f"{row.best_val_loss:.4f}" if row.best_val_loss is not None else "—",
         main,
-        " · ".join(f"{names.get(k, k)} {v:.3f}" for k, v in row.more),
+        " · ".join([model_label(row.chosen)] + [f"{names.get(k, k)} {v:.3f}" for k, v in row.more]),
         clock(row.duration_s),
         row.device,
         outcome_label(row.outcome),
