@@ -1576,11 +1576,9 @@ def required_columns(loaded: LoadedModel, spec: HistorySpec) -> list[str]:
 def _write_frame_csv(frame: pd.DataFrame, target: Path) -> None:
     """Written through :func:`atomic_write` (a temporary beside the target, then moved): never half a file."""
     try:
-        with atomic_write(target) as out:
-            out.handle.write(frame.to_csv(index=False).encode("utf-8"))
+        write_bytes_atomic(target, frame.to_csv(index=False).encode("utf-8"))
     except OSError as exc:
-        raise DataError(f"the output cannot be written ({exc.strerror or exc}).", file=target,
-                        hint="Close the file if it is open in Excel, or choose another output folder.") from None
+        raise _write_error(exc, target) from None
 
 
 def entity_summary(frame: pd.DataFrame, predictions: pd.DataFrame, spec: HistorySpec,

@@ -37,8 +37,8 @@ def app_settings() -> QSettings:
     return QSettings(str(config_dir() / "settings.ini"), QSettings.Format.IniFormat)
 
 
-# The folders file dialogs remember: data files, model files.
-DATA_DIR, MODEL_DIR = "last_dir", "model_dir"
+# The folders file dialogs remember: data files, model files, exports (scored files, batch reports).
+DATA_DIR, MODEL_DIR, EXPORT_DIR = "last_dir", "model_dir", "last_export_dir"
 
 
 def dialog_folder(kind: str = DATA_DIR) -> str:
@@ -52,5 +52,6 @@ def dialog_folder(kind: str = DATA_DIR) -> str:
 
 
 def remember_folder(path: str | Path, kind: str = DATA_DIR) -> None:
-    """The next dialog for this kind of file starts in ``path``'s folder."""
-    app_settings().setValue(kind, str(Path(path).parent))
+    """The next dialog for this kind of file starts in ``path`` (a folder) or ``path``'s folder (a file)."""
+    path = Path(path)
+    app_settings().setValue(kind, str(path if path.is_dir() else path.parent))

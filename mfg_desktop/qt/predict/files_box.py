@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (
 )
 
 from mfg_desktop.qt.context import data_file_filters
-from mfg_desktop.qt.predict.dialogs import remember_dir, start_dir
 from mfg_desktop.qt.predict.text import STATUS_COLOURS, result_item_text
+from mfg_desktop.qt.settings import dialog_folder, remember_folder
 
 
 class FilesBox(QWidget):
@@ -78,15 +78,15 @@ class FilesBox(QWidget):
 
     # -- dialogs --------------------------------------------------------------------------------
     def choose_files(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(self, self.tr("Files to score"), start_dir(), data_file_filters())
+        paths, _ = QFileDialog.getOpenFileNames(self, self.tr("Files to score"), dialog_folder(), data_file_filters())
         if paths:
-            remember_dir(Path(paths[0]).parent)
+            remember_folder(paths[0])
             self.paths_chosen.emit(paths)
 
     def choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, self.tr("A folder of files to score"), start_dir())
+        folder = QFileDialog.getExistingDirectory(self, self.tr("A folder of files to score"), dialog_folder())
         if folder:
-            remember_dir(folder)
+            remember_folder(folder)
             self.paths_chosen.emit([folder])
 
     # -- setters --------------------------------------------------------------------------------

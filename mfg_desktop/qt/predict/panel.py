@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
 
 from mfg_desktop.core.errors import MfgError
 from mfg_desktop.qt.context import AppContext, TaskSlot
-from mfg_desktop.qt.predict.dialogs import LAST_MODEL_DIR, remember_dir, start_dir
 from mfg_desktop.qt.predict.files_box import FilesBox
 from mfg_desktop.qt.predict.jobs import export_job, load_model_job, score_job, watch_job
 from mfg_desktop.qt.predict.result_view import ResultView
@@ -44,6 +43,7 @@ from mfg_desktop.qt.predict.text import (
     scored_text,
 )
 from mfg_desktop.qt.predict.watch_box import WatchBox
+from mfg_desktop.qt.settings import MODEL_DIR, dialog_folder, remember_folder
 from mfg_desktop.qt.workers import Job
 
 if TYPE_CHECKING:
@@ -169,10 +169,10 @@ class PredictPanel(QWidget):
     # -- the model ------------------------------------------------------------------------------
     @Slot()
     def open_model_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, self.tr("Open a model file"), start_dir(LAST_MODEL_DIR),
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("Open a model file"), dialog_folder(MODEL_DIR),
                                               self.tr("Model files (*.mfgmodel);;All files (*)"))
         if path:
-            remember_dir(Path(path).parent, LAST_MODEL_DIR)
+            remember_folder(path, MODEL_DIR)
             self.open_model(path)
 
     def open_model(self, path: str | Path) -> Job | None:

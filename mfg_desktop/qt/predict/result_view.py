@@ -22,10 +22,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mfg_desktop.qt.predict.dialogs import LAST_EXPORT_DIR, remember_dir, start_dir
 from mfg_desktop.qt.predict.rows_model import ScoredRowsModel
 from mfg_desktop.qt.predict.state import rows_shown, warning_lines
 from mfg_desktop.qt.predict.text import result_title, summary_html, table_note, warnings_html
+from mfg_desktop.qt.settings import EXPORT_DIR, dialog_folder, remember_folder
 
 if TYPE_CHECKING:
     from mfg_desktop.core.score import FileScore
@@ -118,16 +118,16 @@ class ResultView(QWidget):
     # -- dialogs --------------------------------------------------------------------------------
     def choose_export(self, all_files: bool) -> None:
         folder = QFileDialog.getExistingDirectory(self, self.tr("Export the scored data into"),
-                                                  start_dir(LAST_EXPORT_DIR))
+                                                  dialog_folder(EXPORT_DIR))
         if folder:
-            remember_dir(folder, LAST_EXPORT_DIR)
+            remember_folder(folder, EXPORT_DIR)
             self.export_requested.emit(folder, self.format_combo.currentData(), all_files)
 
     def choose_batch_report(self) -> None:
-        start = str(Path(start_dir(LAST_EXPORT_DIR)) / "batch_report.pdf")
+        start = str(Path(dialog_folder(EXPORT_DIR)) / "batch_report.pdf")
         path, _ = QFileDialog.getSaveFileName(self, self.tr("Batch report"), start, self.tr("PDF (*.pdf)"))
         if path:
-            remember_dir(Path(path).parent, LAST_EXPORT_DIR)
+            remember_folder(path, EXPORT_DIR)
             self.batch_report_chosen.emit(path)
 
     # -- showing a result -----------------------------------------------------------------------

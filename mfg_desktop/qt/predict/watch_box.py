@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mfg_desktop.qt.predict.dialogs import remember_dir, start_dir
+from mfg_desktop.qt.settings import dialog_folder, remember_folder
 
 
 class WatchBox(QWidget):
@@ -79,9 +79,9 @@ class WatchBox(QWidget):
 
     def browse_into(self, edit: QLineEdit) -> None:
         """Pick a folder for ``edit``, starting at the one typed there, else the folder last used."""
-        folder = QFileDialog.getExistingDirectory(self, self.tr("Choose a folder"), edit.text().strip() or start_dir())
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Choose a folder"), edit.text().strip() or dialog_folder())
         if folder:
-            remember_dir(folder)
+            remember_folder(folder)
             edit.setText(folder)
 
     def folders(self) -> tuple[str, str]:
