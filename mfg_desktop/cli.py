@@ -791,6 +791,10 @@ def _main(argv: Sequence[str] | None) -> int:
 
     set_verbose(VERBOSE_FLAG in argv)
     argv = [a for a in argv if a != VERBOSE_FLAG]
+    # headless commands speak MFG_LANG or the system's language; the window may use the saved choice
+    from mfg_desktop.core.i18n import set_language
+
+    set_language()
     if argv and argv[0] in SUBCOMMANDS:
         args = _build_parser().parse_args(argv)
         try:

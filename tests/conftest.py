@@ -10,6 +10,8 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# English unless a test asks for Chinese (a developer's zh_CN desktop must not change what tests see)
+os.environ["MFG_LANG"] = "en"
 
 DATA_DIR = Path(__file__).parent / "data"
 

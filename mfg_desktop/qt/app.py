@@ -14,34 +14,43 @@ from PySide6.QtCore import QLibraryInfo, QLocale, QTimer, QtMsgType, QTranslator
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
+from mfg_desktop.core import i18n
 from mfg_desktop.qt.settings import APP_NAME, ORGANIZATION
 
 if TYPE_CHECKING:
     from mfg_desktop.qt.main_window import MainWindow
 
-TRANSLATION_PREFIX = "mfg_desktop"
+class CatalogTranslator(QTranslator):
+    """Qt's ``tr()`` and ``QCoreApplication.translate()`` answered from the app's one gettext catalog
+    (``core.i18n``), so the window, the core and the CLI share every translation."""
+
+    def translate(self, context: str, source: str, disambiguation: str | None = None, n: int = -1) -> str:
+        return i18n.lookup(source)
+
+    def isEmpty(self) -> bool:
+        return False
 
 
-def install_translators(app: QApplication, locale: QLocale | None = None) -> list[QTranslator]:
-    """Install the app's and Qt's own translations for ``locale`` (default: the system's).
+def install_translators(app: QApplication, language: str | None = None) -> list[QTranslator]:
+    """Use ``language`` (default: ``MFG_LANG``, else the saved choice, else the system's) for the
+    app's strings, and Qt's own translations (standard buttons, the file dialog) for the same one.
 
-    Looks for ``resources/translations/mfg_desktop_<locale>.qm`` (e.g. ``mfg_desktop_zh_CN.qm``);
-    without one the English source strings are shown. Returns the installed translators, which
-    must stay referenced for as long as they are installed.
+    Returns the installed translators, which must stay referenced while installed; none for English.
     """
-    from mfg_desktop.resources import resource_path
+    from mfg_desktop.qt.language_menu import saved_choice
 
-    locale = locale or QLocale.system()
-    installed = []
-    ours = QTranslator(app)
-    if ours.load(locale, TRANSLATION_PREFIX, "_", str(resource_path("translations"))):
-        app.installTranslator(ours)
-        installed.append(ours)
-        # Standard buttons and dialogs (OK, Cancel, file dialog) in the same language.
-        qt_own = QTranslator(app)
-        if qt_own.load(locale, "qtbase", "_", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)):
-            app.installTranslator(qt_own)
-            installed.append(qt_own)
+    chosen = i18n.set_language(language or saved_choice())
+    if chosen == i18n.ENGLISH:  # numbers and paper size keep following the system's locale
+        return []
+    locale = QLocale(chosen)
+    QLocale.setDefault(locale)
+    ours = CatalogTranslator(app)
+    app.installTranslator(ours)
+    installed: list[QTranslator] = [ours]
+    qt_own = QTranslator(app)
+    if qt_own.load(locale, "qtbase", "_", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)):
+        app.installTranslator(qt_own)
+        installed.append(qt_own)
     return installed
 
 

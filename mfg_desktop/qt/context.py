@@ -27,13 +27,13 @@ if TYPE_CHECKING:
 
 def data_file_filters() -> str:
     """The file-type filters of every dialog that opens data files."""
-    tr = QCoreApplication.translate
+    translate = QCoreApplication.translate
     return ";;".join(
         [
-            tr("Dialogs", "Data files (*.csv *.txt *.tsv *.dat *.xlsx *.xlsm *.xls)"),
-            tr("Dialogs", "CSV and text files (*.csv *.txt *.tsv *.dat)"),
-            tr("Dialogs", "Excel workbooks (*.xlsx *.xlsm *.xls)"),
-            tr("Dialogs", "All files (*)"),
+            translate("Dialogs", "Data files (*.csv *.txt *.tsv *.dat *.xlsx *.xlsm *.xls)"),
+            translate("Dialogs", "CSV and text files (*.csv *.txt *.tsv *.dat)"),
+            translate("Dialogs", "Excel workbooks (*.xlsx *.xlsm *.xls)"),
+            translate("Dialogs", "All files (*)"),
         ]
     )
 

@@ -80,18 +80,18 @@ def write_crash_files(details: str) -> tuple[Path | None, Path | None]:
 
 def show_error_dialog(exc: BaseException, parent: QWidget | None = None, context: str = "") -> QMessageBox:
     """Log ``exc`` and show a non-blocking dialog; the traceback is under 'Show Details...'."""
-    tr = QCoreApplication.translate
+    translate = QCoreApplication.translate
     details = traceback_text(exc)
     log.error("%s%s", f"{context}: " if context else "", details)
     box = QMessageBox(parent)
     box.setIcon(QMessageBox.Icon.Critical)
-    box.setWindowTitle(tr("ErrorDialog", "Something went wrong"))
+    box.setWindowTitle(translate("ErrorDialog", "Something went wrong"))
     if isinstance(exc, MfgError):
         summary = str(exc)
-        informative = tr("ErrorDialog", "Details were written to the log file:\n{path}").format(path=log_path())
+        informative = translate("ErrorDialog", "Details were written to the log file:\n{path}").format(path=log_path())
     else:
         saved, report = write_crash_files(details)
-        summary = tr(
+        summary = translate(
             "ErrorDialog",
             "An unexpected error occurred{context}. Your data files were not changed; "
             "you can keep working.",
@@ -99,13 +99,13 @@ def show_error_dialog(exc: BaseException, parent: QWidget | None = None, context
         summary += "\n\n" + f"{type(exc).__name__}: {exc}"
         lines = []
         if saved is not None:
-            lines.append(tr("ErrorDialog", "Your work was saved to {path}; File › Open work brings it back.")
+            lines.append(translate("ErrorDialog", "Your work was saved to {path}; File › Open work brings it back.")
                          .format(path=saved))
         if report is not None:
-            lines.append(tr("ErrorDialog", "A crash report was written to\n{path}\n(it holds no data values and "
+            lines.append(translate("ErrorDialog", "A crash report was written to\n{path}\n(it holds no data values and "
                             "was not sent anywhere). If this happens again, give that file to your IT "
                             "support.").format(path=report))
-        informative = "\n\n".join(lines) or tr("ErrorDialog", "Details were written to the log file:\n{path}").format(
+        informative = "\n\n".join(lines) or translate("ErrorDialog", "Details were written to the log file:\n{path}").format(
             path=log_path())
     box.setText(summary)
     box.setInformativeText(informative)

@@ -12,39 +12,39 @@ from mfg_desktop import __version__
 from mfg_desktop.qt.settings import app_settings, config_dir, log_path
 
 
-def _tr(text: str) -> str:
+def tr(text: str) -> str:
     return QCoreApplication.translate("Help", text)
 
 
 def guide_html() -> str:
     steps = [
-        (_tr("Data"), _tr("File › Open (Ctrl+O) or drop CSV/Excel files on the window. Check the preview "
+        (tr("Data"), tr("File › Open (Ctrl+O) or drop CSV/Excel files on the window. Check the preview "
                          "(encoding, delimiter, decimal mark, sheet), then read the data-quality table and "
                          "pick the target column: the app suggests one and warns about columns that leak it.")),
-        (_tr("Prepare"), _tr("Tick the input columns, choose how missing values are filled and numbers "
+        (tr("Prepare"), tr("Tick the input columns, choose how missing values are filled and numbers "
                             "scaled, add derived columns as formulas, and choose the split: random, by time "
                             "or by machine/batch. The recipe is fitted on the training rows only.")),
-        (_tr("Train"), _tr("Pick a preset (fast, balanced, thorough) or your own network and press Train; "
+        (tr("Train"), tr("Pick a preset (fast, balanced, thorough) or your own network and press Train; "
                           "loss and accuracy are drawn live. Cancel keeps the best weights. Save the model "
                           "as one .mfgmodel file.")),
-        (_tr("Evaluate"), _tr("Metrics on the held-out test rows beside a trivial baseline and gradient "
+        (tr("Evaluate"), tr("Metrics on the held-out test rows beside a trivial baseline and gradient "
                              "boosting; set the decision threshold with the costs of a miss and a false alarm.")),
-        (_tr("Predict"), _tr("Score new files or a watched folder with the model; each file's schema is "
+        (tr("Predict"), tr("Score new files or a watched folder with the model; each file's schema is "
                             "checked and drift is reported per input. Export CSV or Excel.")),
-        (_tr("Report"), _tr("File › Export report (Ctrl+E) writes a PDF of data, model and results for "
+        (tr("Report"), tr("File › Export report (Ctrl+E) writes a PDF of data, model and results for "
                            "the quality file.")),
     ]
     items = "".join(f"<li><b>{html.escape(t)}</b> — {html.escape(d)}</li>" for t, d in steps)
-    note = html.escape(_tr("Nothing leaves this computer: the app opens no network connection."))
+    note = html.escape(tr("Nothing leaves this computer: the app opens no network connection."))
     return f"<ol>{items}</ol><p>{note}</p>"
 
 
 def shortcuts() -> list[tuple[str, str]]:
     return [
-        ("Ctrl+O", _tr("Open data files")),
-        ("Ctrl+E", _tr("Export the PDF report")),
-        ("Ctrl+Q", _tr("Quit")),
-        ("F1", _tr("This guide")),
+        ("Ctrl+O", tr("Open data files")),
+        ("Ctrl+E", tr("Export the PDF report")),
+        ("Ctrl+Q", tr("Quit")),
+        ("F1", tr("This guide")),
     ]
 
 
@@ -55,13 +55,13 @@ def _table(rows: list[tuple[str, str]]) -> str:
 
 def where_html() -> str:
     rows = [
-        (_tr("Settings"), app_settings().fileName()),
-        (_tr("Log file"), str(log_path())),
-        (_tr("Autosaved work"), str(config_dir() / "autosave.mfgwork")),
-        (_tr("Crash reports"), str(config_dir() / "mfg-desktop-crash-*.zip")),
-        (_tr("Folder"), str(config_dir())),
+        (tr("Settings"), app_settings().fileName()),
+        (tr("Log file"), str(log_path())),
+        (tr("Autosaved work"), str(config_dir() / "autosave.mfgwork")),
+        (tr("Crash reports"), str(config_dir() / "mfg-desktop-crash-*.zip")),
+        (tr("Folder"), str(config_dir())),
     ]
-    hint = html.escape(_tr("Hand the log file or a crash report to IT when something went wrong; they hold "
+    hint = html.escape(tr("Hand the log file or a crash report to IT when something went wrong; they hold "
                            "no data values and are never sent anywhere. "
                            "Deleting the settings file resets the app's choices."))
     return f"{_table(rows)}<p>{hint}</p>"
@@ -69,7 +69,7 @@ def where_html() -> str:
 
 def build_help_menu(window: QMainWindow) -> dict[str, QAction]:
     """Add the Help menu to ``window``'s menu bar; its actions by name."""
-    menu = window.menuBar().addMenu(_tr("&Help"))
+    menu = window.menuBar().addMenu(tr("&Help"))
 
     def add(text: str, show, shortcut: str = "") -> QAction:
         action = QAction(text, window)
@@ -80,14 +80,14 @@ def build_help_menu(window: QMainWindow) -> dict[str, QAction]:
         return action
 
     actions = {
-        "guide": add(_tr("&Getting started"), lambda: _show(window, _tr("Getting started"), guide_html()), "F1"),
-        "shortcuts": add(_tr("&Keyboard shortcuts"),
-                         lambda: _show(window, _tr("Keyboard shortcuts"), _table(shortcuts()))),
-        "where": add(_tr("&Where settings and logs live"),
-                     lambda: _show(window, _tr("Settings and logs"), where_html())),
+        "guide": add(tr("&Getting started"), lambda: _show(window, tr("Getting started"), guide_html()), "F1"),
+        "shortcuts": add(tr("&Keyboard shortcuts"),
+                         lambda: _show(window, tr("Keyboard shortcuts"), _table(shortcuts()))),
+        "where": add(tr("&Where settings and logs live"),
+                     lambda: _show(window, tr("Settings and logs"), where_html())),
     }
     menu.addSeparator()
-    actions["about"] = add(_tr("&About"), lambda: QMessageBox.about(window, _tr("About mfg-desktop"), _tr(
+    actions["about"] = add(tr("&About"), lambda: QMessageBox.about(window, tr("About mfg-desktop"), tr(
         "mfg-desktop {version}\n\nAn offline machine-learning workbench for factory data. "
         "Nothing leaves this computer.").format(version=__version__)))
     return actions

@@ -43,13 +43,13 @@ def _preview_job(path: str, options: Any, state) -> Any:
 def _delimiter_name(value: str | None) -> str:
     from mfg_desktop.core.ingest import WHITESPACE
 
-    tr = QCoreApplication.translate
+    translate = QCoreApplication.translate
     names = {
-        ",": tr("LoadDialog", ", (comma)"),
-        ";": tr("LoadDialog", "; (semicolon)"),
-        "\t": tr("LoadDialog", "Tab"),
-        "|": tr("LoadDialog", "| (pipe)"),
-        WHITESPACE: tr("LoadDialog", "spaces (runs of whitespace)"),
+        ",": translate("LoadDialog", ", (comma)"),
+        ";": translate("LoadDialog", "; (semicolon)"),
+        "\t": translate("LoadDialog", "Tab"),
+        "|": translate("LoadDialog", "| (pipe)"),
+        WHITESPACE: translate("LoadDialog", "spaces (runs of whitespace)"),
     }
     if value is None:
         return "?"

@@ -37,6 +37,7 @@ from mfg_desktop.qt.banner import MessageBanner
 from mfg_desktop.qt.context import AppContext, data_file_filters
 from mfg_desktop.qt.error_dialog import show_error_dialog
 from mfg_desktop.qt.help_menu import build_help_menu
+from mfg_desktop.qt.language_menu import build_view_menu
 from mfg_desktop.qt.session import SessionModel
 from mfg_desktop.qt.settings import app_settings, dialog_folder, remember_folder
 from mfg_desktop.qt.work_menu import WorkController
@@ -60,40 +61,40 @@ class Step:
 
 def steps() -> list[Step]:
     """The steps a user walks, in order (translated at call time)."""
-    tr = QCoreApplication.translate
+    translate = QCoreApplication.translate
     return [
         Step(
-            "data", tr("Steps", "Data"), tr("Steps", "Load files, check data quality, pick the target."), ""
+            "data", translate("Steps", "Data"), translate("Steps", "Load files, check data quality, pick the target."), ""
         ),
         Step(
             "prepare",
-            tr("Steps", "Prepare"),
-            tr("Steps", "Choose input columns, handle missing values, split train/test."),
-            tr("Steps", "Load data and pick a target first."),
+            translate("Steps", "Prepare"),
+            translate("Steps", "Choose input columns, handle missing values, split train/test."),
+            translate("Steps", "Load data and pick a target first."),
         ),
         Step(
             "train",
-            tr("Steps", "Train"),
-            tr("Steps", "Train a neural network and watch its learning curves."),
-            tr("Steps", "Prepare the data first."),
+            translate("Steps", "Train"),
+            translate("Steps", "Train a neural network and watch its learning curves."),
+            translate("Steps", "Prepare the data first."),
         ),
         Step(
             "evaluate",
-            tr("Steps", "Evaluate"),
-            tr("Steps", "Judge the trained model on held-out data."),
-            tr("Steps", "Train a model first."),
+            translate("Steps", "Evaluate"),
+            translate("Steps", "Judge the trained model on held-out data."),
+            translate("Steps", "Train a model first."),
         ),
         Step(
             "predict",
-            tr("Steps", "Predict"),
-            tr("Steps", "Score new files with a trained model."),
-            tr("Steps", "Train or open a model first."),
+            translate("Steps", "Predict"),
+            translate("Steps", "Score new files with a trained model."),
+            translate("Steps", "Train or open a model first."),
         ),
         Step(
             "report",
-            tr("Steps", "Report"),
-            tr("Steps", "Write a PDF report of data, model and results."),
-            tr("Steps", "Evaluate a model first."),
+            translate("Steps", "Report"),
+            translate("Steps", "Write a PDF report of data, model and results."),
+            translate("Steps", "Evaluate a model first."),
         ),
     ]
 
@@ -368,6 +369,7 @@ class MainWindow(QMainWindow):
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
+        self.language_actions = build_view_menu(self)
         self.help_actions = build_help_menu(self)
 
     @Slot()

@@ -31,14 +31,14 @@ _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
 def kind_text(kind: str) -> str:
     """Translated word for a core column kind."""
-    tr = QCoreApplication.translate
+    translate = QCoreApplication.translate
     labels = {
-        "numeric": tr("ProfileModel", "number"),
-        "integer": tr("ProfileModel", "integer"),
-        "boolean": tr("ProfileModel", "0/1 flag"),
-        "categorical": tr("ProfileModel", "category"),
-        "text": tr("ProfileModel", "text"),
-        "datetime": tr("ProfileModel", "date/time"),
+        "numeric": translate("ProfileModel", "number"),
+        "integer": translate("ProfileModel", "integer"),
+        "boolean": translate("ProfileModel", "0/1 flag"),
+        "categorical": translate("ProfileModel", "category"),
+        "text": translate("ProfileModel", "text"),
+        "datetime": translate("ProfileModel", "date/time"),
     }
     return labels.get(kind, kind)
 
@@ -78,17 +78,17 @@ class ProfileModel(QAbstractTableModel):
         self.profile = profile
         self._leaks: dict[str, str] = {}
         self._target: set[str] = set()
-        tr = QCoreApplication.translate
+        translate = QCoreApplication.translate
         self._headers = [
-            tr("ProfileModel", "Column"),
-            tr("ProfileModel", "Type"),
-            tr("ProfileModel", "Missing"),
-            tr("ProfileModel", "Distinct"),
-            tr("ProfileModel", "Min"),
-            tr("ProfileModel", "Mean"),
-            tr("ProfileModel", "Max"),
-            tr("ProfileModel", "Outliers"),
-            tr("ProfileModel", "Notes"),
+            translate("ProfileModel", "Column"),
+            translate("ProfileModel", "Type"),
+            translate("ProfileModel", "Missing"),
+            translate("ProfileModel", "Distinct"),
+            translate("ProfileModel", "Min"),
+            translate("ProfileModel", "Mean"),
+            translate("ProfileModel", "Max"),
+            translate("ProfileModel", "Outliers"),
+            translate("ProfileModel", "Notes"),
         ]
 
     def set_target_report(self, report: TargetReport | None) -> None:
@@ -126,18 +126,18 @@ class ProfileModel(QAbstractTableModel):
         return None
 
     def _notes(self, col: ColumnProfile) -> list[str]:
-        tr = QCoreApplication.translate
+        translate = QCoreApplication.translate
         notes = []
         if col.name in self._target:
-            notes.append(tr("ProfileModel", "target"))
+            notes.append(translate("ProfileModel", "target"))
         if col.name in self._leaks:
-            notes.append(tr("ProfileModel", "likely leak"))
+            notes.append(translate("ProfileModel", "likely leak"))
         if col.identifier_like:
-            notes.append(tr("ProfileModel", "identifier"))
+            notes.append(translate("ProfileModel", "identifier"))
         if col.constant:
-            notes.append(tr("ProfileModel", "constant"))
+            notes.append(translate("ProfileModel", "constant"))
         elif col.near_constant:
-            notes.append(tr("ProfileModel", "near-constant"))
+            notes.append(translate("ProfileModel", "near-constant"))
         return notes
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:

@@ -14,6 +14,8 @@ from PySide6.QtCore import QSettings, QStandardPaths
 CONFIG_ENV = "MFG_DESKTOP_CONFIG_DIR"
 APP_NAME = "mfg-desktop"
 ORGANIZATION = "mfg_desktop"
+# the language chosen in View › Language ("en", "zh_CN"); absent: follow the system
+LANGUAGE_KEY = "language"
 
 
 def config_dir() -> Path:

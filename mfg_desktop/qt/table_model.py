@@ -57,18 +57,18 @@ def _column_decimals(values: np.ndarray, sample: int = 1000, most: int = 4) -> i
 
 def kind_label(dtype: Any) -> str:
     """A word an engineer understands for a pandas dtype (translated)."""
-    tr = QCoreApplication.translate
+    translate = QCoreApplication.translate
     if pd.api.types.is_bool_dtype(dtype):
-        return tr("DataFrameModel", "yes/no")
+        return translate("DataFrameModel", "yes/no")
     if pd.api.types.is_integer_dtype(dtype):
-        return tr("DataFrameModel", "integer")
+        return translate("DataFrameModel", "integer")
     if pd.api.types.is_float_dtype(dtype):
-        return tr("DataFrameModel", "number")
+        return translate("DataFrameModel", "number")
     if pd.api.types.is_datetime64_any_dtype(dtype):
-        return tr("DataFrameModel", "date/time")
+        return translate("DataFrameModel", "date/time")
     if isinstance(dtype, pd.CategoricalDtype):
-        return tr("DataFrameModel", "category")
-    return tr("DataFrameModel", "text")
+        return translate("DataFrameModel", "category")
+    return translate("DataFrameModel", "text")
 
 
 class _Column:

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 
-from PySide6.QtCore import QCoreApplication, QLocale, QTranslator
+from PySide6.QtCore import QCoreApplication, QTranslator
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from mfg_desktop.core.errors import DataError
@@ -42,28 +42,6 @@ def test_config_dir_follows_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("MFG_DESKTOP_CONFIG_DIR", str(tmp_path / "cfg"))
     assert config_dir() == tmp_path / "cfg" and config_dir().is_dir()
     assert log_path().parent == tmp_path / "cfg"
-
-
-def test_translator_for_a_locale_is_installed_when_a_qm_exists(qapp, tmp_path, monkeypatch):
-    # A real .qm needs Qt's lrelease; instead check the lookup: no file -> nothing installed,
-    # and the installed translator is the one QTranslator.load finds for the locale.
-    monkeypatch.setattr("mfg_desktop.resources.resource_path", lambda *parts: tmp_path.joinpath(*parts))
-    (tmp_path / "translations").mkdir()
-    assert qt_app.install_translators(qapp, QLocale(QLocale.Language.German)) == []
-    loaded = []
-
-    def fake_load(self, locale, name, prefix, directory, suffix=".qm"):
-        loaded.append((locale.name(), name, prefix, directory))
-        return name == qt_app.TRANSLATION_PREFIX
-
-    monkeypatch.setattr(QTranslator, "load", fake_load)
-    installed = qt_app.install_translators(qapp, QLocale(QLocale.Language.Chinese, QLocale.Country.China))
-    try:
-        assert len(installed) == 1
-        assert loaded[0] == ("zh_CN", "mfg_desktop", "_", str(tmp_path / "translations"))
-    finally:
-        for translator in installed:
-            qapp.removeTranslator(translator)
 
 
 class _Upper(QTranslator):
