@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from mfg_desktop import __version__, cli_cluster
 from mfg_desktop.core.errors import Cancelled, MfgError
+from mfg_desktop.core.i18n import N_, tr, trn
 
 if TYPE_CHECKING:  # pandas loads only when a command runs
     from mfg_desktop.core.ingest import ReadOptions
@@ -28,17 +29,17 @@ SUBCOMMANDS = ("profile", "train", "predict", "evaluate", "report", "cluster")
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mfg-desktop",
-        description="Offline machine-learning workbench for factory data. "
-        "Without a subcommand it opens the window.",
+        description=tr("Offline machine-learning workbench for factory data. "
+                       "Without a subcommand it opens the window."),
     )
     parser.add_argument("--version", action="version", version=f"mfg-desktop {__version__}")
     _add_verbose_option(parser)
     sub = parser.add_subparsers(dest="command")
 
-    profile = sub.add_parser("profile", help="data-quality profile of one or more files")
+    profile = sub.add_parser("profile", help=tr("data-quality profile of one or more files"))
     profile.add_argument("files", nargs="+", metavar="FILE")
-    profile.add_argument("--target", help="target column (or one-hot columns joined with '+')")
-    profile.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    profile.add_argument("--target", help=tr("target column (or one-hot columns joined with '+')"))
+    profile.add_argument("--json", action="store_true", help=tr("print machine-readable JSON"))
     _add_read_options(profile)
     profile.set_defaults(func=_cmd_profile)
     _add_train_parser(sub)
@@ -55,15 +56,15 @@ VERBOSE_FLAG = "--verbose"
 def _add_verbose_option(parser: argparse.ArgumentParser) -> None:
     # main() takes the flag out of argv wherever it stands; declared here for --help only.
     parser.add_argument(VERBOSE_FLAG, action="store_true",
-                        help="also show the libraries' own messages (TensorFlow, Qt) on stderr")
+                        help=tr("also show the libraries' own messages (TensorFlow, Qt) on stderr"))
 
 
 def _add_read_options(parser: argparse.ArgumentParser) -> None:
     """The reading overrides every command that reads data files accepts."""
     _add_verbose_option(parser)
-    parser.add_argument("--encoding", help="override the detected encoding of the data files")
-    parser.add_argument("--delimiter", help="override the detected delimiter of the data files")
-    parser.add_argument("--sheet", help="Excel sheet name or index")
+    parser.add_argument("--encoding", help=tr("override the detected encoding of the data files"))
+    parser.add_argument("--delimiter", help=tr("override the detected delimiter of the data files"))
+    parser.add_argument("--sheet", help=tr("Excel sheet name or index"))
 
 
 def _read_options(args: argparse.Namespace) -> ReadOptions:
@@ -74,13 +75,13 @@ def _read_options(args: argparse.Namespace) -> ReadOptions:
 
 
 def _gui_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mfg-desktop", description="Open the mfg_desktop window.")
-    parser.add_argument("files", nargs="*", metavar="FILE", help="data files to open")
-    parser.add_argument("--demo", action="store_true", help="open the bundled sample data")
+    parser = argparse.ArgumentParser(prog="mfg-desktop", description=tr("Open the mfg_desktop window."))
+    parser.add_argument("files", nargs="*", metavar="FILE", help=tr("data files to open"))
+    parser.add_argument("--demo", action="store_true", help=tr("open the bundled sample data"))
     parser.add_argument("--self-test", action="store_true",
-                        help="open the window (offscreen without a display), load the sample, train 2 epochs, "
-                        "evaluate, score, write a PDF report to a temporary folder; print one line, exit 0 if all "
-                        "worked")
+                        help=tr("open the window (offscreen without a display), load the sample, train 2 epochs, "
+                                "evaluate, score, write a PDF report to a temporary folder; print one line, exit 0 "
+                                "if all worked"))
     parser.add_argument("--version", action="version", version=f"mfg-desktop {__version__}")
     _add_verbose_option(parser)
     return parser
@@ -127,7 +128,7 @@ def _cmd_profile(args: argparse.Namespace) -> int:
     else:
         print(_profile_text(profile, report, files))
         if loaded.notes:  # what the reading could not take as written
-            print("\nreading notes:\n" + "\n".join(f"  ! {note}" for note in loaded.notes))
+            print("\n" + tr("reading notes:") + "\n" + "\n".join(f"  ! {note}" for note in loaded.notes))
     return 0
 
 
@@ -143,6 +144,32 @@ def _file_settings(settings: object) -> dict:
         name: (str(getattr(settings, name)) if name == "path" else getattr(settings, name, None))
         for name in ("path", "kind", "encoding", "delimiter", "decimal", "thousands", "header", "sheet")
     }
+
+
+# the core's column kinds as the profile table names them (the words stay English in English output)
+COLUMN_KINDS = {"numeric": N_("numeric"), "integer": N_("integer"), "boolean": N_("boolean"),
+                "categorical": N_("categorical"), "text": N_("text"), "datetime": N_("datetime")}
+# the task words the profile and evaluation print
+N_("binary"), N_("multiclass"), N_("regression")
+
+
+def _width(text: str) -> int:
+    """Columns a terminal gives ``text``: Chinese characters take two."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _aligned(rows: list[list[str]], right: set[int]) -> list[str]:
+    """``rows`` (the first is the header) as a table aligned for a terminal, with a rule under the header."""
+    widths = [max(_width(r[i]) for r in rows) for i in range(len(rows[0]))]
+
+    def pad(v: str, i: int) -> str:
+        space = " " * (widths[i] - _width(v))
+        return space + v if i in right else v + space
+
+    return ["  ".join(pad(v, i) for i, v in enumerate(r)).rstrip()
+            for r in [rows[0], ["-" * w for w in widths], *rows[1:]]]
 
 
 def _profile_text(profile: DataProfile, report: TargetReport | None, files: list[dict]) -> str:
@@ -164,46 +191,43 @@ def _profile_text(profile: DataProfile, report: TargetReport | None, files: list
 
     lines = []
     for f in files:
-        delimiter = {"\t": "tab", " ": "space"}.get(f["delimiter"], f["delimiter"])
-        extra = f", sheet {f['sheet']}" if f.get("sheet") not in (None, "") else ""
-        lines.append(f"file: {f['path']}  (encoding {f['encoding']}, delimiter {delimiter!r}, "
-                     f"decimal {f['decimal']!r}{extra})")
-    lines.append(
-        f"rows: {profile.rows}   columns: {profile.n_columns}   duplicate rows: {profile.duplicate_rows}"
-        f"   memory: {human_bytes(profile.memory_bytes)}"
-    )
+        delimiter = {"\t": tr("tab"), " ": tr("space")}.get(f["delimiter"], f["delimiter"])
+        extra = tr(", sheet {sheet}", sheet=f["sheet"]) if f.get("sheet") not in (None, "") else ""
+        lines.append(tr("file: {path}  (encoding {encoding}, delimiter {delimiter!r}, decimal {decimal!r}{sheet})",
+                        path=f["path"], encoding=f["encoding"], delimiter=delimiter, decimal=f["decimal"],
+                        sheet=extra))
+    lines.append(tr("rows: {rows}   columns: {columns}   duplicate rows: {duplicates}   memory: {memory}",
+                    rows=profile.rows, columns=profile.n_columns, duplicates=profile.duplicate_rows,
+                    memory=human_bytes(profile.memory_bytes)))
     lines.append("")
-    header = ["column", "kind", "missing", "distinct", "min", "mean", "max", "outliers", "notes"]
+    header = [tr("column"), tr("kind"), tr("missing"), tr("distinct"), tr("min"), tr("mean"), tr("max"),
+              tr("outliers"), tr("notes")]
     rows = []
     for c in profile.columns:
-        notes = [n for flag, n in ((c.constant, "constant"), (c.near_constant, "near-constant"),
-                                   (c.identifier_like, "id-like")) if flag]
+        notes = [n for flag, n in ((c.constant, tr("constant")), (c.near_constant, tr("near-constant")),
+                                   (c.identifier_like, tr("id-like"))) if flag]
         name = c.name if len(c.name) <= 30 else c.name[:29] + "…"
         missing = f"{c.missing} ({c.missing_share * 100:.1f}%)" if c.missing else "0"
-        rows.append([name, c.kind, missing, str(c.distinct), cell(c.min), cell(c.mean), cell(c.max),
+        rows.append([name, tr(COLUMN_KINDS.get(c.kind, c.kind)), missing, str(c.distinct), cell(c.min), cell(c.mean), cell(c.max),
                      str(c.outliers) if c.outliers else "", ", ".join(notes)])
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
-    right = {2, 3, 4, 5, 6, 7}
-    for r in [header, ["-" * w for w in widths], *rows]:
-        lines.append("  ".join(v.rjust(w) if i in right else v.ljust(w)
-                               for i, (v, w) in enumerate(zip(r, widths, strict=True))).rstrip())
+    lines += _aligned([header, *rows], right={2, 3, 4, 5, 6, 7})
     warnings = [f"{c.name}: {w}" for c in profile.columns for w in c.warnings] + profile.warnings
     if warnings:
-        lines += ["", "warnings:"] + [f"  - {w}" for w in warnings]
+        lines += ["", tr("warnings:")] + [f"  - {w}" for w in warnings]
     if profile.onehot_groups:
-        lines += ["", "one-hot groups (usable as one multiclass target with --target A+B+C):"]
+        lines += ["", tr("one-hot groups (usable as one multiclass target with --target A+B+C):")]
         lines += [f"  - {'+'.join(g)}" for g in profile.onehot_groups]
     if report is not None:
-        lines += ["", f"target: {report.target}", f"task: {report.task}"]
+        lines += ["", tr("target: {target}", target=report.target), tr("task: {task}", task=tr(report.task))]
         if report.class_counts:
             total = sum(report.class_counts.values())
-            lines.append("classes: " + ", ".join(
-                f"{k} {v} ({v / total * 100:.1f}%)" for k, v in report.class_counts.items()))
+            lines.append(tr("classes: {classes}", classes=", ".join(
+                f"{k} {v} ({v / total * 100:.1f}%)" for k, v in report.class_counts.items())))
         if report.leak_suspects:
-            lines.append("leak suspects:")
+            lines.append(tr("leak suspects:"))
             lines += [f"  - {s.column}: {s.reason}" for s in report.leak_suspects]
         else:
-            lines.append("leak suspects: none found")
+            lines.append(tr("leak suspects: none found"))
         lines += [f"  ! {w}" for w in report.warnings if not w.startswith("Likely leaks")]
     return "\n".join(lines)
 
@@ -212,43 +236,43 @@ def _add_train_parser(sub: argparse._SubParsersAction) -> None:
     from mfg_desktop.core.network import DEFAULT_PRESET, PRESETS
 
     train = sub.add_parser(
-        "train", help="train a network on one or more files and save the model file",
-        description="Train with the same defaults as the window: likely leaks are left out (and listed "
-        "with their reason), the recipe is the proposed one, the split is random and stratified.",
+        "train", help=tr("train a network on one or more files and save the model file"),
+        description=tr("Train with the same defaults as the window: likely leaks are left out (and listed "
+                       "with their reason), the recipe is the proposed one, the split is random and stratified."),
     )
-    train.add_argument("files", nargs="+", metavar="DATA", help="CSV or Excel files (stacked when several)")
-    train.add_argument("--target", help="target column (or one-hot columns joined with '+'); not needed with "
-                       "--rul or --fails-within")
+    train.add_argument("files", nargs="+", metavar="DATA", help=tr("CSV or Excel files (stacked when several)"))
+    train.add_argument("--target", help=tr("target column (or one-hot columns joined with '+'); not needed with "
+                                           "--rul or --fails-within"))
     train.add_argument("--exclude", action="append", default=[], metavar="COL[,COL...]",
-                       help="columns not to use as inputs (repeatable)")
+                       help=tr("columns not to use as inputs (repeatable)"))
     train.add_argument("--include", action="append", default=[], metavar="COL[,COL...]",
-                       help="use these provenance or identifier-like columns (source_file, row numbers, serial "
-                       "numbers) as inputs on purpose; every scored file then needs them (repeatable)")
+                       help=tr("use these provenance or identifier-like columns (source_file, row numbers, serial "
+                               "numbers) as inputs on purpose; every scored file then needs them (repeatable)"))
     train.add_argument("--keep", action="append", default=[], metavar="COL[,COL...]",
-                       help="use these leak suspects as inputs after all (repeatable)")
+                       help=tr("use these leak suspects as inputs after all (repeatable)"))
     train.add_argument("--derive", action="append", default=[], metavar="'NAME = FORMULA'",
-                       help='derived column, e.g. --derive \'dT = "Process temperature [K]" - "Air temperature [K]"\'')
+                       help=tr('derived column, e.g. --derive \'dT = "Process temperature [K]" - "Air temperature [K]"\''))
     train.add_argument("--split", metavar="random|time:COL|group:COL",
-                       help="how to split rows into training/validation/test (default: random, stratified; "
-                       "with --entity: group:ENTITY)")
+                       help=tr("how to split rows into training/validation/test (default: random, stratified; "
+                               "with --entity: group:ENTITY)"))
     train.add_argument("--preset", choices=list(PRESETS), default=DEFAULT_PRESET,
-                       help=f"network preset (default: {DEFAULT_PRESET})")
-    train.add_argument("--epochs", type=int, help="maximum number of epochs (default: the preset's)")
-    train.add_argument("--seed", type=int, default=0, help="random seed for split and training (default: 0)")
+                       help=tr("network preset (default: {preset})", preset=DEFAULT_PRESET))
+    train.add_argument("--epochs", type=int, help=tr("maximum number of epochs (default: the preset's)"))
+    train.add_argument("--seed", type=int, default=0, help=tr("random seed for split and training (default: 0)"))
     train.add_argument("--class-weights", choices=("auto", "on", "off"), default="auto",
-                       help="balance rare classes (auto: on when the rarest class is under 20%%)")
+                       help=tr("balance rare classes (auto: on when the rarest class is under 20%%)"))
     train.add_argument("--model", choices=("auto", "network", "trees"), default="auto",
-                       help="auto (default): train the network and LightGBM trees, keep the better on the "
-                       "validation rows; or only one of them")
+                       help=tr("auto (default): train the network and LightGBM trees, keep the better on the "
+                               "validation rows; or only one of them"))
     train.add_argument("--cost-fn", type=float, metavar="X",
-                       help="cost of a missed defect (binary targets; with --cost-fp the threshold minimises "
-                       "the cost on the validation rows, else it maximises F1)")
-    train.add_argument("--cost-fp", type=float, metavar="Y", help="cost of a false alarm (with --cost-fn)")
-    train.add_argument("--out", required=True, metavar="MODEL", help="model file to write (.mfgmodel)")
+                       help=tr("cost of a missed defect (binary targets; with --cost-fp the threshold minimises "
+                               "the cost on the validation rows, else it maximises F1)"))
+    train.add_argument("--cost-fp", type=float, metavar="Y", help=tr("cost of a false alarm (with --cost-fn)"))
+    train.add_argument("--out", required=True, metavar="MODEL", help=tr("model file to write (.mfgmodel)"))
     _add_history_options(train)
     train.add_argument("--search", type=int, metavar="N",
-                       help="try N network configurations and keep the best on the validation rows "
-                       "(with --cluster: in parallel with Ray Tune and ASHA early stopping)")
+                       help=tr("try N network configurations and keep the best on the validation rows "
+                               "(with --cluster: in parallel with Ray Tune and ASHA early stopping)"))
     cli_cluster.add_cluster_options(train)
     _add_read_options(train)
     train.set_defaults(func=_cmd_train)
@@ -258,26 +282,28 @@ def _add_history_options(train: argparse.ArgumentParser) -> None:
     from mfg_desktop.core.history import DEFAULT_SIZES, WINDOW_SETS
 
     group = train.add_argument_group(
-        "sensor histories", "Rows that are histories of machines/units/batches: window features per entity "
-        "(built causally, from each row and the rows before it) and labels built from the end of each history.")
-    group.add_argument("--entity", metavar="COL", help="entity column (machine, unit, batch; source_file: one "
-                       "history per file); the split is then by entity unless --split says otherwise")
-    group.add_argument("--order", metavar="COL", help="order column (cycle or timestamp; default: the row order "
-                       "within each file)")
+        tr("sensor histories"), tr("Rows that are histories of machines/units/batches: window features per "
+                                   "entity (built causally, from each row and the rows before it) and labels built "
+                                   "from the end of each history."))
+    group.add_argument("--entity", metavar="COL", help=tr("entity column (machine, unit, batch; source_file: one "
+                       "history per file); the split is then by entity unless --split says otherwise"))
+    group.add_argument("--order", metavar="COL", help=tr("order column (cycle or timestamp; default: the row "
+                                                         "order within each file)"))
     label = group.add_mutually_exclusive_group()
-    label.add_argument("--rul", action="store_true", help="target: remaining useful life (rows/cycles, or hours "
-                       "for a timestamp order, until the entity's last row)")
-    label.add_argument("--fails-within", type=float, metavar="N", help="target: 1 when the entity's last row is "
-                       "at most N cycles/rows/hours away, else 0")
-    group.add_argument("--rul-cap", type=float, metavar="N", help="cap the remaining life at N (piecewise-linear)")
-    group.add_argument("--join", metavar="TABLE", help="label or lookup table joined onto the entities")
-    group.add_argument("--join-key", metavar="COL", help="the table's key column (matched against the entity; "
-                       "with --entity source_file: the file name's stem or the number in it)")
+    label.add_argument("--rul", action="store_true", help=tr("target: remaining useful life (rows/cycles, or "
+                       "hours for a timestamp order, until the entity's last row)"))
+    label.add_argument("--fails-within", type=float, metavar="N", help=tr("target: 1 when the entity's last row "
+                       "is at most N cycles/rows/hours away, else 0"))
+    group.add_argument("--rul-cap", type=float, metavar="N", help=tr("cap the remaining life at N "
+                                                                     "(piecewise-linear)"))
+    group.add_argument("--join", metavar="TABLE", help=tr("label or lookup table joined onto the entities"))
+    group.add_argument("--join-key", metavar="COL", help=tr("the table's key column (matched against the entity; "
+                       "with --entity source_file: the file name's stem or the number in it)"))
     group.add_argument("--windows", choices=WINDOW_SETS, default="minimal",
-                       help="window feature set (default: minimal: mean, std, slope per window and change "
-                       "since the start; extended adds min, max and lags 1-3)")
+                       help=tr("window feature set (default: minimal: mean, std, slope per window and change "
+                               "since the start; extended adds min, max and lags 1-3)"))
     group.add_argument("--window-sizes", default=",".join(map(str, DEFAULT_SIZES)), metavar="W[,W...]",
-                       help="window lengths in rows (seconds for a timestamp order; default: %(default)s)")
+                       help=tr("window lengths in rows (seconds for a timestamp order; default: %(default)s)"))
 
 
 def _history_training(args: argparse.Namespace, df, excluded: list[str]):
@@ -288,21 +314,20 @@ def _history_training(args: argparse.Namespace, df, excluded: list[str]):
     from mfg_desktop.core.ingest import load_files
 
     asked = args.entity or args.order or args.rul or args.fails_within is not None or args.join
-    if not asked:
-        if args.rul_cap is not None:
-            raise MfgError("--rul-cap needs --rul.")
-        return None, None
     if args.rul_cap is not None and not args.rul:
-        raise MfgError("--rul-cap needs --rul.")
+        raise MfgError(tr("--rul-cap needs --rul."))
+    if not asked:
+        return None, None
     if bool(args.join) != bool(args.join_key):
-        raise MfgError("--join and --join-key go together: the table and its key column.")
+        raise MfgError(tr("--join and --join-key go together: the table and its key column."))
     if not args.entity and (args.rul or args.fails_within is not None or args.join):
-        raise MfgError("--rul, --fails-within and --join need --entity COL (whose history ends where?).",
-                       hint="With several files, --entity source_file makes each file one history.")
+        raise MfgError(tr("--rul, --fails-within and --join need --entity COL (whose history ends where?)."),
+                       hint=tr("With several files, --entity source_file makes each file one history."))
     try:
         sizes = tuple(int(w) for w in _split_names([args.window_sizes]))
     except ValueError:
-        raise MfgError(f"--window-sizes takes whole numbers separated by commas, not {args.window_sizes!r}.") from None
+        raise MfgError(tr("--window-sizes takes whole numbers separated by commas, not {sizes!r}.",
+                          sizes=args.window_sizes)) from None
     if args.entity == SOURCE_FILE and SOURCE_FILE not in df.columns and len(args.files) == 1:
         df = df.copy()  # one file loaded: one history, named like the column several files get
         df.insert(0, SOURCE_FILE, Path(args.files[0]).name)
@@ -338,28 +363,29 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from mfg_desktop.core.trees import tree_preset
 
     if args.epochs is not None and args.epochs < 1:
-        raise MfgError("--epochs must be at least 1.")
+        raise MfgError(tr("--epochs must be at least 1."))
     if (args.cost_fn is None) != (args.cost_fp is None):
-        raise MfgError("--cost-fn and --cost-fp go together.", hint="Give both, e.g. --cost-fn 20 --cost-fp 1.")
+        raise MfgError(tr("--cost-fn and --cost-fp go together."), hint=tr("Give both, e.g. --cost-fn 20 --cost-fp 1."))
     options = _read_options(args)
     data = load_files(args.files, options)
     df = data.frame
     excluded = _split_names(args.exclude)
     unknown = [c for c in excluded if c not in set(map(str, df.columns))]
     if unknown:
-        raise MfgError(f"--exclude names a column that is not in the data: {unknown[0]!r}.", column=unknown[0])
+        raise MfgError(tr("--exclude names a column that is not in the data: {column!r}.", column=unknown[0]),
+                       column=unknown[0])
     target = args.target
     history, joined = _history_training(args, df, excluded)
     if history is not None:
         df, target = history.frame, history.target
         for line in joined.lines() if joined is not None else []:
             print(line)
-        print(f"histories: {history.spec.describe()}")
+        print(tr("histories: {setup}", setup=history.spec.describe()))
         for warning in history.warnings:
-            print(f"warning: {warning}")
+            print(tr("warning: {text}", text=warning))
         excluded += [c for c in history.not_inputs if c not in excluded and c != target]
     elif target is None:
-        raise MfgError("train needs --target COL (or --rul / --fails-within with --entity).")
+        raise MfgError(tr("train needs --target COL (or --rul / --fails-within with --entity)."))
     derived = parse_derived_list(args.derive, list(map(str, df.columns)))
     included = _split_names(args.include)
     keep = set(_split_names(args.keep)) | set(included)
@@ -367,34 +393,36 @@ def _cmd_train(args: argparse.Namespace) -> int:
                             entity=history.spec.entity if history is not None else None)
     leaks = {s.column: s.reason for s in report.leak_suspects if s.column not in keep and s.column not in excluded}
     for column, reason in leaks.items():
-        print(f"left out (likely leak): {column}: {reason}")
+        print(tr("left out (likely leak): {column}: {reason}", column=column, reason=reason))
     recipe = propose_recipe(df, target, exclude=excluded, derived=derived, leak_suspects=leaks,
                             include=included)
     for plan in recipe.columns:
         if plan.caution and plan.role == "drop" and plan.name not in excluded and plan.name not in leaks:
-            print(f"left out ({plan.caution}): {plan.name} (use --include {plan.name} to use it)")
+            print(tr("left out ({why}): {column} (use --include {column} to use it)", why=plan.caution,
+                     column=plan.name))
     for warning in recipe.input_warnings():
-        print(f"warning: {warning}", file=sys.stderr)
+        print(tr("warning: {text}", text=warning), file=sys.stderr)
     split_text = args.split if args.split is not None or history is None else history.split_text
     split = SplitSpec.parse(split_text or "random", seed=args.seed)
     spec = preset(args.preset)
     if args.epochs is not None:
         spec = spec.with_changes(epochs=args.epochs)
     class_weight = {"auto": "auto", "on": True, "off": False}[args.class_weights]
-    print(f"{len(df):,} rows, target {target!r} ({recipe.task}), inputs ({len(recipe.inputs)}): "
-          f"{', '.join(recipe.inputs)}")
-    print(f"split {split.text}, preset {args.preset}, model {args.model}, up to {spec.epochs} epochs, "
-          f"seed {args.seed}")
+    print(tr("{rows:,} rows, target {target!r} ({task}), inputs ({n}): {inputs}", rows=len(df), target=target,
+             task=tr(recipe.task), n=len(recipe.inputs), inputs=", ".join(recipe.inputs)))
+    print(tr("split {split}, preset {preset}, model {model}, up to {epochs} epochs, seed {seed}", split=split.text,
+             preset=args.preset, model=args.model, epochs=spec.epochs, seed=args.seed))
 
     def print_epoch(u: EpochUpdate) -> None:
-        parts = [f"epoch {u.epoch}/{u.epochs} ({u.epoch / u.epochs:4.0%})", f"loss {u.loss:.4f}"]
+        parts = [tr("epoch {epoch}/{epochs} ({share:4.0%})", epoch=u.epoch, epochs=u.epochs,
+                    share=u.epoch / u.epochs), f"loss {u.loss:.4f}"]
         if u.val_loss is not None:
             parts.append(f"val_loss {u.val_loss:.4f}")
         if u.val_metric is not None:
             parts.append(f"val_{u.metric_name} {u.val_metric:.4f}")
         if u.val_pr_auc is not None:
             parts.append(f"val_pr_auc {u.val_pr_auc:.4f}")
-        parts += [f"{u.elapsed_s:.1f} s", f"{u.samples_per_s:,.0f} samples/s"]
+        parts += [f"{u.elapsed_s:.1f} s", tr("{rate:,.0f} samples/s", rate=u.samples_per_s)]
         print("  ".join(parts), flush=True)
 
     last_tree_line = [0.0]
@@ -411,7 +439,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if threading.current_thread() is threading.main_thread():
         # The first Ctrl+C stops training gracefully; the best weights so far are still saved.
         def on_interrupt(signum, frame):
-            print("stopping after this batch (Ctrl+C again to abort)...", file=sys.stderr, flush=True)
+            print(tr("stopping after this batch (Ctrl+C again to abort)..."), file=sys.stderr, flush=True)
             state.request_cancel()
             signal.signal(signal.SIGINT, previous or signal.default_int_handler)
 
@@ -425,43 +453,46 @@ def _cmd_train(args: argparse.Namespace) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
-    how = "cancelled" if run.cancelled else ("stopped early" if run.stopped_early else "finished")
     if run.model is not None:
-        print(f"network {how} after {run.epochs_run} epochs; best epoch {run.best_epoch}")
-    print(f"trained in {run.duration_s:.1f} s on {run.device}")
+        how = (tr("network cancelled after {epochs} epochs; best epoch {best}") if run.cancelled else
+               tr("network stopped early after {epochs} epochs; best epoch {best}") if run.stopped_early else
+               tr("network finished after {epochs} epochs; best epoch {best}"))
+        print(how.format(epochs=run.epochs_run, best=run.best_epoch))
+    print(tr("trained in {seconds:.1f} s on {device}", seconds=run.duration_s, device=run.device))
     for line in models_summary(run):
         print(line)
     if run.class_weights:
-        print("class weights: " + ", ".join(f"{run.classes[k]!r} {v:.3g}" for k, v in run.class_weights.items()))
-    print("validation (chosen model): " + ", ".join(f"{k} {v:.4f}" for k, v in run.metrics.items()))
+        print(tr("class weights: {weights}", weights=", ".join(
+            f"{run.classes[k]!r} {v:.3g}" for k, v in run.class_weights.items())))
+    print(tr("validation (chosen model): {metrics}", metrics=", ".join(f"{k} {v:.4f}" for k, v in run.metrics.items())))
     if history is not None:
         run.history_spec = history.spec.to_dict()
     path = save_model_file(run, args.out)
-    print(f"saved {path}")
+    print(tr("saved {path}", path=path))
     return 0
 
 
 def _add_predict_parser(sub: argparse._SubParsersAction) -> None:
     predict = sub.add_parser(
-        "predict", help="score CSV/Excel files (or whole folders) with a model file",
-        description="Score files with a model file: each file is checked against the model's inputs, "
-        "scored in chunks and written as <name>_scored.csv into --out (never over an input). "
-        "A summary per file goes to stdout.",
-        epilog="exit status: 0 every row of every file scored; 1 a file was rejected (nothing scored); "
-        "3 files scored but some rows rejected; 2 a usage or model problem.",
+        "predict", help=tr("score CSV/Excel files (or whole folders) with a model file"),
+        description=tr("Score files with a model file: each file is checked against the model's inputs, "
+                       "scored in chunks and written as <name>_scored.csv into --out (never over an input). "
+                       "A summary per file goes to stdout."),
+        epilog=tr("exit status: 0 every row of every file scored; 1 a file was rejected (nothing scored); "
+                  "3 files scored but some rows rejected; 2 a usage or model problem."),
     )
-    predict.add_argument("model", metavar="MODEL", help="model file (.mfgmodel)")
-    predict.add_argument("inputs", nargs="+", metavar="FILE_OR_FOLDER", help="files, or folders of files")
-    predict.add_argument("--out", required=True, metavar="DIR", help="folder for the scored files")
+    predict.add_argument("model", metavar="MODEL", help=tr("model file (.mfgmodel)"))
+    predict.add_argument("inputs", nargs="+", metavar="FILE_OR_FOLDER", help=tr("files, or folders of files"))
+    predict.add_argument("--out", required=True, metavar="DIR", help=tr("folder for the scored files"))
     predict.add_argument("--format", choices=("csv", "xlsx"), default="csv",
-                         help="output format (xlsx only for files that fit in one sheet; default: csv)")
+                         help=tr("output format (xlsx only for files that fit in one sheet; default: csv)"))
     predict.add_argument("--watch", action="store_true",
-                         help="keep watching the folders and score each new file once (stop with Ctrl+C)")
+                         help=tr("keep watching the folders and score each new file once (stop with Ctrl+C)"))
     predict.add_argument("--poll", type=float, default=2.0, metavar="S",
-                         help="seconds between looks at watched folders (default: 2)")
+                         help=tr("seconds between looks at watched folders (default: 2)"))
     cli_cluster.add_cluster_options(predict)
     predict.add_argument("--stable", type=float, default=2.0, metavar="S",
-                         help="a file counts as completely written once unchanged this long (default: 2)")
+                         help=tr("a file counts as completely written once unchanged this long (default: 2)"))
     _add_read_options(predict)
     predict.set_defaults(func=_cmd_predict)
 
@@ -478,7 +509,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     from mfg_desktop.core.watch import FolderWatcher
 
     if args.poll <= 0 or args.stable < 0:
-        raise MfgError("--poll must be above 0 and --stable at least 0 seconds.")
+        raise MfgError(tr("--poll must be above 0 and --stable at least 0 seconds."))
     model = load_model_file(args.model)
     print(model_card_text(model), flush=True)
     read = None
@@ -495,7 +526,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             try:  # next to the output: what `mfg-desktop report MODEL --predictions DIR` reads
                 write_score_summary(obj, args.out, model.run.id)
             except (OSError, MfgError) as exc:
-                print(f"warning: the summary of {obj.path.name} was not written ({exc})", file=sys.stderr)
+                print(tr("warning: the summary of {file} was not written ({reason})", file=obj.path.name, reason=exc),
+                      file=sys.stderr)
 
     state = JobState(on_partial_result=report)
     previous: dict[int, object] = {}
@@ -503,7 +535,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     if threading.current_thread() is threading.main_thread():
         def stop(signum, frame):
             if not stopped_by:
-                print("stopping...", file=sys.stderr, flush=True)
+                print(tr("stopping..."), file=sys.stderr, flush=True)
             stopped_by.append(signum)
             state.request_cancel()
 
@@ -511,7 +543,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             previous[sig] = signal.signal(sig, stop)
     try:
         if args.cluster and args.watch:
-            raise MfgError("--watch scores on this PC; drop --cluster to watch a folder.")
+            raise MfgError(tr("--watch scores on this PC; drop --cluster to watch a folder."))
         if args.cluster:
             cli_cluster.score(args, model, args.inputs, args.out, state, options)
         elif not args.watch:
@@ -520,7 +552,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             folders = [Path(p) for p in args.inputs if Path(p).is_dir()]
             files = [p for p in args.inputs if not Path(p).is_dir()]
             if not folders:
-                raise MfgError("--watch needs at least one folder to watch.", hint="Give the folder the line exports into.")
+                raise MfgError(tr("--watch needs at least one folder to watch."),
+                               hint=tr("Give the folder the line exports into."))
             if files:
                 score_files(model, files, args.out, state=state, options=options)
 
@@ -533,7 +566,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             watchers = [FolderWatcher(f, args.out, model, poll_s=args.poll, stable_s=args.stable,
                                       on_event=on_event, options=options) for f in folders]
             for f in folders:
-                print(f"watching {f} (Ctrl+C to stop)", file=sys.stderr, flush=True)
+                print(tr("watching {folder} (Ctrl+C to stop)", folder=f), file=sys.stderr, flush=True)
             while not state.is_interruption_requested():
                 for watcher in watchers:
                     watcher.poll_once(state)
@@ -557,14 +590,14 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 def _add_evaluate_parser(sub: argparse._SubParsersAction) -> None:
     evaluate = sub.add_parser(
-        "evaluate", help="judge a model file on labelled data (held-out rows only)",
-        description="Metrics, baselines, threshold and permutation importance of a model file on labelled "
-        "data. On the file the model was trained on only its held-out test rows are used; on any other "
-        "file every labelled row.",
+        "evaluate", help=tr("judge a model file on labelled data (held-out rows only)"),
+        description=tr("Metrics, baselines, threshold and permutation importance of a model file on labelled "
+                       "data. On the file the model was trained on only its held-out test rows are used; on any "
+                       "other file every labelled row."),
     )
-    evaluate.add_argument("model", metavar="MODEL", help="model file (.mfgmodel)")
-    evaluate.add_argument("files", nargs="+", metavar="DATA", help="labelled CSV or Excel files (stacked)")
-    evaluate.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    evaluate.add_argument("model", metavar="MODEL", help=tr("model file (.mfgmodel)"))
+    evaluate.add_argument("files", nargs="+", metavar="DATA", help=tr("labelled CSV or Excel files (stacked)"))
+    evaluate.add_argument("--json", action="store_true", help=tr("print machine-readable JSON"))
     _add_read_options(evaluate)
     evaluate.set_defaults(func=_cmd_evaluate)
 
@@ -597,39 +630,40 @@ def _evaluation_text(evaluation) -> str:
     from mfg_desktop.core.evaluate import METRIC_TEXT, MODEL_LABEL, metrics_table, model_columns
 
     d = evaluation.to_dict()
-    lines = [f"task: {d['task']}   target: {d['target']}", f"rows used: {d['rows_used']:,} — {d['note']}"]
+    lines = [tr("task: {task}   target: {target}", task=tr(d["task"]), target=d["target"]),
+             tr("rows used: {rows:,} — {note}", rows=d["rows_used"], note=d["note"])]
     models = d.get("models") or {}
     if len(models) > 1:
-        lines.append(f"model: {MODEL_LABEL.get(d['model'], d['model'])} (chosen: {d['choice_reason']})")
+        lines.append(tr("model: {model} (chosen: {reason})", model=tr(MODEL_LABEL.get(d["model"], d["model"])),
+                        reason=d["choice_reason"]))
     if d["threshold"] is not None:
-        lines.append(f"decision threshold on p({d['positive_class']}): {format_threshold(d['threshold'])}"
-                     " (chosen on the validation rows)")
+        lines.append(tr("decision threshold on p({cls}): {threshold} (chosen on the validation rows)",
+                        cls=d["positive_class"], threshold=format_threshold(d["threshold"])))
         others = [f"{e['label']} {format_threshold(e['threshold'])}" for name, e in models.items() if not e["chosen"]]
         if others:
-            lines.append("  other model at its own validated threshold: " + ", ".join(others)
-                         + "; baselines at 0.500")
-    lines += [f"note: {n}" for n in d["notes"]]
+            lines.append("  " + tr("other model at its own validated threshold: {models}; baselines at 0.500",
+                                   models=", ".join(others)))
+    lines += [tr("note: {text}", text=n) for n in d["notes"]]
     lines.append("")
-    header = ["metric", *model_columns(evaluation)]
-    rows = [[METRIC_TEXT.get(k, k), *("—" if v is None else f"{v:.4f}" for v in values)]
+    header = [tr("metric"), *model_columns(evaluation)]
+    rows = [[tr(METRIC_TEXT.get(k, k)), *("—" if v is None else f"{v:.4f}" for v in values)]
             for k, values in metrics_table(evaluation)]
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    for r in [header, ["-" * w for w in widths], *rows]:
-        lines.append("  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(r, widths))))
+    lines += _aligned([header, *rows], right=set(range(1, len(header))))
     lines.append(d["baseline_note"])
     if d["threshold"] is not None:
         for e in models.values():
             half = e.get("metrics_at_0.5") or {}
-            text = ", ".join(f"{METRIC_TEXT[k]} {'—' if half.get(k) is None else format(half[k], '.4f')}"
+            text = ", ".join(f"{tr(METRIC_TEXT[k])} {'—' if half.get(k) is None else format(half[k], '.4f')}"
                              for k in ("precision", "recall", "f1"))
-            line = f"{e['label']} at 0.500 instead of {format_threshold(e['threshold'])}: {text}"
+            line = tr("{model} at 0.500 instead of {threshold}: {metrics}", model=e["label"],
+                      threshold=format_threshold(e["threshold"]), metrics=text)
             if "cost" in e:
-                line += (f"; expected cost on these rows {e['cost']:,.1f} at {format_threshold(e['threshold'])}, "
-                         f"{e['cost_at_0.5']:,.1f} at 0.500")
+                line += tr("; expected cost on these rows {cost:,.1f} at {threshold}, {cost_half:,.1f} at 0.500",
+                           cost=e["cost"], threshold=format_threshold(e["threshold"]), cost_half=e["cost_at_0.5"])
             lines.append(line)
     conf = d.get("confusion")
     if conf:
-        lines += ["", "confusion matrix (rows: actual, columns: predicted; count and share of the actual class):"]
+        lines += ["", tr("confusion matrix (rows: actual, columns: predicted; count and share of the actual class):")]
         labels = conf["labels"]
         width = max(8, *(len(x) for x in labels))
         lines.append(" " * width + "  " + "  ".join(x.rjust(14) for x in labels))
@@ -638,46 +672,48 @@ def _evaluation_text(evaluation) -> str:
             lines.append(label.ljust(width) + "  " + "  ".join(cells))
     if d["importance"]:
         info = d["importance_info"]
-        metric = METRIC_TEXT.get(info["metric"], info["metric"])
-        lines += ["", (f"permutation importance (drop in {metric}, {info['n_repeats']} shuffles of "
-                      f"{info['n_rows']:,} rows):")]
+        metric = tr(METRIC_TEXT.get(info["metric"], info["metric"]))
+        lines += ["", tr("permutation importance (drop in {metric}, {repeats} shuffles of {rows:,} rows):",
+                         metric=metric, repeats=info["n_repeats"], rows=info["n_rows"])]
         width = max(len(c) for c in d["importance"])
         for column, v in d["importance"].items():
             mean = "—" if v["mean"] is None else f"{v['mean']:+.4f}"
             std = "" if v["std"] is None else f" ± {v['std']:.4f}"
             lines.append(f"  {column.ljust(width)}  {mean}{std}")
         if info["pca"]:
-            lines.append("  PCA is on: importance is per original column, measured through the PCA.")
+            lines.append("  " + tr("PCA is on: importance is per original column, measured through the PCA."))
     return "\n".join(lines)
 
 
 def _add_report_parser(sub: argparse._SubParsersAction) -> None:
     report = sub.add_parser(
-        "report", help="write a PDF report of a model file, or of the files it scored",
-        description="Write a PDF report. Of a model: data, preparation, model, training curves and, with --data, "
-        "the data-quality profile, the evaluation on held-out rows and feature importance. With --predictions: "
-        "a batch report of the files `mfg-desktop predict` scored into that folder (it reads the "
-        "*_scored.summary.json files predict writes next to each output; nothing is scored again). "
-        "Plant, line and author default to the ones saved in the app's settings.",
+        "report", help=tr("write a PDF report of a model file, or of the files it scored"),
+        description=tr("Write a PDF report. Of a model: data, preparation, model, training curves and, with "
+                       "--data, the data-quality profile, the evaluation on held-out rows and feature importance. "
+                       "With --predictions: a batch report of the files `mfg-desktop predict` scored into that "
+                       "folder (it reads the *_scored.summary.json files predict writes next to each output; "
+                       "nothing is scored again). Plant, line and author default to the ones saved in the app's "
+                       "settings."),
     )
-    report.add_argument("model", metavar="MODEL", help="model file (.mfgmodel)")
-    report.add_argument("--out", required=True, metavar="FILE.pdf", help="the PDF to write")
+    report.add_argument("model", metavar="MODEL", help=tr("model file (.mfgmodel)"))
+    report.add_argument("--out", required=True, metavar="FILE.pdf", help=tr("the PDF to write"))
     report.add_argument("--data", nargs="+", metavar="FILE",
-                        help="labelled data to profile and evaluate on (the training file: its held-out test rows)")
-    report.add_argument("--predictions", metavar="DIR", help="folder written by `mfg-desktop predict --out DIR`")
+                        help=tr("labelled data to profile and evaluate on (the training file: its held-out "
+                                "test rows)"))
+    report.add_argument("--predictions", metavar="DIR", help=tr("folder written by `mfg-desktop predict --out DIR`"))
     report.add_argument("--sections", metavar="LIST",
-                        help="comma-separated sections of a model report (default: all): "
-                        "data,preparation,model,training,evaluation,importance")
-    report.add_argument("--plant", help="plant name for the cover and page headers")
-    report.add_argument("--line", help="line name for the cover and page headers")
-    report.add_argument("--author", help="author named on the cover")
-    report.add_argument("--title", help="report title")
+                        help=tr("comma-separated sections of a model report (default: all): {sections}",
+                                sections="data,preparation,model,training,evaluation,importance"))
+    report.add_argument("--plant", help=tr("plant name for the cover and page headers"))
+    report.add_argument("--line", help=tr("line name for the cover and page headers"))
+    report.add_argument("--author", help=tr("author named on the cover"))
+    report.add_argument("--title", help=tr("report title"))
     report.add_argument("--paper", choices=("auto", "A4", "Letter"), default="auto",
-                        help="paper size (auto: Letter in the US and Canada, else A4)")
+                        help=tr("paper size (auto: Letter in the US and Canada, else A4)"))
     report.add_argument("--cost-missed", type=float, default=10.0, metavar="C",
-                        help="binary: cost of a missed positive, for the cost at the threshold (default: 10)")
+                        help=tr("binary: cost of a missed positive, for the cost at the threshold (default: 10)"))
     report.add_argument("--cost-false-alarm", type=float, default=1.0, metavar="C",
-                        help="binary: cost of a false alarm (default: 1)")
+                        help=tr("binary: cost of a false alarm (default: 1)"))
     _add_read_options(report)
     report.set_defaults(func=_cmd_report)
 
@@ -688,17 +724,17 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from mfg_desktop.core.jobs import JobState
 
     if args.predictions and args.data:
-        raise MfgError("--predictions makes a batch report of scored files; --data is for a model report. "
-                       "Give one of them.")
+        raise MfgError(tr("--predictions makes a batch report of scored files; --data is for a model report. "
+                          "Give one of them."))
     sections = tuple(rp.SECTIONS)
     if args.sections:
         sections = tuple(s.strip().lower() for s in args.sections.split(",") if s.strip())
         unknown = [s for s in sections if s not in rp.SECTIONS]
         if unknown:
-            raise MfgError(f"Unknown section(s) in --sections: {', '.join(unknown)}.",
-                           hint=f"Choose from: {','.join(rp.SECTIONS)}.")
+            raise MfgError(tr("Unknown section(s) in --sections: {sections}.", sections=", ".join(unknown)),
+                           hint=tr("Choose from: {sections}.", sections=",".join(rp.SECTIONS)))
     if args.cost_missed < 0 or args.cost_false_alarm < 0:
-        raise MfgError("Costs must be zero or positive.")
+        raise MfgError(tr("Costs must be zero or positive."))
     # Qt's GUI module draws the PDF (fonts, painter); no window opens, offscreen without a display.
     from mfg_desktop.qt.settings import app_settings
     from mfg_desktop.report_pdf import ensure_gui_app, render_pdf
@@ -721,9 +757,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
         summaries = read_score_summaries(args.predictions)
         if not summaries:
-            raise MfgError("The folder holds no scoring summaries (*_scored.summary.json).", file=args.predictions,
-                           hint="Score files with `mfg-desktop predict MODEL FILES --out DIR` first; it writes a "
-                                "summary next to each scored file.")
+            raise MfgError(tr("The folder holds no scoring summaries (*_scored.summary.json)."), file=args.predictions,
+                           hint=tr("Score files with `mfg-desktop predict MODEL FILES --out DIR` first; it writes "
+                                   "a summary next to each scored file."))
         doc = rp.build_batch_report(loaded, summaries, settings)
     else:
         evaluation = profile = target_report = None
@@ -744,8 +780,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if state is not None:
         print(file=sys.stderr)
     for warning in result.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    print(f"wrote {result.path} ({result.pages} pages, {result.paper})")
+        print(tr("warning: {text}", text=warning), file=sys.stderr)
+    print(trn("wrote {path} ({n} page, {paper})", "wrote {path} ({n} pages, {paper})", result.pages,
+              path=result.path, paper=result.paper))
     return 0
 
 
@@ -775,7 +812,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         # Ctrl+C before a command installs its own handler (typically during the seconds of the
         # TensorFlow import): stop quietly, with the shell's status for SIGINT, no traceback.
-        print("interrupted", file=sys.stderr, flush=True)
+        print(tr("interrupted"), file=sys.stderr, flush=True)
         rc = 130
     if argv is None and threading.current_thread() is threading.main_thread():
         # The program is ending (not a call from a test or a script): a further Ctrl+C during the
@@ -801,20 +838,21 @@ def _main(argv: Sequence[str] | None) -> int:
             return int(args.func(args) or 0)
         except MfgError as exc:
             # one line, even when a column name in the message holds a line break
-            print("error: " + str(exc).replace("\r", "\\r").replace("\n", "\\n"), file=sys.stderr)
+            print(tr("error: {message}", message=str(exc).replace("\r", "\\r").replace("\n", "\\n")),
+                  file=sys.stderr)
             return 2
         except Cancelled:
-            print("cancelled", file=sys.stderr)
+            print(tr("cancelled"), file=sys.stderr)
             return 130
     if argv and argv[0] in ("-h", "--help") and len(argv) == 1:
         _gui_parser().print_help()
-        print("\nheadless commands: " + ", ".join(SUBCOMMANDS) + " (mfg-desktop COMMAND --help)")
+        print("\n" + tr("headless commands: {commands} (mfg-desktop COMMAND --help)", commands=", ".join(SUBCOMMANDS)))
         return 0
     parser = _gui_parser()
     args = parser.parse_args(argv)
     if args.self_test:
         if args.files or args.demo:
-            parser.error("--self-test takes no files and no --demo")
+            parser.error(tr("--self-test takes no files and no --demo"))
         from mfg_desktop.qt.selftest import run_self_test
 
         return run_self_test()

@@ -13,30 +13,32 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from mfg_desktop.core.i18n import tr
+
 
 def add_cluster_options(parser: argparse.ArgumentParser) -> None:
     """--cluster ADDRESS, --token-file FILE, --insecure-cluster."""
     parser.add_argument("--cluster", metavar="ADDRESS",
-                        help="run on a Ray cluster: HOST:PORT (what `ray start --head` printed) or ray://HOST:PORT "
-                        "(needs the cluster extra; docs/cluster.md)")
+                        help=tr("run on a Ray cluster: HOST:PORT (what `ray start --head` printed) or "
+                                "ray://HOST:PORT (needs the cluster extra; docs/cluster.md)"))
     parser.add_argument("--token-file", metavar="FILE",
-                        help="the cluster's token file (default: as Ray finds it: RAY_AUTH_TOKEN, "
-                        "RAY_AUTH_TOKEN_PATH, ~/.ray/auth_token)")
+                        help=tr("the cluster's token file (default: as Ray finds it: RAY_AUTH_TOKEN, "
+                                "RAY_AUTH_TOKEN_PATH, ~/.ray/auth_token)"))
     parser.add_argument("--insecure-cluster", action="store_true",
-                        help="accept a cluster that runs without token authentication (anyone on its network "
-                        "could run code on it)")
+                        help=tr("accept a cluster that runs without token authentication (anyone on its "
+                                "network could run code on it)"))
 
 
 def add_cluster_parser(sub: argparse._SubParsersAction) -> None:
-    cluster = sub.add_parser("cluster", help="check the connection to a Ray cluster",
-                             description="Connect to a Ray cluster and print its nodes, CPUs, GPUs and Ray version, "
-                             "or the reason it cannot be used.")
+    cluster = sub.add_parser("cluster", help=tr("check the connection to a Ray cluster"),
+                             description=tr("Connect to a Ray cluster and print its nodes, CPUs, GPUs and Ray "
+                                            "version, or the reason it cannot be used."))
     actions = cluster.add_subparsers(dest="cluster_command", required=True)
-    check = actions.add_parser("check", help="connect and describe the cluster")
-    check.add_argument("address", metavar="ADDRESS", help="HOST:PORT or ray://HOST:PORT")
-    check.add_argument("--token-file", metavar="FILE", help="the cluster's token file (default: as Ray finds it)")
+    check = actions.add_parser("check", help=tr("connect and describe the cluster"))
+    check.add_argument("address", metavar="ADDRESS", help=tr("HOST:PORT or ray://HOST:PORT"))
+    check.add_argument("--token-file", metavar="FILE", help=tr("the cluster's token file (default: as Ray finds it)"))
     check.add_argument("--insecure-cluster", action="store_true",
-                       help="accept a cluster without token authentication")
+                       help=tr("accept a cluster without token authentication"))
     check.set_defaults(func=cmd_cluster_check)
 
 
@@ -70,7 +72,7 @@ def train(args: argparse.Namespace, df: Any, recipe: Any, split: Any, spec: Any,
     if search is not None and search < 1:
         from mfg_desktop.core.errors import MfgError
 
-        raise MfgError("--search must be at least 1.")
+        raise MfgError(tr("--search must be at least 1."))
     session = None
     if args.cluster:
         from mfg_desktop.core.cluster import connect
@@ -80,7 +82,7 @@ def train(args: argparse.Namespace, df: Any, recipe: Any, split: Any, spec: Any,
         from mfg_desktop.core.cluster import train_on_cluster
 
         with session:
-            print(f"training on the cluster ({len(df):,} rows sent once)", flush=True)
+            print(tr("training on the cluster ({rows:,} rows sent once)", rows=len(df)), flush=True)
             return train_on_cluster(session, df, recipe, split, spec, seed=args.seed, class_weight=class_weight,
                                     state=state, data_files=args.files, printer=printer, **options)
 
@@ -88,12 +90,13 @@ def train(args: argparse.Namespace, df: Any, recipe: Any, split: Any, spec: Any,
         print(trial.line(), flush=True)
 
     with session if session is not None else _nothing():
-        where = "with Ray Tune (ASHA) on the cluster" if session is not None else "one after another on this PC"
-        print(f"search: {search} configurations {where}", flush=True)
+        print(tr("search: {n} configurations with Ray Tune (ASHA) on the cluster", n=search) if session is not None
+              else tr("search: {n} configurations one after another on this PC", n=search), flush=True)
         run = sr.search_run(df, recipe, split, spec, n_trials=search, seed=args.seed, class_weight=class_weight,
                             state=state, data_files=args.files, on_trial=show, session=session)
     best = next(t for t in run.search if t["best"])
-    print(f"best: trial {best['number']} ({best['score_name']} {best['score']:.4f} on the validation rows)")
+    print(tr("best: trial {number} ({metric} {score:.4f} on the validation rows)", number=best["number"],
+             metric=best["score_name"], score=best["score"]))
     return run
 
 
