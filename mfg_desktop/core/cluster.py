@@ -58,9 +58,10 @@ import numpy as np
 
 from mfg_desktop.core.atomic import write_bytes_atomic
 from mfg_desktop.core.errors import Cancelled, MfgError
+from mfg_desktop.core.i18n import N_, tr
 from mfg_desktop.core.jobs import JobState, ensure_state
 
-INSTALL_HINT = "install the cluster extra: pip install 'mfg-desktop[cluster]'"
+INSTALL_HINT = N_("install the cluster extra: pip install 'mfg-desktop[cluster]'")
 DEFAULT_GCS_PORT = 6379
 DEFAULT_CLIENT_PORT = 10001
 PROBE_TIMEOUT_S = 5.0
@@ -83,7 +84,7 @@ def ray_installed() -> bool:
 def require_ray() -> None:
     """Raise :class:`ClusterError` naming the extra when Ray is not installed."""
     if not ray_installed():
-        raise ClusterError("Ray is not installed, so the cluster cannot be used;", hint=INSTALL_HINT + ".")
+        raise ClusterError(tr("Ray is not installed, so the cluster cannot be used;"), hint=tr(INSTALL_HINT) + ".")
 
 
 def import_tune() -> Any:
@@ -137,8 +138,9 @@ def parse_address(text: str) -> Address:
     raw = (text or "").strip()
     kind, rest = ("client", raw[len("ray://"):]) if raw.lower().startswith("ray://") else ("gcs", raw)
     if "://" in rest or "/" in rest or not rest:
-        raise ClusterError(f"The cluster address {raw!r} is not HOST:PORT or ray://HOST:PORT.",
-                           hint="Use what `ray start --head` printed, e.g. 10.0.0.5:6379, or ray://10.0.0.5:10001.")
+        raise ClusterError(tr("The cluster address {address!r} is not HOST:PORT or ray://HOST:PORT.", address=raw),
+                           hint=tr("Use what `ray start --head` printed, e.g. 10.0.0.5:6379, or "
+                                   "ray://10.0.0.5:10001."))
     host, port_text = rest, ""
     if rest.startswith("["):  # [IPv6]:port
         host, _, after = rest[1:].partition("]")
@@ -151,8 +153,8 @@ def parse_address(text: str) -> Address:
     except ValueError:
         port = -1
     if not host or not 0 < port < 65536:
-        raise ClusterError(f"The cluster address {raw!r} has no valid host and port.",
-                           hint="Use HOST:PORT, e.g. 10.0.0.5:6379.")
+        raise ClusterError(tr("The cluster address {address!r} has no valid host and port.", address=raw),
+                           hint=tr("Use HOST:PORT, e.g. 10.0.0.5:6379."))
     return Address(kind, host, port)
 
 
@@ -171,14 +173,15 @@ def find_token(token_file: str | os.PathLike | None = None) -> Token | None:
     """The token from ``token_file``, else where Ray looks: RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH,
     ~/.ray/auth_token. None when there is none."""
     if token_file:
-        return Token(_read_token_file(Path(token_file), "the token file"), f"the token file {Path(token_file).name}")
+        return Token(_read_token_file(Path(token_file), N_("the token file")),
+                     tr("the token file {name}", name=Path(token_file).name))
     if os.environ.get("RAY_AUTH_TOKEN", "").strip():
         return Token(os.environ["RAY_AUTH_TOKEN"].strip(), "RAY_AUTH_TOKEN")
     if os.environ.get("RAY_AUTH_TOKEN_PATH"):
         path = Path(os.environ["RAY_AUTH_TOKEN_PATH"])
         return Token(_read_token_file(path, "RAY_AUTH_TOKEN_PATH"), f"RAY_AUTH_TOKEN_PATH ({path.name})")
     if default_token_path().is_file():
-        return Token(_read_token_file(default_token_path(), "Ray's default token file"), str(default_token_path()))
+        return Token(_read_token_file(default_token_path(), N_("Ray's default token file")), str(default_token_path()))
     return None
 
 
@@ -186,13 +189,13 @@ def _read_token_file(path: Path, what: str) -> str:
     try:
         token = path.read_text(encoding="utf-8").strip()
     except OSError as exc:
-        raise ClusterError(f"{what} cannot be read ({exc.strerror or exc}).", file=path,
-                           hint="Name the file the cluster's administrator gave you.") from None
+        raise ClusterError(tr("{what} cannot be read ({reason}).", what=tr(what), reason=exc.strerror or exc),
+                           file=path, hint=tr("Name the file the cluster's administrator gave you.")) from None
     except UnicodeDecodeError:
         token = ""
     if not token:
-        raise ClusterError(f"{what} holds no token.", file=path,
-                           hint="Copy the token the head was started with (`ray get-auth-token`) into it.")
+        raise ClusterError(tr("{what} holds no token.", what=tr(what)), file=path,
+                           hint=tr("Copy the token the head was started with (`ray get-auth-token`) into it."))
     return token
 
 
@@ -253,35 +256,42 @@ def probe(settings: ClusterSettings, timeout: float = PROBE_TIMEOUT_S) -> Token 
     status, details = _ask_head(address, token.value if token else None, timeout)
     if status == "UNAVAILABLE":
         if "refused" in details.lower():
-            raise ClusterError(f"Nothing listens at {where}: the connection was refused.",
-                               hint="Check the address and port (what `ray start --head` printed) and that the head "
-                                    "is running (`ray status` on the head).")
-        raise ClusterError(f"The cluster at {where} cannot be reached ({details.strip() or 'unavailable'}).",
-                           hint="Check the host name, the network and the firewall (docs/cluster.md lists the ports).")
+            raise ClusterError(tr("Nothing listens at {address}: the connection was refused.", address=where),
+                               hint=tr("Check the address and port (what `ray start --head` printed) and that the "
+                                       "head is running (`ray status` on the head)."))
+        raise ClusterError(tr("The cluster at {address} cannot be reached ({details}).", address=where,
+                              details=details.strip() or "unavailable"),
+                           hint=tr("Check the host name, the network and the firewall (docs/cluster.md lists the "
+                                   "ports)."))
     if status == "DEADLINE_EXCEEDED":
-        raise ClusterError(f"The cluster at {where} did not answer within {timeout:.0f} s.",
-                           hint="A firewall may drop the traffic, or the host is not a Ray head; see docs/cluster.md.")
+        raise ClusterError(tr("The cluster at {address} did not answer within {seconds:.0f} s.", address=where,
+                              seconds=timeout),
+                           hint=tr("A firewall may drop the traffic, or the host is not a Ray head; see "
+                                   "docs/cluster.md."))
     if status == "UNAUTHENTICATED":
         if token is None:
-            raise ClusterError(f"The cluster at {where} requires a token and none was found.",
-                               hint="Name the token file (--token-file, or Settings › Compute), or set RAY_AUTH_TOKEN "
-                                    f"/ RAY_AUTH_TOKEN_PATH, or put it in {default_token_path()}.")
-        raise ClusterError(f"The cluster at {where} refused the token from {token.source}.",
-                           hint="Use the token the head was started with (`ray get-auth-token` on the head).")
+            raise ClusterError(tr("The cluster at {address} requires a token and none was found.", address=where),
+                               hint=tr("Name the token file (--token-file, or Settings › Compute), or set "
+                                       "RAY_AUTH_TOKEN / RAY_AUTH_TOKEN_PATH, or put it in {path}.",
+                                       path=default_token_path()))
+        raise ClusterError(tr("The cluster at {address} refused the token from {source}.", address=where,
+                              source=token.source),
+                           hint=tr("Use the token the head was started with (`ray get-auth-token` on the head)."))
     if status in ("UNIMPLEMENTED", "UNKNOWN", "INTERNAL", "PERMISSION_DENIED", "FAILED_PRECONDITION"):
-        port_hint = ("the Ray Client port (10001 by default)" if address.kind == "client"
-                     else "the head's GCS port (6379 by default)")
-        raise ClusterError(f"Something answers at {where}, but not as a Ray head ({details.strip() or status}).",
-                           hint=f"Use {port_hint}.")
+        raise ClusterError(tr("Something answers at {address}, but not as a Ray head ({details}).", address=where,
+                              details=details.strip() or status),
+                           hint=tr("Use the Ray Client port (10001 by default).") if address.kind == "client"
+                           else tr("Use the head's GCS port (6379 by default)."))
     if status != "ok":
-        raise ClusterError(f"The cluster at {where} answered with an error ({status}: {details.strip()}).")
+        raise ClusterError(tr("The cluster at {address} answered with an error ({status}: {details}).",
+                              address=where, status=status, details=details.strip()))
     # The token was accepted; a head that also answers without one does not check tokens at all.
     if _ask_head(address, None, timeout)[0] == "ok" and not settings.insecure:
         raise ClusterError(
-            f"The cluster at {where} runs without token authentication: anyone on the network could run code "
-            "on it and read the data sent there, so the app does not use it.",
-            hint="Restart the cluster with RAY_AUTH_MODE=token (docs/cluster.md), or pass --insecure-cluster if the "
-                 "network is closed and you accept that risk.")
+            tr("The cluster at {address} runs without token authentication: anyone on the network could run code "
+               "on it and read the data sent there, so the app does not use it.", address=where),
+            hint=tr("Restart the cluster with RAY_AUTH_MODE=token (docs/cluster.md), or pass --insecure-cluster if "
+                    "the network is closed and you accept that risk."))
     return token
 
 
@@ -320,18 +330,22 @@ def _translate_init_error(exc: BaseException, address: Address) -> ClusterError:
     low = text.lower()
     if "version mismatch" in low or ("version" in low and "ray" in low and "cluster" in low and "python" in low):
         first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
-        return ClusterError(f"The cluster runs another Ray or Python version than this PC ({first[:300]}).",
-                            hint="Install the same Ray and Python versions as the cluster (`cluster check` on a PC "
-                                 "that connects, or `ray --version` on the head).")
+        return ClusterError(tr("The cluster runs another Ray or Python version than this PC ({details}).",
+                               details=first[:300]),
+                            hint=tr("Install the same Ray and Python versions as the cluster (`cluster check` on a "
+                                    "PC that connects, or `ray --version` on the head)."))
     if "node ip address" in low or "raylet" in low and "ip" in low:
         return ClusterError(
-            f"This PC is not a node of the cluster at {address.for_ray}, so it cannot connect by HOST:PORT.",
-            hint=f"Use the Ray Client address ray://{address.host}:{DEFAULT_CLIENT_PORT}, or join this PC with "
-                 f"`ray start --address={address.target} --num-cpus=0`.")
+            tr("This PC is not a node of the cluster at {address}, so it cannot connect by HOST:PORT.",
+               address=address.for_ray),
+            hint=tr("Use the Ray Client address ray://{host}:{port}, or join this PC with "
+                    "`ray start --address={target} --num-cpus=0`.", host=address.host, port=DEFAULT_CLIENT_PORT,
+                    target=address.target))
     if "authentication" in low or "token" in low:
-        return ClusterError(f"The cluster at {address.for_ray} refused the token while connecting.",
-                            hint="Use the token the head was started with (`ray get-auth-token` on the head).")
-    return ClusterError(f"Connecting to the cluster at {address.for_ray} failed ({type(exc).__name__}: {text[:300]}).")
+        return ClusterError(tr("The cluster at {address} refused the token while connecting.", address=address.for_ray),
+                            hint=tr("Use the token the head was started with (`ray get-auth-token` on the head)."))
+    return ClusterError(tr("Connecting to the cluster at {address} failed ({error}).", address=address.for_ray,
+                           error=f"{type(exc).__name__}: {text[:300]}"))
 
 
 class ClusterSession:
@@ -427,15 +441,18 @@ class ClusterInfo:
 
     def lines(self) -> list[str]:
         alive = [n for n in self.nodes if n.alive]
-        out = [(f"Ray {self.ray_version}, {len(alive)} node(s), {self.cpus:g} CPUs, {self.gpus:g} GPUs, "
-                f"token authentication {'on' if self.token_auth else 'OFF'}")]
+        out = [tr("Ray {version}, {nodes} node(s), {cpus:g} CPUs, {gpus:g} GPUs, token authentication on",
+                  version=self.ray_version, nodes=len(alive), cpus=self.cpus, gpus=self.gpus) if self.token_auth
+               else tr("Ray {version}, {nodes} node(s), {cpus:g} CPUs, {gpus:g} GPUs, token authentication OFF",
+                       version=self.ray_version, nodes=len(alive), cpus=self.cpus, gpus=self.gpus)]
         for n in self.nodes:
             env = n.environment
             versions = ", ".join(f"{k} {env[k]}" for k in ("python", "keras", "backend_version") if k in env)
-            out.append(f"  node {n.host}: {n.cpus:g} CPUs, {n.gpus:g} GPUs, {n.memory_gib:.1f} GiB"
-                       + ("" if n.alive else " (dead)") + (f"; {versions}" if versions else ""))
-        out += [f"warning: {w}" for w in self.warnings]
-        out += [f"problem: {p}" for p in self.problems]
+            out.append("  " + tr("node {host}: {cpus:g} CPUs, {gpus:g} GPUs, {memory:.1f} GiB", host=n.host,
+                                 cpus=n.cpus, gpus=n.gpus, memory=n.memory_gib)
+                       + ("" if n.alive else " " + tr("(dead)")) + (f"; {versions}" if versions else ""))
+        out += [tr("warning: {text}", text=w) for w in self.warnings]
+        out += [tr("problem: {text}", text=p) for p in self.problems]
         return out
 
 
@@ -470,7 +487,7 @@ def cluster_info(session: ClusterSession | None = None) -> ClusterInfo:
                        token_auth=not (session is not None and session._token is None))
     for n, ref in zip(alive, refs, strict=True):
         try:
-            envs[n["NodeID"]] = ray.get(ref) if ref in ready else {"error": "no answer within 120 s"}
+            envs[n["NodeID"]] = ray.get(ref) if ref in ready else {"error": tr("no answer within 120 s")}
         except Exception as exc:  # noqa: BLE001 - reported per node
             envs[n["NodeID"]] = {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"}
     for n in nodes:
@@ -487,20 +504,22 @@ def cluster_info(session: ClusterSession | None = None) -> ClusterInfo:
         if not node.alive:
             continue
         if env.get("error"):
-            info.problems.append(f"node {node.host} could not run a task ({env['error']}).")
+            info.problems.append(tr("node {host} could not run a task ({error}).", host=node.host, error=env["error"]))
         elif env.get("missing"):
-            info.problems.append(f"node {node.host} lacks {', '.join(env['missing'])}: install the app's libraries "
-                                 "there (pip install 'mfg-desktop[cluster]' in the Python that runs Ray).")
+            info.problems.append(tr("node {host} lacks {packages}: install the app's libraries there (pip install "
+                                    "'mfg-desktop[cluster]' in the Python that runs Ray).", host=node.host,
+                                    packages=", ".join(env["missing"])))
         else:
-            differ = [f"{k} {env.get(k)} (this PC {v})" for k, v in here.items()
+            differ = [tr("{name} {version} (this PC {here})", name=k, version=env.get(k), here=v)
+                      for k, v in here.items()
                       if k in ("python", "keras", "backend", "backend_version", "numpy") and env.get(k) != v]
             if differ:
-                info.warnings.append(f"node {node.host} has {', '.join(differ)}: results may differ in the last "
-                                     "digits from this PC's.")
+                info.warnings.append(tr("node {host} has {versions}: results may differ in the last digits from "
+                                        "this PC's.", host=node.host, versions=", ".join(differ)))
     if not info.token_auth:
-        info.warnings.append("the cluster runs without token authentication (--insecure-cluster).")
+        info.warnings.append(tr("the cluster runs without token authentication (--insecure-cluster)."))
     if info.cpus < 1:
-        info.problems.append("the cluster has no CPU to run tasks on.")
+        info.problems.append(tr("the cluster has no CPU to run tasks on."))
     return info
 
 
@@ -658,7 +677,7 @@ def train_on_cluster(
     from mfg_desktop.core.train import EpochUpdate, data_fingerprint
 
     state = ensure_state(state)
-    state.set_progress(0.0, "sending the data to the cluster")
+    state.set_progress(0.0, tr("sending the data to the cluster"))
     frame_ref = ray.put(df)
     channel = ray.remote(num_cpus=0)(Channel).remote()
     task = ray.remote(num_cpus=1, max_retries=0)(_remote_train)
@@ -677,7 +696,7 @@ def train_on_cluster(
     run = rebuild_run(result)
     # the files were read on this PC: their checksums are taken here (the worker saw only the table)
     run.data_fingerprint = data_fingerprint(df, data_files)
-    run.device = f"{run.device} on a Ray cluster node"
+    run.device = tr("{device} on a Ray cluster node", device=run.device)
     return run
 
 
@@ -686,8 +705,8 @@ def _unwrap(exc: Any) -> BaseException:
     cause = getattr(exc, "cause", None)
     if isinstance(cause, MfgError | Cancelled):
         return cause
-    return ClusterError(f"The remote job failed: {type(cause or exc).__name__}: "
-                        f"{str(cause or exc).strip().splitlines()[-1][:300] if str(cause or exc).strip() else ''}")
+    last = str(cause or exc).strip().splitlines()[-1][:300] if str(cause or exc).strip() else ""
+    return ClusterError(tr("The remote job failed: {error}", error=f"{type(cause or exc).__name__}: {last}"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -746,7 +765,8 @@ def score_files_on_cluster(
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise MfgError(f"the output folder cannot be created ({exc.strerror or exc}).", file=out_dir) from None
+        raise MfgError(tr("the output folder cannot be created ({reason}).", reason=exc.strerror or exc),
+                       file=out_dir) from None
     model_ref = ray.put(Path(model.path).read_bytes())
     task = ray.remote(num_cpus=1, max_retries=1)(_remote_score)
     refs = []
@@ -755,7 +775,7 @@ def score_files_on_cluster(
         try:
             data = f.read_bytes()
         except OSError as exc:
-            unreadable[i] = f"the file cannot be read ({exc.strerror or exc})."
+            unreadable[i] = tr("the file cannot be read ({reason}).", reason=exc.strerror or exc)
             refs.append(None)
             continue
         refs.append(task.remote(model_ref, Path(model.path).name, f.name, data, options))
@@ -787,7 +807,7 @@ def score_files_on_cluster(
                     result.output = target
             results.append(result)
             state.set_partial_result(result)
-            state.set_progress(len(results) / len(files), f"Scored {f.name}")
+            state.set_progress(len(results) / len(files), tr("Scored {file}", file=f.name))
     except BaseException:
         for ref in pending:
             with contextlib.suppress(Exception):
