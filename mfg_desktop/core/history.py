@@ -29,9 +29,11 @@ import pandas as pd
 from pandas.api.indexers import BaseIndexer
 
 from mfg_desktop.core.errors import DataError, MfgError
+from mfg_desktop.core.i18n import N_, tr
 
 LABELS = ("none", "rul", "fails_within")
 WINDOW_SETS = ("minimal", "extended", "none")
+WINDOW_SET_WORDS = (N_("minimal"), N_("extended"))  # as describe() names them
 DEFAULT_SIZES = (5, 10, 20)
 SOURCE_FILE = "source_file"
 # Rolling statistics per window size; "change" (since the entity's first row) and lags come once.
@@ -82,18 +84,18 @@ class HistorySpec:
     def check(self) -> None:
         """The settings on their own (no data): raises :class:`MfgError` with what to change."""
         if self.label not in LABELS:
-            raise MfgError(f"Unknown label rule {self.label!r}; use none, rul or fails_within.")
+            raise MfgError(tr("Unknown label rule {rule!r}; use none, rul or fails_within.", rule=self.label))
         if self.windows not in WINDOW_SETS:
-            raise MfgError(f"Unknown window set {self.windows!r}; use minimal, extended or none.")
+            raise MfgError(tr("Unknown window set {windows!r}; use minimal, extended or none.", windows=self.windows))
         if self.label != "none" and not self.entity:
-            raise MfgError("A remaining-life or fails-within label needs an entity column: whose life ends where?",
-                           hint="Name the machine/unit column (or source_file, one history per file).")
+            raise MfgError(tr("A remaining-life or fails-within label needs an entity column: whose life ends where?"),
+                           hint=tr("Name the machine/unit column (or source_file, one history per file)."))
         if self.rul_cap is not None and not self.rul_cap > 0:
-            raise MfgError(f"The RUL cap must be above 0 (got {self.rul_cap}).")
+            raise MfgError(tr("The RUL cap must be above 0 (got {cap}).", cap=self.rul_cap))
         if self.label == "fails_within" and not (self.fails_within is not None and self.fails_within > 0):
             raise MfgError("'Fails within N' needs N above 0.", hint="E.g. --fails-within 30.")
         if self.windows != "none" and (not self.sizes or any(s < 1 for s in self.sizes)):
-            raise MfgError(f"Window sizes must be whole numbers of at least 1 (got {list(self.sizes)}).")
+            raise MfgError(tr("Window sizes must be whole numbers of at least 1 (got {sizes}).", sizes=list(self.sizes)))
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -115,22 +117,24 @@ class HistorySpec:
                 order_kind=str(d.get("order_kind", ORDER_ROWS)),
             )
         except (TypeError, ValueError) as exc:
-            raise MfgError(f"The stored history settings are malformed ({exc}).") from exc
+            raise MfgError(tr("The stored history settings are malformed ({reason}).", reason=exc)) from exc
         spec.check()
         return spec
 
     def describe(self) -> str:
         """One line for a report or a terminal."""
-        parts = [f"entity {self.entity or '(one history)'}",
-                 f"order {self.order or 'row order in the file'}"]
+        parts = [tr("entity {column}", column=self.entity) if self.entity else tr("entity (one history)"),
+                 tr("order {column}", column=self.order) if self.order else tr("order row order in the file")]
         if self.label == "rul":
-            parts.append("label RUL" + (f" capped at {_number_text(self.rul_cap)}" if self.rul_cap else ""))
+            parts.append(tr("label RUL capped at {cap}", cap=_number_text(self.rul_cap)) if self.rul_cap
+                         else tr("label RUL"))
         elif self.label == "fails_within":
-            parts.append(f"label fails within {_number_text(self.fails_within)}")
-        unit = "s" if self.order_kind == ORDER_TIME else " rows"
-        parts.append(f"windows {self.windows}" + (f" ({', '.join(f'{s}{unit}' for s in self.sizes)})"
-                                                  if self.windows != "none" else ""))
-        return ", ".join(parts)
+            parts.append(tr("label fails within {n}", n=_number_text(self.fails_within)))
+        sizes = ", ".join(tr("{n}s", n=s) if self.order_kind == ORDER_TIME else tr("{n} rows", n=s)
+                          for s in self.sizes)
+        parts.append(tr("windows {set} ({sizes})", set=tr(self.windows), sizes=sizes) if self.windows != "none"
+                     else tr("windows none"))
+        return tr(", ").join(parts)
 
 
 def _number_text(v: float | None) -> str:
@@ -179,7 +183,7 @@ def suggest_history(df: pd.DataFrame, max_rows: int = 200_000) -> HistorySuggest
         if runs > distinct * 1.05:  # values interleave: a category, not a history's id
             continue
         score = 2.0 if name == SOURCE_FILE else 1.0 + distinct / max(n, 1)
-        entities.append((score, name, f"{distinct} values, each in one run of rows"))
+        entities.append((score, name, tr("{n} values, each in one run of rows", n=distinct)))
     entities.sort(key=lambda t: -t[0])
     entity = entities[0][1] if entities else None
     keys = part[entity] if entity else pd.Series(np.zeros(n), index=part.index)
@@ -201,7 +205,7 @@ def suggest_history(df: pd.DataFrame, max_rows: int = 200_000) -> HistorySuggest
             continue
         strict = bool((steps > 0).all())
         score = 2.0 if strict else 1.0
-        orders.append((score, name, "rises within every entity" if strict else "never falls within an entity"))
+        orders.append((score, name, tr("rises within every entity") if strict else tr("never falls within an entity")))
     orders.sort(key=lambda t: -t[0])
     return HistorySuggestion(
         entity=entity, order=orders[0][1] if orders else None,
@@ -267,9 +271,9 @@ def _order_values(df: pd.DataFrame, spec: HistorySpec) -> tuple[np.ndarray | Non
         bad = t.isna() & s.notna()
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise DataError(f"The order column holds {s.iloc[row]!r}, neither a number nor a time.",
+            raise DataError(tr("The order column holds {value!r}, neither a number nor a time.", value=s.iloc[row]),
                             row=row + 1, column=spec.order,
-                            hint="Pick a cycle counter or a timestamp column as the order, or none (row order).")
+                            hint=tr("Pick a cycle counter or a timestamp column as the order, or none (row order)."))
     if getattr(t.dt, "tz", None) is not None:
         t = t.dt.tz_convert("UTC").dt.tz_localize(None)
     values = (t - pd.Timestamp("1970-01-01")) / pd.Timedelta(seconds=1)
@@ -286,8 +290,10 @@ def check_history(df: pd.DataFrame, spec: HistorySpec, scoring: bool = False) ->
     result = HistoryCheck()
     for role, column in (("entity", spec.entity), ("order", spec.order)):
         if column and column not in df.columns:
-            result.errors.append(DataError(f"The {role} column is not in the data.", column=column,
-                                           hint=f"Pick one of: {', '.join(map(str, df.columns[:12]))}."))
+            result.errors.append(DataError(
+                tr("The entity column is not in the data.") if role == "entity" else
+                tr("The order column is not in the data."), column=column,
+                hint=tr("Pick one of: {columns}.", columns=", ".join(map(str, df.columns[:12])))))
     if result.errors or len(df) == 0:
         return result
     if spec.entity:
@@ -295,15 +301,15 @@ def check_history(df: pd.DataFrame, spec: HistorySpec, scoring: bool = False) ->
         if s.isna().any():
             row = int(np.flatnonzero(s.isna().to_numpy())[0])
             result.errors.append(DataError(
-                f"{int(s.isna().sum())} rows have no entity id; each row must belong to one entity.",
-                row=row + 1, column=spec.entity, hint="Fill in the ids, or remove those rows."))
+                tr("{n} rows have no entity id; each row must belong to one entity.", n=int(s.isna().sum())),
+                row=row + 1, column=spec.entity, hint=tr("Fill in the ids, or remove those rows.")))
             return result
         distinct = int(s.nunique())
         if len(df) > 1 and distinct == len(df):
             result.errors.append(DataError(
-                f"The entity column has a different value on every row ({distinct:,} values): each entity would "
-                "be one row, with no history to learn from.", column=spec.entity,
-                hint="Pick the machine/unit/batch column whose value repeats along each history."))
+                tr("The entity column has a different value on every row ({n:,} values): each entity would "
+                   "be one row, with no history to learn from.", n=distinct), column=spec.entity,
+                hint=tr("Pick the machine/unit/batch column whose value repeats along each history.")))
     keys = _entity_keys(df, spec)
     try:
         order, kind = _order_values(df, spec)
@@ -315,8 +321,8 @@ def check_history(df: pd.DataFrame, spec: HistorySpec, scoring: bool = False) ->
         missing = np.isnan(order)
         if missing.any():
             row = int(np.flatnonzero(missing)[0])
-            result.errors.append(DataError(f"{int(missing.sum())} rows have no order value.", row=row + 1,
-                                           column=spec.order, hint="Fill them in, or use the row order."))
+            result.errors.append(DataError(tr("{n} rows have no order value.", n=int(missing.sum())), row=row + 1,
+                                           column=spec.order, hint=tr("Fill them in, or use the row order.")))
             return result
         # within each entity, in file order: a step back means the rows are out of order
         step = pd.Series(order).groupby(keys, sort=False).diff().to_numpy()
@@ -325,10 +331,11 @@ def check_history(df: pd.DataFrame, spec: HistorySpec, scoring: bool = False) ->
             row = int(back[0])
             entity = df[spec.entity].iloc[row] if spec.entity else "(the only one)"
             result.errors.append(DataError(
-                f"The order goes backwards within entity {_plain(entity)!r}: {_plain(df[spec.order].iloc[row])!r} "
-                f"after {_plain(df[spec.order].iloc[row - 1])!r} ({len(back):,} such step(s) in all).",
+                tr("The order goes backwards within entity {entity!r}: {value!r} after {previous!r} "
+                   "({n:,} such step(s) in all).", entity=_plain(entity), value=_plain(df[spec.order].iloc[row]),
+                   previous=_plain(df[spec.order].iloc[row - 1]), n=len(back)),
                 row=row + 1, column=spec.order,
-                hint="Sort the file by entity and order, or check the order column."))
+                hint=tr("Sort the file by entity and order, or check the order column.")))
     if result.errors:
         return result
     if order is None or kind != ORDER_TIME:
@@ -340,19 +347,26 @@ def check_history(df: pd.DataFrame, spec: HistorySpec, scoring: bool = False) ->
     result.n_entities = int(keys.max()) + 1 if len(keys) else 0
     result.longest, result.shortest = float(lengths.max()), float(lengths.min())
     if spec.windows != "none" and spec.sizes:
-        unit = "seconds" if kind == ORDER_TIME else "rows"
+        seconds = kind == ORDER_TIME
+        longest = _number_text(result.longest)
         too_long = [w for w in spec.sizes if w > result.longest]
         if too_long and not scoring:
+            windows = ", ".join(map(str, too_long))
             result.errors.append(DataError(
-                f"The window(s) {', '.join(map(str, too_long))} are longer than every entity's history "
-                f"(the longest has {_number_text(result.longest)} {unit}).",
+                tr("The window(s) {windows} are longer than every entity's history (the longest has {n} seconds).",
+                   windows=windows, n=longest) if seconds else
+                tr("The window(s) {windows} are longer than every entity's history (the longest has {n} rows).",
+                   windows=windows, n=longest),
                 column=spec.entity,
-                hint=f"Choose windows of at most {_number_text(result.longest)} {unit}."))
+                hint=tr("Choose windows of at most {n} seconds.", n=longest) if seconds else
+                tr("Choose windows of at most {n} rows.", n=longest)))
         elif max(spec.sizes) > result.shortest:
             short = int((lengths < max(spec.sizes)).sum())
             result.warnings.append(
-                f"{short} of {result.n_entities} entities are shorter than the {max(spec.sizes)}-{unit[:-1]} "
-                "window; their windows cover the rows they have.")
+                (tr("{short} of {n} entities are shorter than the {w}-second window; their windows cover the rows "
+                    "they have.") if seconds else
+                 tr("{short} of {n} entities are shorter than the {w}-row window; their windows cover the rows they "
+                    "have.")).format(short=short, n=result.n_entities, w=max(spec.sizes)))
     return result
 
 
@@ -412,12 +426,13 @@ class JoinReport:
     added_columns: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
-        out = [f"joined {self.matched_keys} key(s); added {', '.join(self.added_columns)}"]
+        out = [tr("joined {n} key(s); added {columns}", n=self.matched_keys, columns=", ".join(self.added_columns))]
         for key, rows in self.unmatched.items():
-            out.append(f"no table row for {key}: its {rows:,} rows are kept without those values")
+            out.append(tr("no table row for {key}: its {rows:,} rows are kept without those values", key=key,
+                          rows=rows))
         if self.unused_table_keys:
             shown = ", ".join(self.unused_table_keys[:10]) + (" ..." if len(self.unused_table_keys) > 10 else "")
-            out.append(f"{len(self.unused_table_keys)} table key(s) match no history: {shown}")
+            out.append(tr("{n} table key(s) match no history: {keys}", n=len(self.unused_table_keys), keys=shown))
         return out
 
 
@@ -444,28 +459,28 @@ def join_table(df: pd.DataFrame, table: pd.DataFrame, history_key: str, table_ke
     named like history columns are refused too (which value would win?).
     """
     if history_key not in df.columns:
-        raise DataError("The join key is not a column of the history data.", column=history_key,
-                        hint=f"Use one of: {', '.join(map(str, df.columns[:12]))}.")
+        raise DataError(tr("The join key is not a column of the history data."), column=history_key,
+                        hint=tr("Use one of: {columns}.", columns=", ".join(map(str, df.columns[:12]))))
     if table_key not in table.columns:
-        raise DataError("The join key is not a column of the table.", file=table_name, column=table_key,
-                        hint=f"Use one of: {', '.join(map(str, table.columns[:12]))}.")
+        raise DataError(tr("The join key is not a column of the table."), file=table_name, column=table_key,
+                        hint=tr("Use one of: {columns}.", columns=", ".join(map(str, table.columns[:12]))))
     keys = table[table_key]
     if keys.isna().any():
         row = int(np.flatnonzero(keys.isna().to_numpy())[0])
-        raise DataError("The table's key is empty on a row.", file=table_name, row=row + 1, column=table_key,
-                        hint="Fill in the key or remove the row.")
+        raise DataError(tr("The table's key is empty on a row."), file=table_name, row=row + 1, column=table_key,
+                        hint=tr("Fill in the key or remove the row."))
     texts = keys.map(_key_text)
     dup = texts[texts.duplicated(keep=False)]
     if len(dup):
         first = int(np.flatnonzero(texts.duplicated().to_numpy())[0])
-        raise DataError(f"The table has the key {dup.iloc[0]!r} on more than one row "
-                        f"({dup.nunique()} duplicated key(s)); which row applies is unclear.",
+        raise DataError(tr("The table has the key {key!r} on more than one row ({n} duplicated key(s)); which row "
+                           "applies is unclear.", key=dup.iloc[0], n=dup.nunique()),
                         file=table_name, row=first + 1, column=table_key,
-                        hint="Keep one row per key in the table.")
+                        hint=tr("Keep one row per key in the table."))
     clash = [c for c in table.columns if c != table_key and c in df.columns]
     if clash:
-        raise DataError(f"The table's column {clash[0]!r} is also a column of the history data.",
-                        file=table_name, column=str(clash[0]), hint="Rename it in one of the two files.")
+        raise DataError(tr("The table's column {column!r} is also a column of the history data.", column=clash[0]),
+                        file=table_name, column=str(clash[0]), hint=tr("Rename it in one of the two files."))
     lookup = {t: i for i, t in enumerate(texts)}
     values = df[history_key]
     uniques, codes = np.unique(values.map(_key_text).to_numpy(dtype=object), return_inverse=True)
@@ -551,8 +566,9 @@ def build_features(df: pd.DataFrame, spec: HistorySpec, scoring: bool = False) -
     check_history(df, spec, scoring=scoring).raise_first()
     missing = [c for c in spec.inputs if c not in df.columns]
     if missing:
-        raise DataError(f"The history input column(s) {', '.join(map(repr, missing))} are not in the data.",
-                        column=missing[0], hint="Load files with the columns the history was set up with.")
+        raise DataError(tr("The history input column(s) {columns} are not in the data.",
+                           columns=", ".join(map(repr, missing))),
+                        column=missing[0], hint=tr("Load files with the columns the history was set up with."))
     keys = _entity_keys(df, spec)
     order, kind = _order_values(df, spec)
     sort = _sorted_positions(keys, order)
@@ -622,8 +638,9 @@ def build_features(df: pd.DataFrame, spec: HistorySpec, scoring: bool = False) -
     if blocks:
         clash = [c for c in names if c in df.columns]
         if clash:
-            raise DataError(f"The data already has a column named like a window feature ({clash[0]!r}).",
-                            column=clash[0], hint="Rename that column, or switch the windows off.")
+            raise DataError(tr("The data already has a column named like a window feature ({column!r}).",
+                               column=clash[0]),
+                            column=clash[0], hint=tr("Rename that column, or switch the windows off."))
         # one contiguous array per feature column (pandas' rolling results are column-major
         # already): the DataFrame then copies each column once, no transposing of a big matrix
         columns: dict[str, np.ndarray] = {}
@@ -691,20 +708,21 @@ def prepare_training(df: pd.DataFrame, spec: HistorySpec, target: str | None = N
     columns; give them to the recipe as excluded unless the user wants them on purpose.
     """
     if spec.label != "none" and target is not None and target != spec.label_column:
-        raise MfgError(f"Both a target ({target!r}) and a built label ({spec.label}) were asked for; give one.")
+        raise MfgError(tr("Both a target ({target!r}) and a built label ({label}) were asked for; give one.",
+                          target=target, label=spec.label))
     target = target or spec.label_column
     if target is None:
-        raise MfgError("No target: name a target column, or build one (remaining life or fails within N).")
+        raise MfgError(tr("No target: name a target column, or build one (remaining life or fails within N)."))
     if spec.label == "none" and target not in df.columns:
-        raise DataError("The target column is not in the data.", column=target,
-                        hint="Pick one of the data's columns, or build a remaining-life label.")
+        raise DataError(tr("The target column is not in the data."), column=target,
+                        hint=tr("Pick one of the data's columns, or build a remaining-life label."))
     check = check_history(df, spec)
     check.raise_first()
     if not spec.inputs:
         spec.inputs = default_inputs(df, spec, exclude=[*exclude, target])
     if spec.windows != "none" and not spec.inputs:
-        raise MfgError("No numeric input columns to build window features from.",
-                       hint="Load sensor columns, or switch the windows off.")
+        raise MfgError(tr("No numeric input columns to build window features from."),
+                       hint=tr("Load sensor columns, or switch the windows off."))
     features = prepare_history(df, spec)
     not_inputs = [c for c in spec.context_columns if c in features.frame.columns]
     warnings = list(check.warnings)
