@@ -10,8 +10,12 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# English unless a test asks for Chinese (a developer's zh_CN desktop must not change what tests see)
-os.environ["MFG_LANG"] = "en"
+# English unless a test asks for Chinese (i18n.set_language("zh_CN"), or MFG_LANG=zh_CN for a
+# subprocess): a developer's zh_CN desktop must not change what the tests see
+os.environ.pop("MFG_LANG", None)
+for _var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+    if os.environ.get(_var, "").lower().startswith("zh"):
+        os.environ[_var] = "C.UTF-8"
 
 DATA_DIR = Path(__file__).parent / "data"
 

@@ -67,7 +67,7 @@ def test_mfg_lang_wins_over_the_saved_choice_which_wins_over_the_system(monkeypa
     for var in ("LC_ALL", "LC_MESSAGES"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("LANG", "zh_CN.UTF-8")
-    monkeypatch.delenv("MFG_LANG")
+    monkeypatch.delenv("MFG_LANG", raising=False)
     assert i18n.system_language() == "zh_CN"
     assert i18n.set_language() == "zh_CN"
     assert i18n.set_language("en") == "en"  # the user's choice beats the system
