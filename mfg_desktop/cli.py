@@ -806,6 +806,27 @@ def _keep_http_clients_out() -> None:
         sys.modules["requests"] = stand_in
 
 
+# argparse's own words, as Python 3.11-3.13 write them; answered from the app's catalog
+ARGPARSE_WORDS = (
+    N_("usage: "), N_("positional arguments"), N_("options"), N_("show this help message and exit"),
+    N_("the following arguments are required: %s"), N_("one of the arguments %s is required"),
+    N_("ambiguous option: %(option)s could match %(matches)s"), N_("expected at most one argument"),
+    N_("can't open '%(filename)s': %(error)s"),
+    N_("%(prog)s: error: %(message)s\n"), N_("unrecognized arguments: %s"), N_("expected one argument"),
+    N_("invalid choice: %(value)r (choose from %(choices)s)"), N_("argument %(argument_name)s: %(message)s"),
+    N_("not allowed with argument %s"), N_("invalid %(type)s value: %(value)r"), N_("expected at least one argument"),
+)
+
+
+def _argparse_in_language() -> None:
+    """argparse translates its own words ("usage:", "error:") with the standard library's gettext
+    functions it imported; point them at the app's catalog."""
+    from mfg_desktop.core.i18n import catalog
+
+    argparse._ = catalog().gettext  # type: ignore[attr-defined]
+    argparse.ngettext = catalog().ngettext  # type: ignore[attr-defined]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         rc = _main(argv)
@@ -832,6 +853,7 @@ def _main(argv: Sequence[str] | None) -> int:
     from mfg_desktop.core.i18n import set_language
 
     set_language()
+    _argparse_in_language()
     if argv and argv[0] in SUBCOMMANDS:
         args = _build_parser().parse_args(argv)
         try:

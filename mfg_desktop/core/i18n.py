@@ -119,6 +119,11 @@ def N_(message: str) -> str:
     return message
 
 
+def catalog() -> gettext.NullTranslations:
+    """The catalog now in use (for a library's own gettext calls, e.g. argparse's)."""
+    return _catalog
+
+
 def lookup(message: str) -> str:
     """The catalog's translation of ``message``, or "" when it has none (what Qt's translator wants)."""
     text = _catalog.gettext(message)
