@@ -93,6 +93,13 @@ if grep -E 'socket\((AF_INET|AF_INET6|AF_PACKET),' "$trace" > "$WORK/sockets"; t
 fi
 echo "   created $(grep -c 'socket(' "$trace" || true) sockets, none AF_INET/AF_INET6/AF_PACKET"
 
+echo "== MFG_LANG=zh_CN mfg-desktop profile (the bundle carries the Chinese catalog and Qt's own)"
+find /opt/mfg-desktop -name qtbase_zh_CN.qm | grep -q . || fail "the bundle lacks Qt's qtbase_zh_CN.qm"
+MFG_LANG=zh_CN /opt/mfg-desktop/mfg-desktop profile /opt/mfg-desktop/_internal/mfg_desktop/resources/sample/line_sensors.csv \
+  > "$WORK/zh" 2>&1 || fail "the Chinese profile failed: $(tail -3 "$WORK/zh")"
+grep -q '行数' "$WORK/zh" || fail "MFG_LANG=zh_CN printed no Chinese: $(head -3 "$WORK/zh")"
+echo "   $(head -2 "$WORK/zh" | tail -1)"
+
 echo "== dpkg --purge mfg-desktop"
 dpkg --purge mfg-desktop >/dev/null
 for path in /opt/mfg-desktop /usr/bin/mfg-desktop "$DESKTOP" /usr/share/icons/hicolor/scalable/apps/mfg-desktop.svg \
