@@ -110,7 +110,7 @@ def test_train_runs_in_a_worker_plots_each_epoch_and_lists_the_run(
     wait.idle()
 
 
-def test_trees_only_trains_lightgbm_and_the_panel_names_it(panel, main_window, qtbot, wait):
+def test_trees_only_trains_lightgbm_and_the_panel_names_it(panel, main_window, qtbot, wait, tmp_path):
     panel.form.model_combo.setCurrentIndex(panel.form.model_combo.findData("trees"))
     panel.form.model_combo.activated.emit(panel.form.model_combo.currentIndex())  # as a user's pick
     assert panel.state.settings.model_choice == "trees"
@@ -130,6 +130,17 @@ def test_trees_only_trains_lightgbm_and_the_panel_names_it(panel, main_window, q
     status = panel.status_label.text()
     assert status.startswith("Fitted the LightGBM trees. Kept the LightGBM trees: LightGBM trees only")
     assert panel.runs.cell(0, 8).startswith("LightGBM trees")
+    # a trees-only run saves like any other, and the file scores without a network in it
+    from mfg_desktop.core.bundle import load_model_file
+
+    path = tmp_path / "trees_only.mfgmodel"
+    save = panel.save_run(run, path)
+    with qtbot.waitSignal(save.ended, timeout=60_000):
+        pass
+    loaded = load_model_file(path)
+    assert loaded.run.chosen == "trees" and loaded.run.model is None and loaded.run.trees is not None
+    frame = main_window.session.frame.head(50)
+    assert (loaded.predict_outputs(frame) == run.predict_matrix(run.fitted.transform(frame))).all()
     wait.idle()
 
 
