@@ -204,7 +204,7 @@ def _profile_text(profile: DataProfile, report: TargetReport | None, files: list
             lines += [f"  - {s.column}: {s.reason}" for s in report.leak_suspects]
         else:
             lines.append("leak suspects: none found")
-        lines += [f"  ! {w}" for w in report.warnings if not w.startswith("Likely leaks")]
+        lines += [f"  ! {w}" for w in report.other_warnings()]
     return "\n".join(lines)
 
 
