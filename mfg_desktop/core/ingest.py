@@ -930,6 +930,9 @@ def misgrouped_numbers(
     return pc.fill_null(pc.and_(has, pc.invert(grouped)), False), grouped
 
 
+_MARK_NAMES = {" ": N_("space"), "'": N_("apostrophe")}  # thousands separators named in messages
+
+
 def _check_grouping(
     path: Path, name: str, values: pa.ChunkedArray | pa.Array, settings: FileSettings, first_line: int | None
 ) -> None:
@@ -946,7 +949,7 @@ def _check_grouping(
     position = int(np.flatnonzero(wrong.to_numpy(zero_copy_only=False))[0])
     value = values[position].as_py()
     good = pc.filter(values, grouped)
-    mark = tr({" ": N_("space"), "'": N_("apostrophe")}.get(thousands, f"'{thousands}'"))
+    mark = tr(_MARK_NAMES[thousands]) if thousands in _MARK_NAMES else f"'{thousands}'"
     # TRANSLATORS: {where} is " (line N)" or empty, {example} " such as '1,234.5'" or empty
     where = tr(" (line {line:,})", line=first_line + position) if first_line is not None else ""
     example = tr(" such as '{value}'", value=good[0].as_py()) if len(good) else ""
