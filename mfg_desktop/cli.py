@@ -208,7 +208,8 @@ def _profile_text(profile: DataProfile, report: TargetReport | None, files: list
                                    (c.identifier_like, tr("id-like"))) if flag]
         name = c.name if len(c.name) <= 30 else c.name[:29] + "…"
         missing = f"{c.missing} ({c.missing_share * 100:.1f}%)" if c.missing else "0"
-        rows.append([name, tr(COLUMN_KINDS.get(c.kind, c.kind)), missing, str(c.distinct), cell(c.min), cell(c.mean), cell(c.max),
+        rows.append([name, tr(COLUMN_KINDS.get(c.kind, c.kind)), missing, str(c.distinct), cell(c.min),
+                     cell(c.mean), cell(c.max),
                      str(c.outliers) if c.outliers else "", ", ".join(notes)])
     lines += _aligned([header, *rows], right={2, 3, 4, 5, 6, 7})
     warnings = [f"{c.name}: {w}" for c in profile.columns for w in c.warnings] + profile.warnings
@@ -228,7 +229,7 @@ def _profile_text(profile: DataProfile, report: TargetReport | None, files: list
             lines += [f"  - {s.column}: {s.reason}" for s in report.leak_suspects]
         else:
             lines.append(tr("leak suspects: none found"))
-        lines += [f"  ! {w}" for w in report.warnings if not w.startswith("Likely leaks")]
+        lines += [f"  ! {w}" for w in report.other_warnings()]
     return "\n".join(lines)
 
 

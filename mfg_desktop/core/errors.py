@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mfg_desktop.core.i18n import tr
+
 
 class MfgError(Exception):
     """Base class of problems shown to the user as a plain message, never as a traceback."""
@@ -25,16 +27,22 @@ class MfgError(Exception):
         super().__init__(self.describe())
 
     def describe(self) -> str:
+        """"a.csv, row 12, column 'x': message hint" in the app's language; the pieces of the
+        location are translated one by one because each may be absent, and the order is the same
+        in Chinese ("文件 a.csv，第 12 行，列 'x'：")."""
         where = []
         if self.file:
-            where.append(Path(self.file).name)
+            # TRANSLATORS: the file an error is about, first in its location ("a.csv, row 12: ...")
+            where.append(tr("{file}", file=Path(self.file).name))
         if self.row is not None:
-            where.append(f"row {self.row}")
+            where.append(tr("row {row}", row=self.row))
         if self.column is not None:
-            where.append(f"column '{self.column}'")
-        text = f"{', '.join(where)}: {self.message}" if where else self.message
+            where.append(tr("column '{column}'", column=self.column))
+        # TRANSLATORS: joins the pieces of an error's location: file, row, column
+        text = tr("{where}: {message}", where=tr(", ").join(where), message=self.message) if where else self.message
         if self.hint:
-            text += f" {self.hint}"
+            # TRANSLATORS: a message followed by its hint (what to do); Chinese needs no space between
+            text = tr("{message} {hint}", message=text, hint=self.hint)
         return text
 
 

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from mfg_desktop.core.errors import DataError, MfgError
+from mfg_desktop.core.i18n import N_, tr, trn
 
 MAX_FORMULA_LENGTH = 2000
 # Checked explicitly: relying on RecursionError would depend on the interpreter's recursion limit,
@@ -82,29 +83,34 @@ _OP_SYMBOLS = {
     ast.NotIn: "not in",
 }
 
-_ALLOWED_HELP = (
+_ALLOWED_HELP = N_(
     "Allowed: column names in double quotes, numbers, + - * / ** %, comparisons, parentheses, "
-    f"the constants pi and e, and the functions {', '.join(FUNCTIONS)}."
+    "the constants pi and e, and the functions {functions}."
 )
+
+
+def _allowed_help() -> str:
+    return tr(_ALLOWED_HELP, functions=", ".join(FUNCTIONS))
+
 
 # What a construct is called in a message (anything not listed is named by its class).
 _CONSTRUCT_NAMES = {
-    ast.Attribute: "attribute access (a.b)",
-    ast.Subscript: "indexing (a[...])",
+    ast.Attribute: N_("attribute access (a.b)"),
+    ast.Subscript: N_("indexing (a[...])"),
     ast.Lambda: "lambda",
-    ast.ListComp: "list comprehension",
-    ast.GeneratorExp: "generator expression",
-    ast.DictComp: "dict comprehension",
-    ast.SetComp: "set comprehension",
-    ast.List: "list",
-    ast.Tuple: "tuple",
-    ast.Dict: "dict",
-    ast.Set: "set",
-    ast.IfExp: "if/else expression",
+    ast.ListComp: N_("list comprehension"),
+    ast.GeneratorExp: N_("generator expression"),
+    ast.DictComp: N_("dict comprehension"),
+    ast.SetComp: N_("set comprehension"),
+    ast.List: N_("list"),
+    ast.Tuple: N_("tuple"),
+    ast.Dict: N_("dict"),
+    ast.Set: N_("set"),
+    ast.IfExp: N_("if/else expression"),
     ast.BoolOp: "and/or",
-    ast.NamedExpr: "assignment (:=)",
+    ast.NamedExpr: N_("assignment (:=)"),
     ast.JoinedStr: "f-string",
-    ast.Starred: "star argument",
+    ast.Starred: N_("star argument"),
     ast.Await: "await",
     ast.Yield: "yield",
     ast.YieldFrom: "yield",
@@ -138,7 +144,7 @@ class DerivedColumn:
         try:
             name, expression = str(d["name"]), str(d["expression"])
         except (KeyError, TypeError) as exc:
-            raise FormulaError(f"A stored derived column is incomplete ({exc!r}).") from exc
+            raise FormulaError(tr("A stored derived column is incomplete ({error!r}).", error=exc)) from exc
         compiled = _compile(expression)
         return cls(name=name, expression=expression, columns=compiled.columns)
 
@@ -152,13 +158,13 @@ class _Compiled:
     tree: ast.Expression
     keys: dict[str, str]  # identifier in the tree (placeholder or bare name) -> column name
     columns: tuple[str, ...]  # every column the formula reads, in order of first use
-    refs: tuple[tuple[str, str], ...]  # (column, " at position N") for each use, for messages
+    refs: tuple[tuple[str, int | None], ...]  # (column, its character position) for each use, for messages
 
 
 def _rewrite_quoted(expression: str) -> tuple[str, dict[str, str], list[int]]:
     """Swap every quoted column name for a placeholder identifier, keeping a position map."""
     if _PLACEHOLDER_RE.search(expression):
-        raise FormulaError(f"The name pattern {_PLACEHOLDER.format('N')!r} is reserved.")
+        raise FormulaError(tr("The name pattern {pattern!r} is reserved.", pattern=_PLACEHOLDER.format("N")))
     out: list[str] = []
     positions: list[int] = []
     placeholders: dict[str, str] = {}
@@ -170,12 +176,12 @@ def _rewrite_quoted(expression: str) -> tuple[str, dict[str, str], list[int]]:
             end = expression.find(ch, i + 1)
             if end < 0:
                 raise FormulaError(
-                    f"The quote at position {i + 1} is never closed.",
-                    hint=f"Close the column name with {ch}.",
+                    tr("The quote at position {position} is never closed.", position=i + 1),
+                    hint=tr("Close the column name with {quote}.", quote=ch),
                 )
             name = expression[i + 1 : end]
             if not name.strip():
-                raise FormulaError(f"Empty column name in quotes at position {i + 1}.")
+                raise FormulaError(tr("Empty column name in quotes at position {position}.", position=i + 1))
             token = by_name.get(name)
             if token is None:
                 token = _PLACEHOLDER.format(len(by_name))
@@ -199,19 +205,27 @@ def _char_offset(text: str, byte_offset: int) -> int:
     return len(text.encode("utf-8")[:byte_offset].decode("utf-8", errors="ignore"))
 
 
-def _where(compiled_text: str, positions: Sequence[int], node: ast.AST) -> str:
+def _where(compiled_text: str, positions: Sequence[int], node: ast.AST) -> int | None:
+    """The character (counted from 1 in the formula as typed) where ``node`` starts, if known."""
     offset = getattr(node, "col_offset", None)
     if offset is None:
-        return ""
+        return None
     index = _char_offset(compiled_text, offset)
-    index = positions[min(index, len(positions) - 1)]
-    return f" at character {index + 1} of the formula"
+    return positions[min(index, len(positions) - 1)] + 1
+
+
+def _located(problem: str, position: int | None) -> str:
+    """A problem as a sentence, with where in the formula it is when that is known."""
+    if position is None:
+        # TRANSLATORS: ends a sentence that has no position in the formula
+        return tr("{problem}.", problem=problem)
+    return tr("{problem} at character {position} of the formula.", problem=problem, position=position)
 
 
 def _construct_name(node: ast.AST) -> str:
     for kind, label in _CONSTRUCT_NAMES.items():
         if isinstance(node, kind):
-            return label
+            return tr(label)
     return type(node).__name__
 
 
@@ -222,7 +236,8 @@ def _check_tree(
     refs: list[tuple[str, ast.Name]] = []
 
     def fail(message: str, node: ast.AST, hint: str | None = _ALLOWED_HELP) -> None:
-        raise FormulaError(message + _where(rewritten, positions, node) + ".", hint=hint)
+        hint = _allowed_help() if hint is _ALLOWED_HELP else hint
+        raise FormulaError(_located(message, _where(rewritten, positions, node)), hint=hint)
 
     def visit(node: ast.AST) -> None:
         if isinstance(node, ast.Expression):
@@ -230,7 +245,8 @@ def _check_tree(
         elif isinstance(node, ast.BinOp):
             if type(node.op) not in _BINARY_OPS:
                 fail(
-                    f"The operator {_OP_SYMBOLS.get(type(node.op), type(node.op).__name__)} is not allowed",
+                    tr("The operator {operator} is not allowed",
+                       operator=_OP_SYMBOLS.get(type(node.op), type(node.op).__name__)),
                     node,
                 )
             visit(node.left)
@@ -238,7 +254,8 @@ def _check_tree(
         elif isinstance(node, ast.UnaryOp):
             if not isinstance(node.op, ast.USub | ast.UAdd):
                 fail(
-                    f"The operator {_OP_SYMBOLS.get(type(node.op), type(node.op).__name__)} is not allowed",
+                    tr("The operator {operator} is not allowed",
+                       operator=_OP_SYMBOLS.get(type(node.op), type(node.op).__name__)),
                     node,
                 )
             visit(node.operand)
@@ -246,7 +263,8 @@ def _check_tree(
             for op in node.ops:
                 if type(op) not in _COMPARE_OPS:
                     fail(
-                        f"The comparison {_OP_SYMBOLS.get(type(op), type(op).__name__)} is not allowed", node
+                        tr("The comparison {operator} is not allowed",
+                           operator=_OP_SYMBOLS.get(type(op), type(op).__name__)), node
                     )
             visit(node.left)
             for comparator in node.comparators:
@@ -255,9 +273,9 @@ def _check_tree(
             value = node.value
             if isinstance(value, bool) or not isinstance(value, int | float):
                 fail(
-                    f"Only numbers may be written as values, not {value!r}",
+                    tr("Only numbers may be written as values, not {value!r}", value=value),
                     node,
-                    hint="Write column names in double quotes.",
+                    hint=tr("Write column names in double quotes."),
                 )
         elif isinstance(node, ast.Name):
             if node.id in placeholders:
@@ -265,31 +283,33 @@ def _check_tree(
             elif node.id in CONSTANTS:
                 pass
             elif node.id in FUNCTIONS:
-                fail(f"The function {node.id} needs arguments in parentheses", node, hint=None)
+                fail(tr("The function {function} needs arguments in parentheses", function=node.id), node,
+                     hint=None)
             elif node.id.startswith("__"):
-                fail(f"The name {node.id} is not allowed", node)
+                fail(tr("The name {name} is not allowed", name=node.id), node)
             else:
                 refs.append((node.id, node))
         elif isinstance(node, ast.Call):
             func = node.func
             if not isinstance(func, ast.Name):
-                fail(f"{_construct_name(func)} is not allowed", func)
+                fail(tr("{construct} is not allowed", construct=_construct_name(func)), func)
             assert isinstance(func, ast.Name)
             if func.id not in FUNCTIONS:
-                fail(f"Calling {placeholders.get(func.id, func.id)} is not allowed", node)
+                fail(tr("Calling {function} is not allowed", function=placeholders.get(func.id, func.id)), node)
             if node.keywords:
-                fail(f"{func.id}() takes no named arguments", node)
+                fail(tr("{function}() takes no named arguments", function=func.id), node)
             _, arity = FUNCTIONS[func.id]
             if len(node.args) != arity:
                 fail(
-                    f"{func.id}() takes {arity} argument{'s' if arity > 1 else ''}, {len(node.args)} given",
+                    trn("{function}() takes {n} argument, {given} given", "{function}() takes {n} arguments, {given} given",
+                        arity, function=func.id, given=len(node.args)),
                     node,
                     hint=None,
                 )
             for arg in node.args:
                 visit(arg)
         else:
-            fail(f"{_construct_name(node)} is not allowed", node)
+            fail(tr("{construct} is not allowed", construct=_construct_name(node)), node)
 
     visit(tree)
     return refs
@@ -299,9 +319,9 @@ def _check_tree(
 def _compile(expression: str) -> _Compiled:
     """Parse and check a formula (without knowing the data); cached because it is pure."""
     if not expression.strip():
-        raise FormulaError("The formula is empty.", hint='Write e.g. dT = "Process temp" - "Air temp".')
+        raise FormulaError(tr("The formula is empty."), hint=tr('Write e.g. dT = "Process temp" - "Air temp".'))
     if len(expression) > MAX_FORMULA_LENGTH:
-        raise FormulaError(f"The formula is longer than {MAX_FORMULA_LENGTH} characters.")
+        raise FormulaError(tr("The formula is longer than {limit} characters.", limit=MAX_FORMULA_LENGTH))
     rewritten, placeholders, positions = _rewrite_quoted(expression)
     try:
         tree = ast.parse(rewritten.strip(), mode="eval")
@@ -310,26 +330,27 @@ def _compile(expression: str) -> _Compiled:
         lead = len(rewritten) - len(rewritten.lstrip())
         if exc.offset:
             index = positions[min(exc.offset - 1 + lead, len(positions) - 1)]
-            where = f"near character {index + 1} of the formula"
+            # TRANSLATORS: {error} is Python's own description of the syntax error (English)
+            message = tr("The formula is not valid near character {position} of the formula: {error}.",
+                         position=index + 1, error=exc.msg)
         else:
-            where = "at its end"
+            message = tr("The formula is not valid at its end: {error}.", error=exc.msg)
         raise FormulaError(
-            f"The formula is not valid {where}: {exc.msg}.",
-            hint="Check brackets and operators; write column names in double quotes.",
+            message, hint=tr("Check brackets and operators; write column names in double quotes.")
         ) from None
     except (RecursionError, MemoryError, ValueError) as exc:
         raise FormulaError(
-            f"The formula cannot be read ({type(exc).__name__}).", hint="Simplify the formula."
+            tr("The formula cannot be read ({error}).", error=type(exc).__name__), hint=tr("Simplify the formula.")
         ) from None
     if _nesting(tree) > MAX_NESTING:
-        raise FormulaError("The formula is nested too deeply.", hint="Simplify the formula.")
+        raise FormulaError(tr("The formula is nested too deeply."), hint=tr("Simplify the formula."))
     # Offsets in the tree are relative to the stripped text; map them back through `lead`.
     lead = len(rewritten) - len(rewritten.lstrip())
     stripped_positions = positions[lead:]
     try:
         refs = _check_tree(tree, rewritten.strip(), stripped_positions, placeholders)
     except RecursionError:
-        raise FormulaError("The formula is nested too deeply.", hint="Simplify the formula.") from None
+        raise FormulaError(tr("The formula is nested too deeply."), hint=tr("Simplify the formula.")) from None
     columns = tuple(dict.fromkeys(name for name, _ in refs))
     keys = {node.id: name for name, node in refs}
     where = tuple((name, _where(rewritten.strip(), stripped_positions, node)) for name, node in refs)
@@ -363,8 +384,8 @@ def _split_assignment(text: str) -> tuple[str, str]:
                 continue
             return text[:i], text[i + 1 :]
     raise FormulaError(
-        "A derived column is written as NAME = FORMULA; no '=' found.",
-        hint='Example: dT = "Process temperature [K]" - "Air temperature [K]"',
+        tr("A derived column is written as NAME = FORMULA; no '=' found."),
+        hint=tr('Example: dT = "Process temperature [K]" - "Air temperature [K]"'),
     )
 
 
@@ -374,11 +395,11 @@ def _parse_name(raw: str) -> str:
         name = name[1:-1].strip()
     if not name:
         raise FormulaError(
-            "The new column needs a name before '='.",
-            hint='Example: power = "Torque [Nm]" * "Rotational speed [rpm]"',
+            tr("The new column needs a name before '='."),
+            hint=tr('Example: power = "Torque [Nm]" * "Rotational speed [rpm]"'),
         )
     if any(q in name for q in "\"'"):
-        raise FormulaError(f"The name {name!r} may not contain quotes.")
+        raise FormulaError(tr("The name {name!r} may not contain quotes.", name=name))
     return name
 
 
@@ -394,9 +415,9 @@ def parse_derived(text: str, available_columns: Sequence[str]) -> DerivedColumn:
     available = [str(c) for c in available_columns]
     if name in set(available):
         raise FormulaError(
-            f"A column named {name!r} already exists.",
+            tr("A column named {name!r} already exists.", name=name),
             column=name,
-            hint="Choose another name for the derived column.",
+            hint=tr("Choose another name for the derived column."),
         )
     compiled = _compile(expression)
     known = set(available)
@@ -408,17 +429,17 @@ def parse_derived(text: str, available_columns: Sequence[str]) -> DerivedColumn:
             lowered = column.lower()
             close = [c for c in available if lowered in c.lower()][:3]
         hint = (
-            ("Did you mean " + " or ".join(_quote(c) for c in close) + "?")
+            tr("Did you mean {names}?", names=tr(" or ").join(_quote(c) for c in close))
             if close
-            else ("Write column names exactly as in the data, in double quotes.")
+            else tr("Write column names exactly as in the data, in double quotes.")
         )
-        raise FormulaError(f"Unknown column {column!r}{where}.", column=column, hint=hint)
+        raise FormulaError(_located(tr("Unknown column {column!r}", column=column), where), column=column, hint=hint)
     if name in compiled.columns:
-        raise FormulaError(f"The formula for {name!r} uses its own result.", column=name)
+        raise FormulaError(tr("The formula for {name!r} uses its own result.", name=name), column=name)
     if not compiled.columns:
         raise FormulaError(
-            f"The formula for {name!r} uses no column: it would be the same number in every "
-            "row and teach the model nothing.",
+            tr("The formula for {name!r} uses no column: it would be the same number in every "
+               "row and teach the model nothing.", name=name),
             column=name,
         )
     return DerivedColumn(name=name, expression=expression, columns=compiled.columns)
@@ -427,9 +448,10 @@ def parse_derived(text: str, available_columns: Sequence[str]) -> DerivedColumn:
 def _column_values(df: pd.DataFrame, column: str, derived: DerivedColumn) -> np.ndarray:
     if column not in df.columns:
         raise DataError(
-            f"The derived column {derived.name!r} needs column {column!r}, which is not in the data.",
+            tr("The derived column {name!r} needs column {column!r}, which is not in the data.",
+               name=derived.name, column=column),
             column=column,
-            hint="Load a file with the same columns as the training data.",
+            hint=tr("Load a file with the same columns as the training data."),
         )
     series = df[column]
     if pd.api.types.is_bool_dtype(series.dtype) or pd.api.types.is_numeric_dtype(series.dtype):
@@ -437,9 +459,10 @@ def _column_values(df: pd.DataFrame, column: str, derived: DerivedColumn) -> np.
     numbers = pd.to_numeric(series, errors="coerce")
     if numbers.notna().sum() == 0 and series.notna().any():
         raise FormulaError(
-            f"The derived column {derived.name!r} does arithmetic with {column!r}, which holds text.",
+            tr("The derived column {name!r} does arithmetic with {column!r}, which holds text.",
+               name=derived.name, column=column),
             column=column,
-            hint="Use numeric columns in formulas; text columns are encoded by the recipe.",
+            hint=tr("Use numeric columns in formulas; text columns are encoded by the recipe."),
         )
     # Cells that are not numbers become missing and are imputed later like any missing reading.
     return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -477,7 +500,8 @@ def _evaluate_node(node: ast.AST, values: dict[str, Any]) -> Any:
         assert isinstance(node.func, ast.Name)
         func, _ = FUNCTIONS[node.func.id]
         return func(*(_evaluate_node(arg, values) for arg in node.args))
-    raise FormulaError(f"{_construct_name(node)} is not allowed.")  # unreachable after _check_tree
+    # unreachable after _check_tree
+    raise FormulaError(_located(tr("{construct} is not allowed", construct=_construct_name(node)), None))
 
 
 def evaluate(derived: DerivedColumn, df: pd.DataFrame) -> pd.Series:
@@ -489,7 +513,7 @@ def evaluate(derived: DerivedColumn, df: pd.DataFrame) -> pd.Series:
         with np.errstate(all="ignore"):
             result = _evaluate_node(compiled.tree, values)
     except RecursionError:
-        raise FormulaError(f"The formula for {derived.name!r} is nested too deeply.") from None
+        raise FormulaError(tr("The formula for {name!r} is nested too deeply.", name=derived.name)) from None
     result = np.broadcast_to(np.asarray(result, dtype=np.float64), (len(df),)).copy()
     result[~np.isfinite(result)] = np.nan
     return pd.Series(result, index=df.index, name=derived.name, dtype="float64")

@@ -41,6 +41,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from mfg_desktop.core.errors import DataError
+from mfg_desktop.core.i18n import N_, tr, trn
 from mfg_desktop.core.jobs import JobState, ensure_state
 
 WHITESPACE = "whitespace"
@@ -93,17 +94,22 @@ _NON_LATIN_LANGUAGES = {
     "Hebrew", "Arabic", "Persian", "Thai", "Japanese", "Korean", "Vietnamese", "Turkish",
 }  # fmt: skip
 _MAGIC = (
-    (b"\x89PNG", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"GIF8", "a GIF image"),
-    (b"%PDF", "a PDF document"),
-    (b"PK\x03\x04", "a ZIP archive (an .xlsx workbook is one: if it is, rename the file to .xlsx)"),
-    (b"\xd0\xcf\x11\xe0", "an old Excel workbook (if it is, rename the file to .xls)"),
-    (b"\x1f\x8b", "a gzip archive (unpack it first)"),
-    (b"7z\xbc\xaf", "a 7-Zip archive (unpack it first)"),
-    (b"Rar!", "a RAR archive (unpack it first)"),
-    (b"SQLite format 3", "an SQLite database"),
+    (b"\x89PNG", N_("a PNG image")),
+    (b"\xff\xd8\xff", N_("a JPEG image")),
+    (b"GIF8", N_("a GIF image")),
+    (b"%PDF", N_("a PDF document")),
+    (b"PK\x03\x04", N_("a ZIP archive (an .xlsx workbook is one: if it is, rename the file to .xlsx)")),
+    (b"\xd0\xcf\x11\xe0", N_("an old Excel workbook (if it is, rename the file to .xls)")),
+    (b"\x1f\x8b", N_("a gzip archive (unpack it first)")),
+    (b"7z\xbc\xaf", N_("a 7-Zip archive (unpack it first)")),
+    (b"Rar!", N_("a RAR archive (unpack it first)")),
+    (b"SQLite format 3", N_("an SQLite database")),
 )
+# the same kinds, named without the advice (a workbook that is really one of them)
+_MAGIC_SHORT = {
+    b"PK\x03\x04": N_("a ZIP archive"), b"\xd0\xcf\x11\xe0": N_("an old Excel workbook"),
+    b"\x1f\x8b": N_("a gzip archive"), b"7z\xbc\xaf": N_("a 7-Zip archive"), b"Rar!": N_("a RAR archive"),
+}
 
 
 @dataclass(frozen=True)
@@ -236,7 +242,7 @@ def load_files(
     options = options or ReadOptions()
     paths = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
     if not paths:
-        raise DataError("No file was given.", hint="Choose one or more CSV or Excel files.")
+        raise DataError(tr("No file was given."), hint=tr("Choose one or more CSV or Excel files."))
     sizes = [_check_file(p) for p in paths]
     sniffs = []
     for path in paths:  # all first: a file with other columns is reported before a long read
@@ -246,9 +252,9 @@ def load_files(
         _check_same_columns([[c.name for c in s.columns if c.keep] for s in sniffs], paths)
     if len(paths) == 1 and sniffs[0].settings.kind == "csv" and _FrameBuilder.available:
         # one text file: its ranges go straight into the DataFrame's columns as they are parsed
-        state.set_progress(0.0, f"Reading {paths[0].name}")
+        state.set_progress(0.0, tr("Reading {file}", file=paths[0].name))
         frame = _read_text(paths[0], sniffs[0], state, 0.0, 1.0, _FrameBuilder)
-        state.set_progress(1.0, f"Loaded {len(frame):,} rows x {frame.shape[1]} columns")
+        state.set_progress(1.0, _loaded(frame))
         return LoadedData(frame=frame, files=[sniffs[0].settings])
     total = float(sum(sizes)) or 1.0
     done = 0.0
@@ -257,7 +263,7 @@ def load_files(
     for path, size, sniff in zip(paths, sizes, sniffs, strict=True):
         state.check_cancelled()
         start, span = done / total, size / total
-        state.set_progress(start, f"Reading {path.name}")
+        state.set_progress(start, tr("Reading {file}", file=path.name))
         if sniff.settings.kind == "excel":
             tables.append(_read_excel_table(path, sniff.settings, options, state, start, span, notes))
         else:
@@ -266,10 +272,14 @@ def load_files(
     files = [sniff.settings for sniff in sniffs]  # after reading: a fallback encoding shows here
     table = tables[0] if len(tables) == 1 else _stack(tables, paths)
     del tables
-    state.set_progress(0.99, "Building the table")
+    state.set_progress(0.99, tr("Building the table"))
     frame = _to_pandas(table)
-    state.set_progress(1.0, f"Loaded {len(frame):,} rows x {frame.shape[1]} columns")
+    state.set_progress(1.0, _loaded(frame))
     return LoadedData(frame=frame, files=files, notes=notes)
+
+
+def _loaded(frame: pd.DataFrame) -> str:
+    return tr("Loaded {rows:,} rows x {columns} columns", rows=len(frame), columns=frame.shape[1])
 
 
 # --------------------------------------------------------------------------- file checks
@@ -280,40 +290,37 @@ def _check_file(path: Path) -> int:
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise DataError(
-            f"files ending in '{path.suffix or '(no extension)'}' are not supported.",
+            tr("files ending in '{suffix}' are not supported.", suffix=path.suffix or tr("(no extension)")),
             file=path,
-            hint="Open a CSV/text file ("
-            + " ".join(TEXT_SUFFIXES)
-            + ") or an Excel workbook ("
-            + " ".join(EXCEL_SUFFIXES)
-            + ").",
+            hint=tr("Open a CSV/text file ({text}) or an Excel workbook ({excel}).",
+                    text=" ".join(TEXT_SUFFIXES), excel=" ".join(EXCEL_SUFFIXES)),
         )
     try:
         info = path.stat()
     except FileNotFoundError:
         if path.is_symlink():
             raise DataError(
-                f"the file is a link to {os.readlink(path)}, which does not exist.",
+                tr("the file is a link to {target}, which does not exist.", target=os.readlink(path)),
                 file=path,
-                hint="Open the file the link was meant for, or make the link again.",
+                hint=tr("Open the file the link was meant for, or make the link again."),
             ) from None
         raise DataError(
-            f"file not found (looked in {path.parent.resolve()}).",
+            tr("file not found (looked in {folder}).", folder=path.parent.resolve()),
             file=path,
-            hint="Check the name and folder, or pick the file again with File > Open.",
+            hint=tr("Check the name and folder, or pick the file again with File > Open."),
         ) from None
     except PermissionError:
         raise _permission_denied(path) from None
     except OSError as exc:
-        raise DataError(f"the file cannot be read ({exc.strerror or exc}).", file=path) from None
+        raise DataError(tr("the file cannot be read ({error}).", error=exc.strerror or exc), file=path) from None
     if stat.S_ISDIR(info.st_mode):
-        raise DataError("this is a folder, not a file.", file=path, hint="Choose a file inside it.")
+        raise DataError(tr("this is a folder, not a file."), file=path, hint=tr("Choose a file inside it."))
     if not stat.S_ISREG(info.st_mode):
         # a named pipe or a device: reading it could wait forever or never end
         raise DataError(
-            "this is not a regular file (a pipe or a device), so it cannot be read as a table.",
+            tr("this is not a regular file (a pipe or a device), so it cannot be read as a table."),
             file=path,
-            hint="Save the data to a file first and open that.",
+            hint=tr("Save the data to a file first and open that."),
         )
     try:
         with open(path, "rb") as handle:
@@ -322,21 +329,21 @@ def _check_file(path: Path) -> int:
     except PermissionError:
         raise _permission_denied(path) from None
     except OSError as exc:
-        raise DataError(f"the file cannot be read ({exc.strerror or exc}).", file=path) from None
+        raise DataError(tr("the file cannot be read ({error}).", error=exc.strerror or exc), file=path) from None
     if size == 0:
         raise DataError(
-            "the file is empty (0 bytes).",
+            tr("the file is empty (0 bytes)."),
             file=path,
-            hint="Export the data again: the export or the copy probably failed.",
+            hint=tr("Export the data again: the export or the copy probably failed."),
         )
     return size
 
 
 def _permission_denied(path: Path) -> DataError:
     return DataError(
-        "the file cannot be read: permission denied.",
+        tr("the file cannot be read: permission denied."),
         file=path,
-        hint="Ask for read access, or copy the file to a folder of your own.",
+        hint=tr("Ask for read access, or copy the file to a folder of your own."),
     )
 
 
@@ -344,9 +351,9 @@ def _check_magic(path: Path, head: bytes) -> None:
     for magic, what in _MAGIC:
         if head.startswith(magic):
             raise DataError(
-                f"this is not a text (CSV) file: it looks like {what}.",
+                tr("this is not a text (CSV) file: it looks like {what}.", what=tr(what)),
                 file=path,
-                hint="Open the data export itself (CSV, text or Excel).",
+                hint=tr("Open the data export itself (CSV, text or Excel)."),
             )
 
 
@@ -355,10 +362,10 @@ def _check_controls(path: Path, head: bytes) -> None:
     controls = sum(window.count(bytes([b])) for b in (*range(8), 11, *range(14, 27), *range(28, 32)))
     if controls > 0.01 * len(window):
         raise DataError(
-            f"this is not a text (CSV) file: {controls} of its first {len(window)} bytes are control "
-            "characters.",
+            tr("this is not a text (CSV) file: {controls} of its first {size} bytes are control characters.",
+               controls=controls, size=len(window)),
             file=path,
-            hint="Open the data export itself (CSV, text or Excel), or check that the file is not damaged.",
+            hint=tr("Open the data export itself (CSV, text or Excel), or check that the file is not damaged."),
         )
 
 
@@ -382,15 +389,15 @@ def _read_probe(path: Path, size: int) -> tuple[bytes, bytes]:
     return head, probe
 
 
-def _listing(numbers: Sequence[int], total: int | None = None, word: str = "line") -> str:
+def _listing(numbers: Sequence[int], total: int | None = None) -> str:
     """'line 5', 'lines 5, 12 and 20', 'lines 5, 12, 20, 31, 40 and 7 more'."""
     total = len(numbers) if total is None else total
     shown = [f"{n:,}" for n in numbers[:5]]
     if total == 1:
-        return f"{word} {shown[0]}"
+        return tr("line {line}", line=shown[0])
     if total > len(shown):
-        return f"{word}s {', '.join(shown)} and {total - len(shown):,} more"
-    return f"{word}s {', '.join(shown[:-1])} and {shown[-1]}"
+        return tr("lines {lines} and {n:,} more", lines=", ".join(shown), n=total - len(shown))
+    return tr("lines {lines} and {last}", lines=", ".join(shown[:-1]), last=shown[-1])
 
 
 def _check_line_length(path: Path, head: bytes, complete: bool, line_end: bytes) -> None:
@@ -409,13 +416,14 @@ def _check_line_length(path: Path, head: bytes, complete: bool, line_end: bytes)
 
 
 def _long_line(path: Path, line: int | None) -> DataError:
-    where = f"line {line:,}" if line is not None else "a line"
+    where = tr("line {line:,}", line=line) if line is not None else tr("a line")
     return DataError(
-        f"{where} is longer than {MAX_LINE_BYTES >> 20} MiB without a line end; a table has no such "
-        "lines (a whole document in one field, or a file that is not a table).",
+        tr("{where} is longer than {limit} MiB without a line end; a table has no such "
+           "lines (a whole document in one field, or a file that is not a table).",
+           where=where, limit=MAX_LINE_BYTES >> 20),
         file=path,
         row=None,
-        hint="Remove that field or line, or export the table again without it.",
+        hint=tr("Remove that field or line, or export the table again without it."),
     )
 
 
@@ -425,11 +433,13 @@ def _check_nul(path: Path, data: bytes, line_end: bytes, first_line: int = 1) ->
         return
     lines = [first_line + n for n, line in enumerate(data.split(line_end)) if b"\0" in line]
     raise DataError(
-        f"{_listing(lines)} {'holds' if len(lines) == 1 else 'hold'} NUL bytes (0x00), which no text "
-        "export contains: the file is damaged or was copied before it was completely written.",
+        trn("{lines} holds NUL bytes (0x00), which no text export contains: the file is damaged or was "
+            "copied before it was completely written.",
+            "{lines} hold NUL bytes (0x00), which no text export contains: the file is damaged or was "
+            "copied before it was completely written.", len(lines), lines=_listing(lines)),
         file=path,
         row=lines[0],
-        hint="Export or copy the file again; if it is the only copy, remove those bytes in a text editor.",
+        hint=tr("Export or copy the file again; if it is the only copy, remove those bytes in a text editor."),
     )
 
 
@@ -485,13 +495,19 @@ def _check_mixed_utf8(path: Path, line_end: bytes, sample: bytes | None = None) 
     bad, count, good = _census(path, "utf-8", line_end)
     if bad and good:
         raise DataError(
-            f"the file mixes two encodings: {_listing(bad, count)} {'is' if count == 1 else 'are'} not "
-            "UTF-8, while the other lines with accented or Chinese characters are; one encoding would "
-            "read some lines wrong.",
+            trn("the file mixes two encodings: {lines} is not UTF-8, while the other lines with accented or "
+                "Chinese characters are; one encoding would read some lines wrong.",
+                "the file mixes two encodings: {lines} are not UTF-8, while the other lines with accented or "
+                "Chinese characters are; one encoding would read some lines wrong.", count,
+                lines=_listing(bad, count)),
             file=path,
             row=bad[0],
-            hint="Export the file again in one encoding, or re-save those lines as UTF-8 in an editor.",
+            hint=tr("Export the file again in one encoding, or re-save those lines as UTF-8 in an editor."),
         )
+
+
+def _bad_byte(exc: UnicodeDecodeError, encoding: str) -> str:
+    return tr("byte 0x{byte:02x} is not valid {encoding}", byte=exc.object[exc.start], encoding=encoding)
 
 
 def _undecodable(
@@ -500,19 +516,18 @@ def _undecodable(
     """The lines that ``encoding`` cannot read, as a DataError."""
     bad, count, _good = _census(path, encoding, line_end)
     if bad:
-        what = (
-            f"{_listing(bad, count)} {'holds' if count == 1 else 'hold'} bytes that are not valid {encoding}"
-        )
+        what = trn("{lines} holds bytes that are not valid {encoding}", "{lines} hold bytes that are not valid {encoding}",
+                   count, lines=_listing(bad, count), encoding=encoding)
     elif exc is not None:
-        what = f"byte 0x{exc.object[exc.start]:02x} is not valid {encoding}"
+        what = _bad_byte(exc, encoding)
     else:
-        what = f"some bytes are not valid {encoding}"
+        what = tr("some bytes are not valid {encoding}", encoding=encoding)
     return DataError(
-        f"the file cannot be read as {encoding}: {what}.",
+        tr("the file cannot be read as {encoding}: {problem}.", encoding=encoding, problem=what),
         file=path,
         row=bad[0] if bad else None,
-        hint="Choose another encoding in the preview or with --encoding (e.g. utf-8, gb18030, utf-16 "
-        "or cp1252), or fix those lines.",
+        hint=tr("Choose another encoding in the preview or with --encoding (e.g. utf-8, gb18030, utf-16 "
+                "or cp1252), or fix those lines."),
     )
 
 
@@ -603,9 +618,9 @@ def _normalise_encoding(path: Path, encoding: str) -> str:
         codecs.lookup(encoding)
     except LookupError:
         raise DataError(
-            f"unknown encoding '{encoding}'.",
+            tr("unknown encoding '{encoding}'.", encoding=encoding),
             file=path,
-            hint="Choose one such as utf-8, utf-8-sig, gb18030, utf-16 or cp1252.",
+            hint=tr("Choose one such as utf-8, utf-8-sig, gb18030, utf-16 or cp1252."),
         ) from None
     return encoding
 
@@ -643,9 +658,9 @@ def _sniff(path: Path, options: ReadOptions, preview_rows: int = 0) -> _Sniff:
     lines = text.splitlines()
     if not any(line.strip() for line in lines):
         raise DataError(
-            "the file has no data: it contains only blank lines.",
+            tr("the file has no data: it contains only blank lines."),
             file=path,
-            hint="Export the data again: the export probably failed.",
+            hint=tr("Export the data again: the export probably failed."),
         )
     delimiter = _delimiter_option(path, options.delimiter) or _detect_delimiter(lines)
     try:
@@ -658,18 +673,18 @@ def _sniff(path: Path, options: ReadOptions, preview_rows: int = 0) -> _Sniff:
         rows = _parse_sample(path, text, delimiter)
     if rows.num_columns > MAX_COLUMNS:
         raise DataError(
-            f"the file has {rows.num_columns:,} columns; this app reads at most {MAX_COLUMNS:,}.",
+            tr("the file has {n:,} columns; this app reads at most {limit:,}.", n=rows.num_columns, limit=MAX_COLUMNS),
             file=path,
-            hint="Export only the columns you need (or a transposed table: one row per measurement).",
+            hint=tr("Export only the columns you need (or a transposed table: one row per measurement)."),
         )
     first = [rows.column(i)[0].as_py() for i in range(rows.num_columns)]
     header = options.header if options.header is not None else _looks_like_header(first)
     data = rows.slice(1) if header else rows
     if data.num_rows == 0 and complete:
         raise DataError(
-            "the file has a header line but no data rows." if header else "the file has no data rows.",
+            tr("the file has a header line but no data rows.") if header else tr("the file has no data rows."),
             file=path,
-            hint="Export again including the data, or check that you picked the right file.",
+            hint=tr("Export again including the data, or check that you picked the right file."),
         )
     names = _column_names(path, first, header)
     values = _cleaned_values(data)
@@ -683,12 +698,12 @@ def _sniff(path: Path, options: ReadOptions, preview_rows: int = 0) -> _Sniff:
     else:
         thousands = _detect_thousands(marks, decimal, delimiter)
     if decimal not in (".", ","):
-        raise DataError(f"unknown decimal mark '{decimal}'.", file=path, hint="Use '.' or ','.")
+        raise DataError(tr("unknown decimal mark '{decimal}'.", decimal=decimal), file=path, hint=tr("Use '.' or ','."))
     if thousands is not None and (thousands not in THOUSANDS or thousands == decimal):
         raise DataError(
-            f"unusable thousands separator '{thousands}'.",
+            tr("unusable thousands separator '{thousands}'.", thousands=thousands),
             file=path,
-            hint="Use none, or one of , . ' and space (not the decimal mark).",
+            hint=tr("Use none, or one of , . ' and space (not the decimal mark)."),
         )
     columns = []
     for index, name in enumerate(names):
@@ -745,9 +760,9 @@ def _delimiter_option(path: Path, delimiter: str | None) -> str | None:
     value = aliases.get(delimiter.lower(), delimiter)
     if value not in DELIMITERS:
         raise DataError(
-            f"unknown delimiter {delimiter!r}.",
+            tr("unknown delimiter {delimiter!r}.", delimiter=delimiter),
             file=path,
-            hint="Use one of: comma, semicolon, tab, | or whitespace.",
+            hint=tr("Use one of: comma, semicolon, tab, | or whitespace."),
         )
     return value
 
@@ -816,7 +831,7 @@ def _parse_sample(path: Path, text: str, delimiter: str) -> pa.Table:
         line = _find_ragged_line(io.StringIO(text, newline=""), delimiter, len(names))
         if line is not None:
             raise _ragged_error(path, line[0], line[1], len(names), delimiter, line[2]) from None
-        raise DataError(f"the file cannot be parsed: {_arrow_message(exc)}", file=path) from None
+        raise DataError(tr("the file cannot be parsed: {error}", error=_arrow_message(exc)), file=path) from None
 
 
 def _looks_like_header(first: Sequence[str | None]) -> bool:
@@ -837,15 +852,16 @@ def _column_names(path: Path, first: Sequence[str | None], header: bool) -> list
         seen.setdefault(name, []).append(index + 1)
     duplicates = {name: where for name, where in seen.items() if len(where) > 1 and name[0] != "\0"}
     if duplicates:
-        listed = "; ".join(
-            f"'{name}' (columns {', '.join(map(str, where[:-1]))} and {where[-1]})"
+        listed = tr("; ").join(
+            tr("'{name}' (columns {columns} and {last})", name=name, columns=", ".join(map(str, where[:-1])),
+               last=where[-1])
             for name, where in duplicates.items()
         )
         raise DataError(
-            f"duplicate column names: {listed}.",
+            tr("duplicate column names: {names}.", names=listed),
             file=path,
             column=next(iter(duplicates)),
-            hint="Rename the columns so that each name appears once, then load the file again.",
+            hint=tr("Rename the columns so that each name appears once, then load the file again."),
         )
     taken = set(names)
     for index, name in enumerate(names):
@@ -914,6 +930,9 @@ def misgrouped_numbers(
     return pc.fill_null(pc.and_(has, pc.invert(grouped)), False), grouped
 
 
+_MARK_NAMES = {" ": N_("space"), "'": N_("apostrophe")}  # thousands separators named in messages
+
+
 def _check_grouping(
     path: Path, name: str, values: pa.ChunkedArray | pa.Array, settings: FileSettings, first_line: int | None
 ) -> None:
@@ -930,18 +949,20 @@ def _check_grouping(
     position = int(np.flatnonzero(wrong.to_numpy(zero_copy_only=False))[0])
     value = values[position].as_py()
     good = pc.filter(values, grouped)
-    example = f" such as '{good[0].as_py()}'" if len(good) else ""
-    where = f" (line {first_line + position:,})" if first_line is not None else ""
-    mark = {" ": "space", "'": "apostrophe"}.get(thousands, f"'{thousands}'")
+    mark = tr(_MARK_NAMES[thousands]) if thousands in _MARK_NAMES else f"'{thousands}'"
+    # TRANSLATORS: {where} is " (line N)" or empty, {example} " such as '1,234.5'" or empty
+    where = tr(" (line {line:,})", line=first_line + position) if first_line is not None else ""
+    example = tr(" such as '{value}'", value=good[0].as_py()) if len(good) else ""
     raise DataError(
-        f"the column mixes number formats: '{value}'{where} holds the {mark} that groups thousands in "
-        f"values{example}, but not as a thousands separator (a decimal mark of another format?); "
-        "read either way, some of its numbers would come out wrong.",
+        tr("the column mixes number formats: '{value}'{where} holds the {mark} that groups thousands in "
+           "values{example}, but not as a thousands separator (a decimal mark of another format?); "
+           "read either way, some of its numbers would come out wrong.",
+           value=value, where=where, mark=mark, example=example),
         file=path,
         column=name,
         row=first_line + position if first_line is not None else None,
-        hint="Fix those values in the export (one number format per column), or set the decimal mark "
-        "and thousands separator in the preview.",
+        hint=tr("Fix those values in the export (one number format per column), or set the decimal mark "
+                "and thousands separator in the preview."),
     )
 
 
@@ -1099,23 +1120,23 @@ def _widened(column: _Column, value: str | None, settings: FileSettings) -> _Col
 # --------------------------------------------------------------------------- errors of shape
 
 
-_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "'|'", WHITESPACE: "whitespace"}
+_DELIMITER_NAMES = {",": N_("comma"), ";": N_("semicolon"), "\t": N_("tab"), "|": "'|'", WHITESPACE: N_("whitespace")}
 
 
 def _ragged_error(
     path: Path, line: int, fields: int, expected: int, delimiter: str, last: bool = False
 ) -> DataError:
-    hint = (
-        f"Fix that line (a stray {_DELIMITER_NAMES[delimiter]} or a missing quote?), or choose another "
-        "delimiter."
-    )
+    hint = tr("Fix that line (a stray {delimiter} or a missing quote?), or choose another delimiter.",
+              delimiter=tr(_DELIMITER_NAMES[delimiter]))
     if last and fields < expected:
-        hint = (
+        hint = tr(
             "It is the last line and stops short: the file was perhaps copied while it was still being "
             "written. Copy it again once the export has finished, or fix that line."
         )
     return DataError(
-        f"line {line} has {fields} fields, but the first line has {expected}.", file=path, row=line, hint=hint
+        tr("line {line} has {fields} fields, but the first line has {expected}.", line=line, fields=fields,
+           expected=expected),
+        file=path, row=line, hint=hint,
     )
 
 
@@ -1124,7 +1145,7 @@ def _ragged_from_pandas(path: Path, exc: Exception, delimiter: str) -> DataError
     if found:
         expected, line, fields = map(int, found.groups())
         return _ragged_error(path, line, fields, expected, delimiter)
-    return DataError(f"the file cannot be parsed: {exc}", file=path)
+    return DataError(tr("the file cannot be parsed: {error}", error=exc), file=path)
 
 
 def _find_ragged_line(lines: Iterable[str], delimiter: str, expected: int, state: JobState | None = None):
@@ -1160,24 +1181,25 @@ def _read_text(path: Path, sniff: _Sniff, state: JobState, start: float, span: f
             old = columns[widen.index]
             _learn_thousands(sniff, widen.value)
             columns[widen.index] = _widened(old, widen.value, sniff.settings)
-            state.set_progress(start, f"Reading {path.name} again: column '{old.name}' holds {widen.value!r}")
+            state.set_progress(start, tr("Reading {file} again: column '{column}' holds {value!r}",
+                                         file=path.name, column=old.name, value=widen.value))
             continue
         except _Retry:
             continue
         except UnicodeDecodeError as exc:
-            _switch_encoding(path, sniff, f"byte 0x{exc.object[exc.start]:02x} is not valid {exc.encoding}")
+            _switch_encoding(path, sniff, _bad_byte(exc, exc.encoding))
             continue
         if parts.rows == 0:
             raise DataError(
-                "the file has a header line but no data rows."
+                tr("the file has a header line but no data rows.")
                 if sniff.settings.header
-                else "the file has no data rows.",
+                else tr("the file has no data rows."),
                 file=path,
-                hint="Export again including the data, or check that you picked the right file.",
+                hint=tr("Export again including the data, or check that you picked the right file."),
             )
         return parts.result()
     raise DataError(
-        "the column types could not be settled.", file=path, hint="Check the file in the preview."
+        tr("the column types could not be settled."), file=path, hint=tr("Check the file in the preview.")
     )
 
 
@@ -1198,9 +1220,9 @@ def _switch_encoding(path: Path, sniff: _Sniff, problem: str) -> None:
     error = _undecodable(path, settings.encoding or "utf-8", sniff.line_end)
     if error.row is None:
         error = DataError(
-            f"the file cannot be read as {settings.encoding}: {problem}.",
+            tr("the file cannot be read as {encoding}: {problem}.", encoding=settings.encoding, problem=problem),
             file=path,
-            hint="Choose the right encoding in the preview (e.g. utf-8, gb18030, utf-16 or cp1252).",
+            hint=tr("Choose the right encoding in the preview (e.g. utf-8, gb18030, utf-16 or cp1252)."),
         )
     raise error
 
@@ -1254,11 +1276,11 @@ def _stream_csv(
         for part, done in _prefetch(parts()):
             state.check_cancelled()
             sink.add(part, done)
-            state.set_progress(start + span * min(done, 0.99), f"Reading {path.name}: {sink.rows:,} rows")
+            state.set_progress(start + span * min(done, 0.99), tr("Reading {file}: {rows:,} rows", file=path.name, rows=sink.rows))
     except pa.ArrowInvalid as exc:
         raise _csv_problem(path, sniff, columns, exc, state) from None
     except OSError as exc:
-        raise DataError(f"the file could not be read to the end ({exc}).", file=path) from None
+        raise DataError(tr("the file could not be read to the end ({error}).", error=exc), file=path) from None
 
 
 def _prefetch(items: Iterator[_T]) -> Iterator[_T]:
@@ -1432,7 +1454,7 @@ def _csv_problem(path: Path, sniff: _Sniff, columns: list[_Column], exc: Excepti
     if found:
         try:
             name = columns[int(found.group(1))].name
-            _switch_encoding(path, sniff, f"column '{name}' holds bytes that are not valid UTF-8")
+            _switch_encoding(path, sniff, tr("column '{column}' holds bytes that are not valid UTF-8", column=name))
         except DataError as error:
             return error
         return _Retry()
@@ -1447,7 +1469,7 @@ def _csv_problem(path: Path, sniff: _Sniff, columns: list[_Column], exc: Excepti
         if not sniff.multiline:
             sniff.multiline = True  # a quoted value with a line break beyond the sample
             return _Retry()
-    return DataError(f"the file cannot be parsed: {_arrow_message(exc)}", file=path)
+    return DataError(tr("the file cannot be parsed: {error}", error=_arrow_message(exc)), file=path)
 
 
 def _stream_whitespace(
@@ -1476,7 +1498,7 @@ def _stream_whitespace(
                 rows += len(chunk)
                 done = min(rows * sniff.bytes_per_row / size, 0.99)
                 sink.add(pa.table(arrays, schema=sink.schema), done)
-                state.set_progress(start + span * done, f"Reading {path.name}: {rows:,} rows")
+                state.set_progress(start + span * done, tr("Reading {file}: {rows:,} rows", file=path.name, rows=rows))
     except pd.errors.ParserError as exc:
         raise _ragged_from_pandas(path, exc, WHITESPACE) from None
 
@@ -1489,9 +1511,9 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 def _password_protected(path: Path) -> DataError:
     return DataError(
-        "the workbook is protected with a password (encrypted), so it cannot be read.",
+        tr("the workbook is protected with a password (encrypted), so it cannot be read."),
         file=path,
-        hint="Open it in Excel with the password and save a copy without one, or export the sheet as CSV.",
+        hint=tr("Open it in Excel with the password and save a copy without one, or export the sheet as CSV."),
     )
 
 
@@ -1506,51 +1528,51 @@ def _check_workbook_file(path: Path) -> None:
             raise _password_protected(path)
         if modern:
             raise DataError(
-                "this is an old-format Excel workbook (.xls) with an .xlsx name.",
+                tr("this is an old-format Excel workbook (.xls) with an .xlsx name."),
                 file=path,
-                hint="Rename it to .xls and open it again.",
+                hint=tr("Rename it to .xls and open it again."),
             )
         return
     if head.startswith(b"PK\x03\x04"):
         if not modern:
             raise DataError(
-                "this is an .xlsx workbook with an .xls name.",
+                tr("this is an .xlsx workbook with an .xls name."),
                 file=path,
-                hint="Rename it to .xlsx and open it again.",
+                hint=tr("Rename it to .xlsx and open it again."),
             )
         _check_xlsx_archive(path)
         return
     for magic, what in _MAGIC:
         if head.startswith(magic):
             raise DataError(
-                f"this is not an Excel workbook: it looks like {what.split(' (')[0]}.",
+                tr("this is not an Excel workbook: it looks like {what}.", what=tr(_MAGIC_SHORT.get(magic, what))),
                 file=path,
-                hint="Open the data export itself (CSV, text or Excel).",
+                hint=tr("Open the data export itself (CSV, text or Excel)."),
             )
     start = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if start.startswith(b"<") and (b"<html" in start or b"<table" in start or b"<!doctype html" in start):
         raise DataError(
-            "this is not an Excel workbook but a web page (an HTML table) with an Excel name, as some MES "
-            "systems export.",
+            tr("this is not an Excel workbook but a web page (an HTML table) with an Excel name, as some MES "
+               "systems export."),
             file=path,
-            hint="Open it in Excel and save it as .xlsx, or export CSV from the system.",
+            hint=tr("Open it in Excel and save it as .xlsx, or export CSV from the system."),
         )
     if start.startswith(b"<?xml") and b"urn:schemas-microsoft-com:office:spreadsheet" in head:
         raise DataError(
-            "this is an Excel 2003 XML spreadsheet, not a workbook this app reads.",
+            tr("this is an Excel 2003 XML spreadsheet, not a workbook this app reads."),
             file=path,
-            hint="Open it in Excel and save it as .xlsx, or export CSV.",
+            hint=tr("Open it in Excel and save it as .xlsx, or export CSV."),
         )
     if head and _decodes(head, "utf-8") and not any(b in head for b in bytes(range(9))):
         raise DataError(
-            "this is not an Excel workbook but a text file (a CSV or tab-separated export) with an Excel name.",
+            tr("this is not an Excel workbook but a text file (a CSV or tab-separated export) with an Excel name."),
             file=path,
-            hint="Rename it to .csv (or .txt) and open it again.",
+            hint=tr("Rename it to .csv (or .txt) and open it again."),
         )
     raise DataError(
-        "this is not an Excel workbook (an .xlsx file is a zip archive, an .xls file an OLE document).",
+        tr("this is not an Excel workbook (an .xlsx file is a zip archive, an .xls file an OLE document)."),
         file=path,
-        hint="Open the data export itself, or open the file in Excel and save it as .xlsx.",
+        hint=tr("Open the data export itself, or open the file in Excel and save it as .xlsx."),
     )
 
 
@@ -1575,51 +1597,52 @@ def _check_xlsx_archive(path: Path) -> None:
             members = archive.infolist()
             if len(members) > MAX_XLSX_MEMBERS:
                 raise DataError(
-                    f"the workbook consists of {len(members):,} parts; Excel writes a few hundred at most, "
-                    "so this is a damaged or crafted file.",
+                    tr("the workbook consists of {n:,} parts; Excel writes a few hundred at most, "
+                       "so this is a damaged or crafted file.", n=len(members)),
                     file=path,
-                    hint="Ask for the data as a fresh export from Excel or the system, or as CSV.",
+                    hint=tr("Ask for the data as a fresh export from Excel or the system, or as CSV."),
                 )
             names = {m.filename for m in members}
             if "xl/workbook.xml" not in names:
                 raise DataError(
-                    "this is not an Excel workbook: it is a zip archive without a workbook inside.",
+                    tr("this is not an Excel workbook: it is a zip archive without a workbook inside."),
                     file=path,
-                    hint="Unpack it and open the data file it holds, or choose the right file.",
+                    hint=tr("Unpack it and open the data file it holds, or choose the right file."),
                 )
             inflated = sum(m.file_size for m in members)
             if inflated > MAX_XLSX_INFLATED:
                 raise DataError(
-                    f"the workbook would inflate to {inflated / (1 << 20):,.0f} MiB when unpacked; this app "
-                    f"reads workbooks up to {MAX_XLSX_INFLATED >> 20} MiB unpacked (a sheet of about 10 "
-                    "million cells).",
+                    tr("the workbook would inflate to {size:,.0f} MiB when unpacked; this app reads workbooks up "
+                       "to {limit} MiB unpacked (a sheet of about 10 million cells).",
+                       size=inflated / (1 << 20), limit=MAX_XLSX_INFLATED >> 20),
                     file=path,
-                    hint="Export the data as CSV instead (any size), or split the workbook.",
+                    hint=tr("Export the data as CSV instead (any size), or split the workbook."),
                 )
             for member in members:
                 ratio = member.file_size / max(member.compress_size, 1)
                 if member.file_size > (16 << 20) and ratio > MAX_XLSX_RATIO:
                     raise DataError(
-                        f"the workbook part {member.filename} would inflate {ratio:,.0f} times, to "
-                        f"{member.file_size / (1 << 20):,.0f} MiB: real sheets pack 5 to 20 times, so this "
-                        "is a zip bomb or a damaged file.",
+                        tr("the workbook part {part} would inflate {ratio:,.0f} times, to {size:,.0f} MiB: real "
+                           "sheets pack 5 to 20 times, so this is a zip bomb or a damaged file.",
+                           part=member.filename, ratio=ratio, size=member.file_size / (1 << 20)),
                         file=path,
-                        hint="Do not open it; ask for the data as a fresh export.",
+                        hint=tr("Do not open it; ask for the data as a fresh export."),
                     )
             for member in members:
                 if member.filename.endswith((".xml", ".rels", ".vml")):
                     _check_xml_head(path, archive, member.filename)
     except zipfile.BadZipFile:
         raise DataError(
-            "the workbook is damaged: it is not a complete .xlsx file (cut off while copying?).",
+            tr("the workbook is damaged: it is not a complete .xlsx file (cut off while copying?)."),
             file=path,
-            hint="Copy or export the workbook again.",
+            hint=tr("Copy or export the workbook again."),
         ) from None
     except (OSError, EOFError, RuntimeError, NotImplementedError) as exc:
         raise DataError(
-            f"the workbook is damaged: it cannot be unpacked ({exc.strerror if isinstance(exc, OSError) else 'bad archive'}).",
+            tr("the workbook is damaged: it cannot be unpacked ({error}).",
+               error=exc.strerror if isinstance(exc, OSError) else tr("bad archive")),
             file=path,
-            hint="Copy or export the workbook again.",
+            hint=tr("Copy or export the workbook again."),
         ) from None
 
 
@@ -1639,16 +1662,16 @@ def _check_xml_head(path: Path, archive, name: str) -> None:
     root = _XML_ROOT_RE.search(head)
     if danger and (root is None or danger.start() < root.start()):
         raise DataError(
-            f"the workbook part {name} declares a DOCTYPE (XML entities), which Excel never writes: "
-            "such a file can expand to gigabytes or read other files of this PC, so it is not opened.",
+            tr("the workbook part {part} declares a DOCTYPE (XML entities), which Excel never writes: "
+               "such a file can expand to gigabytes or read other files of this PC, so it is not opened.", part=name),
             file=path,
-            hint="Ask for the data as a fresh export from Excel or the system, or as CSV.",
+            hint=tr("Ask for the data as a fresh export from Excel or the system, or as CSV."),
         )
     if root is None and len(head) >= (64 << 10):
         raise DataError(
-            f"the workbook part {name} does not start like the XML Excel writes.",
+            tr("the workbook part {part} does not start like the XML Excel writes.", part=name),
             file=path,
-            hint="Open it in Excel and save it again, or export CSV.",
+            hint=tr("Open it in Excel and save it again, or export CSV."),
         )
 
 
@@ -1672,17 +1695,18 @@ class _Book:
                 self.sheets = tuple(ws.title for ws in self._book.worksheets)
         except ImportError as exc:
             raise DataError(
-                f"reading this kind of workbook needs the '{exc.name}' package, which is not installed.",
+                tr("reading this kind of workbook needs the '{package}' package, which is not installed.",
+                   package=exc.name),
                 file=path,
-                hint="Save the sheet as .xlsx or CSV, or install the package.",
+                hint=tr("Save the sheet as .xlsx or CSV, or install the package."),
             ) from None
         except Exception as exc:  # noqa: BLE001 - the readers raise many types for damaged or foreign files
             if "encrypted" in str(exc).lower():
                 raise _password_protected(path) from None
             raise DataError(
-                "the workbook is damaged or not in a form Excel writes, so it cannot be read.",
+                tr("the workbook is damaged or not in a form Excel writes, so it cannot be read."),
                 file=path,
-                hint="Open it in Excel and save it again as .xlsx (without a password), or export CSV.",
+                hint=tr("Open it in Excel and save it again as .xlsx (without a password), or export CSV."),
             ) from None
 
     def close(self) -> None:
@@ -1721,9 +1745,9 @@ class _Book:
                 yield row
         except Exception:  # noqa: BLE001 - XML, zip and value errors of a damaged sheet
             raise DataError(
-                f"the workbook is damaged: sheet '{sheet}' cannot be read beyond row {count:,}.",
+                tr("the workbook is damaged: sheet '{sheet}' cannot be read beyond row {row:,}.", sheet=sheet, row=count),
                 file=self.path,
-                hint="Open it in Excel and save it again, or export the sheet as CSV.",
+                hint=tr("Open it in Excel and save it again, or export the sheet as CSV."),
             ) from None
 
     def formula_columns(self, sheet: str, columns: Sequence[int], rows: int = 200) -> set[int]:
@@ -1800,11 +1824,11 @@ def _check_cover_page(path: Path, book: _Book, sheet: str, head: list[tuple], la
         if _looks_like_table(_head_rows(book, other)):
             raise _CoverPage(
                 other,
-                f"the first sheet '{sheet}' looks like a cover page ({len(head)} lines of text, no table); "
-                f"the table seems to be on sheet '{other}'.",
+                tr("the first sheet '{sheet}' looks like a cover page ({n} lines of text, no table); "
+                   "the table seems to be on sheet '{other}'.", sheet=sheet, n=len(head), other=other),
                 file=path,
-                hint=f"Choose the sheet: --sheet '{other}' on the command line, or the Sheet box of the "
-                "preview in the window.",
+                hint=tr("Choose the sheet: --sheet '{other}' on the command line, or the Sheet box of the "
+                        "preview in the window.", other=other),
             )
 
 
@@ -1813,7 +1837,7 @@ def _choose_sheet(path: Path, book: _Book, sheet: str | int | None, past_cover: 
     refused (the message names the sheet to choose), or with ``past_cover`` the table's sheet
     (for the preview, which shows the choice before anything is loaded)."""
     if not book.sheets:
-        raise DataError("the workbook has no worksheets.", file=path, hint="Choose another file.")
+        raise DataError(tr("the workbook has no worksheets."), file=path, hint=tr("Choose another file."))
     listed = ", ".join(f"'{s}'" for s in book.sheets)
     if sheet is None:
         for position, name in enumerate(book.sheets):
@@ -1827,9 +1851,9 @@ def _choose_sheet(path: Path, book: _Book, sheet: str | int | None, past_cover: 
                     return cover.table_sheet
                 return name
         raise DataError(
-            f"the workbook has no data: every sheet is empty ({listed}).",
+            tr("the workbook has no data: every sheet is empty ({sheets}).", sheets=listed),
             file=path,
-            hint="Check that you picked the right file.",
+            hint=tr("Check that you picked the right file."),
         )
     if isinstance(sheet, str) and sheet in book.sheets:
         chosen = sheet
@@ -1837,19 +1861,21 @@ def _choose_sheet(path: Path, book: _Book, sheet: str | int | None, past_cover: 
         index = int(sheet)
         if not 0 <= index < len(book.sheets):
             raise DataError(
-                f"there is no sheet number {index} (the workbook has {len(book.sheets)}, counted from 0).",
+                tr("there is no sheet number {index} (the workbook has {n}, counted from 0).",
+                   index=index, n=len(book.sheets)),
                 file=path,
-                hint=f"Choose one of {listed}.",
+                hint=tr("Choose one of {sheets}.", sheets=listed),
             )
         chosen = book.sheets[index]
     else:
-        raise DataError(f"there is no sheet '{sheet}'.", file=path, hint=f"Choose one of {listed}.")
+        raise DataError(tr("there is no sheet '{sheet}'.", sheet=sheet), file=path,
+                        hint=tr("Choose one of {sheets}.", sheets=listed))
     if next(_non_empty_rows(book.rows(chosen)), None) is None:
         others = [f"'{s}'" for s in book.sheets if s != chosen]
         raise DataError(
-            f"sheet '{chosen}' is empty.",
+            tr("sheet '{sheet}' is empty.", sheet=chosen),
             file=path,
-            hint=f"Choose another sheet ({', '.join(others)})." if others else "Check the workbook.",
+            hint=tr("Choose another sheet ({sheets}).", sheets=", ".join(others)) if others else tr("Check the workbook."),
         )
     return chosen
 
@@ -1901,7 +1927,7 @@ def _read_excel_table(
 
         def on_row(count: int) -> None:
             state.set_progress(
-                start + span * min(count / total, 0.99), f"Reading {path.name}: {count:,} rows"
+                start + span * min(count / total, 0.99), tr("Reading {file}: {rows:,} rows", file=path.name, rows=count)
             )
 
         rows = list(_non_empty_rows(book.rows(sheet), state, on_row))
@@ -1909,11 +1935,11 @@ def _read_excel_table(
         if notes is not None:
             empty = [i for i, column in enumerate(table.columns) if column.null_count == table.num_rows]
             for index in sorted(book.formula_columns(sheet, empty)):
-                notes.append(
-                    f"{path.name}: column '{table.column_names[index]}' holds formulas whose results were "
-                    "never saved (the workbook was written by a program, not by Excel), so it is empty "
-                    "here. Open the workbook in Excel and save it to store the results."
-                )
+                notes.append(tr(
+                    "{file}: column '{column}' holds formulas whose results were never saved (the workbook was "
+                    "written by a program, not by Excel), so it is empty here. Open the workbook in Excel and "
+                    "save it to store the results.", file=path.name, column=table.column_names[index],
+                ))
     return table
 
 
@@ -1923,11 +1949,12 @@ def _excel_table(path: Path, sheet: str, rows: list[tuple], options: ReadOptions
         from openpyxl.utils import get_column_letter
 
         raise DataError(
-            f"sheet '{sheet}' is {width:,} columns wide: a cell in column {get_column_letter(width)} holds a "
-            f"value, and this app reads at most {MAX_COLUMNS:,} columns.",
+            tr("sheet '{sheet}' is {width:,} columns wide: a cell in column {letter} holds a value, and this app "
+               "reads at most {limit:,} columns.", sheet=sheet, width=width, letter=get_column_letter(width),
+               limit=MAX_COLUMNS),
             file=path,
-            hint="Delete the stray cells right of the table (Ctrl+End in Excel shows the last one), or "
-            "export only the columns you need.",
+            hint=tr("Delete the stray cells right of the table (Ctrl+End in Excel shows the last one), or "
+                    "export only the columns you need."),
         )
     first = [*rows[0], *[None] * (width - len(rows[0]))]
     # a number or date cell in the first row means data, whatever its text looks like
@@ -1938,9 +1965,9 @@ def _excel_table(path: Path, sheet: str, rows: list[tuple], options: ReadOptions
     data = rows[1:] if header else rows
     if not data:
         raise DataError(
-            f"sheet '{sheet}' has a header row but no data rows.",
+            tr("sheet '{sheet}' has a header row but no data rows.", sheet=sheet),
             file=path,
-            hint="Choose another sheet, or check that you picked the right file.",
+            hint=tr("Choose another sheet, or check that you picked the right file."),
         )
     decimal = options.decimal or "."
     thousands = options.thousands or None
@@ -2000,18 +2027,22 @@ def _check_same_columns(names: list[list[str]], paths: list[Path]) -> None:
         missing = [c for c in reference if c not in columns]
         extra = [c for c in columns if c not in reference]
         if missing or extra:
-            parts = []
-            if missing:
-                parts.append("lacks " + ", ".join(f"'{c}'" for c in missing))
-            if extra:
-                parts.append("has extra " + ", ".join(f"'{c}'" for c in extra))
-            problems.append(f"{path.name} {' and '.join(parts)}")
+            lacks = ", ".join(f"'{c}'" for c in missing)
+            more = ", ".join(f"'{c}'" for c in extra)
+            if missing and extra:
+                problems.append(tr("{file} lacks {missing} and has extra {extra}", file=path.name, missing=lacks,
+                                   extra=more))
+            elif missing:
+                problems.append(tr("{file} lacks {missing}", file=path.name, missing=lacks))
+            else:
+                problems.append(tr("{file} has extra {extra}", file=path.name, extra=more))
             first_bad = first_bad or path
     if problems:
         raise DataError(
-            f"the files have different columns: {'; '.join(problems)} (compared with {paths[0].name}).",
+            tr("the files have different columns: {problems} (compared with {first}).",
+               problems=tr("; ").join(problems), first=paths[0].name),
             file=first_bad,
-            hint="Load files with the same columns together, or rename the columns so that they match.",
+            hint=tr("Load files with the same columns together, or rename the columns so that they match."),
         )
 
 
@@ -2270,14 +2301,11 @@ def _raw_text_blocks(path: Path, sniff: _Sniff, state: JobState) -> Iterator[tup
             raise problem from None
         # Rows already went out, so the file cannot be read again with other settings here.
         raise DataError(
-            "the file changes its form after the first part: "
-            + (
-                "a quoted value holds a line break."
-                if sniff.multiline
-                else "it is not valid in its encoding."
-            ),
+            tr("the file changes its form after the first part: a quoted value holds a line break.")
+            if sniff.multiline
+            else tr("the file changes its form after the first part: it is not valid in its encoding."),
             file=path,
-            hint="Choose the encoding in the preview, or load the file with File > Open to check it.",
+            hint=tr("Choose the encoding in the preview, or load the file with File > Open to check it."),
         ) from None
     except OSError as exc:
-        raise DataError(f"the file could not be read to the end ({exc}).", file=path) from None
+        raise DataError(tr("the file could not be read to the end ({error}).", error=exc), file=path) from None

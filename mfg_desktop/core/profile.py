@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from mfg_desktop.core.errors import DataError
+from mfg_desktop.core.i18n import N_, tr, trn
 from mfg_desktop.core.jobs import JobState, ensure_state
 from mfg_desktop.core.task import (
     BINARY,
@@ -123,6 +124,18 @@ class TargetReport:
 
     def to_dict(self) -> dict[str, Any]:
         return _json_safe(asdict(self))
+
+    def other_warnings(self) -> list[str]:
+        """The warnings except the one naming the leak suspects, which a leak list already shows."""
+        leak_list = tr(_LEAK_LIST, columns=", ".join(s.column for s in self.leak_suspects))
+        # the English start also catches a report made before the language was switched
+        return [w for w in self.warnings if w != leak_list and not w.startswith("Likely leaks")]
+
+
+_LEAK_LIST = N_("Likely leaks (left out of the inputs by default): {columns}.")
+# TRANSLATORS: the word every "Identifier-like: ..." profile note starts with; the translations of
+# those notes must start with the translation of this word (leak reasons are found by it)
+_IDENTIFIER_LIKE = N_("Identifier-like")
 
 
 # --------------------------------------------------------------------------------------------
@@ -229,32 +242,33 @@ def _profile_numeric(name: str, s: pd.Series, n: int, missing: int) -> ColumnPro
         lo, hi = q1 - IQR_FACTOR * iqr, q3 + IQR_FACTOR * iqr
         prof.outliers = int(((finite < lo) | (finite > hi)).sum()) + infinite
         if prof.outliers:
-            prof.warnings.append(
-                f"{prof.outliers} values ({_pct(prof.outliers / len(valid))}) lie outside the IQR "
-                f"fences [{_fmt(lo)}, {_fmt(hi)}]."
-            )
+            prof.warnings.append(trn(
+                "{n} value ({share}) lies outside the IQR fences [{low}, {high}].",
+                "{n} values ({share}) lie outside the IQR fences [{low}, {high}].",
+                prof.outliers, share=_pct(prof.outliers / len(valid)), low=_fmt(lo), high=_fmt(hi),
+            ))
     if infinite:
-        prof.warnings.append(f"{infinite} values are infinite.")
+        prof.warnings.append(trn("{n} value is infinite.", "{n} values are infinite.", infinite))
     if kind == INTEGER and distinct == len(valid) >= _ID_MIN_ROWS and pd.api.types.is_integer_dtype(s.dtype):
         steps = np.diff(valid)
         if len(steps) and (np.all(steps > 0) or np.all(steps < 0)):
             prof.identifier_like = True
             if np.all(np.abs(steps) == 1):
-                prof.warnings.append(
-                    f"Identifier-like: a row counter ({_fmt(valid[0])}, {_fmt(valid[1])}, ... "
-                    f"changes by 1 every row), not a measurement."
-                )
+                prof.warnings.append(tr(
+                    "Identifier-like: a row counter ({first}, {second}, ... changes by 1 every row), "
+                    "not a measurement.", first=_fmt(valid[0]), second=_fmt(valid[1]),
+                ))
             else:
-                prof.warnings.append(
+                prof.warnings.append(tr(
                     "Identifier-like: a different, steadily increasing whole number in every row "
                     "(a counter or running id), not a measurement."
-                )
+                ))
         elif prof.max - prof.min + 1 == distinct:
             prof.identifier_like = True
-            prof.warnings.append(
-                f"Identifier-like: every row has its own number, together exactly "
-                f"{_fmt(prof.min)}..{_fmt(prof.max)} (a shuffled row number or id)."
-            )
+            prof.warnings.append(tr(
+                "Identifier-like: every row has its own number, together exactly {low}..{high} "
+                "(a shuffled row number or id).", low=_fmt(prof.min), high=_fmt(prof.max),
+            ))
     return prof
 
 
@@ -293,22 +307,22 @@ def _profile_text(name: str, s: pd.Series, n: int, missing: int) -> ColumnProfil
     code_like = float(sample.str.match(_CODE_PATTERN).mean())
     if non_missing >= _ID_MIN_ROWS and distinct == non_missing and spaces < 0.1:
         prof.identifier_like = True
-        prof.warnings.append(
-            f"Identifier-like: a different value in every row ({distinct} distinct, "
-            f"e.g. '{counts.index[0]}'), not a measurement."
-        )
+        prof.warnings.append(tr(
+            "Identifier-like: a different value in every row ({n} distinct, e.g. '{example}'), "
+            "not a measurement.", n=distinct, example=counts.index[0],
+        ))
     elif non_missing >= _ID_MIN_ROWS and share >= 0.5 and code_like >= 0.9:
         prof.identifier_like = True
-        prof.warnings.append(
-            f"Identifier-like: codes such as '{counts.index[0]}' with {distinct} distinct values "
-            f"in {non_missing} rows."
-        )
+        prof.warnings.append(tr(
+            "Identifier-like: codes such as '{example}' with {n} distinct values in {rows} rows.",
+            example=counts.index[0], n=distinct, rows=non_missing,
+        ))
     elif kind == TEXT:
-        prof.warnings.append(
-            f"Free text or codes with {distinct} distinct values: not usable as a category as it is."
-        )
+        prof.warnings.append(tr(
+            "Free text or codes with {n} distinct values: not usable as a category as it is.", n=distinct
+        ))
     elif distinct > 100:
-        prof.warnings.append(f"Many categories ({distinct}): one-hot encoding will be wide.")
+        prof.warnings.append(tr("Many categories ({n}): one-hot encoding will be wide.", n=distinct))
     # Plain digit strings are left alone: ingest keeps those as text on purpose (ids like '00017').
     head_values = sample.head(200).str.strip()
     numeric_share = float(
@@ -319,10 +333,10 @@ def _profile_text(name: str, s: pd.Series, n: int, missing: int) -> ColumnProfil
         ).mean()
     )
     if numeric_share >= 0.5 and distinct > 2:
-        prof.warnings.append(
+        prof.warnings.append(tr(
             "Looks like numbers stored as text: check the decimal mark and thousands separator, "
             "or units written into the values."
-        )
+        ))
     return prof
 
 
@@ -345,18 +359,24 @@ def _profile_column(name: str, s: pd.Series) -> ColumnProfile:
     # Sentences a user reads first go first.
     head: list[str] = []
     if n and missing == n:
-        head.append("All values are missing.")
+        head.append(tr("All values are missing."))
     elif missing:
-        advice = " Consider dropping the column." if prof.missing_share > 0.5 else ""
-        head.append(f"{_pct(prof.missing_share)} of the values are missing ({missing} rows).{advice}")
+        if prof.missing_share > 0.5:
+            head.append(trn("{share} of the values are missing ({n} row). Consider dropping the column.",
+                            "{share} of the values are missing ({n} rows). Consider dropping the column.",
+                            missing, share=_pct(prof.missing_share)))
+        else:
+            head.append(trn("{share} of the values are missing ({n} row).",
+                            "{share} of the values are missing ({n} rows).", missing, share=_pct(prof.missing_share)))
     if prof.constant and missing < n:
         value = prof.top if prof.top is not None else _fmt(prof.min)
-        head.append(f"Constant: every value is {value}; it carries no information.")
+        head.append(tr("Constant: every value is {value}; it carries no information.", value=value))
     elif prof.near_constant:
         if prof.top is not None:
-            head.append(f"Near-constant: {_pct(prof.top_share or 0)} of the values are {prof.top}.")
+            head.append(tr("Near-constant: {share} of the values are {value}.",
+                           share=_pct(prof.top_share or 0), value=prof.top))
         else:
-            head.append("Near-constant: the values hardly vary.")
+            head.append(tr("Near-constant: the values hardly vary."))
     prof.warnings = head + prof.warnings
     return prof
 
@@ -375,35 +395,36 @@ def profile_frame(df: pd.DataFrame, state: JobState | None = None) -> DataProfil
     if len(set(names)) != len(names):
         dupes = sorted({c for c in names if names.count(c) > 1})
         raise DataError(
-            f"Duplicate column names: {', '.join(dupes)}.",
+            tr("Duplicate column names: {names}.", names=", ".join(dupes)),
             column=dupes[0],
-            hint="Rename the columns so that each name appears once.",
+            hint=tr("Rename the columns so that each name appears once."),
         )
     columns: list[ColumnProfile] = []
     total = len(names) + 2
     for i, name in enumerate(names):
         state.check_cancelled()
-        state.set_progress(i / total, f"profiling {name}")
+        state.set_progress(i / total, tr("profiling {column}", column=name))
         columns.append(_profile_column(name, df.iloc[:, i]))
     state.check_cancelled()
-    state.set_progress(len(names) / total, "looking for duplicate rows")
+    state.set_progress(len(names) / total, tr("looking for duplicate rows"))
     duplicates = int(pd.util.hash_pandas_object(df, index=False).duplicated().sum()) if n and names else 0
     memory = int(df.memory_usage(deep=True, index=True).sum())
-    state.set_progress((len(names) + 1) / total, "looking for one-hot groups")
+    state.set_progress((len(names) + 1) / total, tr("looking for one-hot groups"))
     groups = find_onehot_groups(df)
     warnings: list[str] = []
     if duplicates:
-        warnings.append(
-            f"{duplicates} rows ({_pct(duplicates / n)}) repeat an earlier row exactly; "
-            "check for double exports before splitting."
-        )
+        warnings.append(trn(
+            "{n} row ({share}) repeats an earlier row exactly; check for double exports before splitting.",
+            "{n} rows ({share}) repeat an earlier row exactly; check for double exports before splitting.",
+            duplicates, share=_pct(duplicates / n),
+        ))
     for a, b in _complement_pairs(df):
-        warnings.append(f"'{b}' is always 1 - '{a}': the two say the same thing, keep one as input.")
+        warnings.append(tr("'{second}' is always 1 - '{first}': the two say the same thing, keep one as input.",
+                           first=a, second=b))
     for group in groups:
-        warnings.append(
-            f"{', '.join(group)} have exactly one 1 per row: together they can be one multiclass target."
-        )
-    state.set_progress(1.0, "profile done")
+        warnings.append(tr("{columns} have exactly one 1 per row: together they can be one multiclass target.",
+                           columns=", ".join(group)))
+    state.set_progress(1.0, tr("profile done"))
     return DataProfile(
         rows=n, n_columns=len(names), duplicate_rows=duplicates, memory_bytes=memory,
         columns=columns, onehot_groups=groups, warnings=warnings,
@@ -421,10 +442,10 @@ def _check_target_exists(df: pd.DataFrame, columns: Sequence[str]) -> None:
             close = difflib.get_close_matches(col, names, n=3, cutoff=0.5)
             lowered = [c for c in names if c.lower() == col.lower() and c not in close]
             close = lowered + close
-            hint = f"Did you mean {', '.join(repr(c) for c in close)}?" if close else (
-                f"The columns are: {', '.join(names[:30])}{' ...' if len(names) > 30 else ''}."
+            hint = tr("Did you mean {names}?", names=", ".join(repr(c) for c in close)) if close else tr(
+                "The columns are: {names}.", names=", ".join(names[:30]) + (" ..." if len(names) > 30 else "")
             )
-            raise DataError(f"Target column '{col}' is not in the data.", column=col, hint=hint)
+            raise DataError(tr("Target column '{column}' is not in the data.", column=col), column=col, hint=hint)
 
 
 def _codes(s: pd.Series) -> tuple[np.ndarray, pd.Index]:
@@ -547,7 +568,8 @@ def analyze_target(
     present = y.notna().to_numpy()
     n_missing = int((~present).sum())
     if n_missing:
-        warnings.append(f"{n_missing} rows have no target value; they are left out of training.")
+        warnings.append(trn("{n} row has no target value; it is left out of training.",
+                            "{n} rows have no target value; they are left out of training.", n_missing))
     class_counts: dict[str, int] = {}
     minority_share: float | None = None
     y_codes = np.zeros(0, dtype=np.int64)
@@ -569,19 +591,19 @@ def analyze_target(
         minority_share = float(counts_arr[minority]) / total
         y_codes = codes
         if minority_share < 0.2:
-            warnings.append(
-                f"Imbalanced: the smallest class '{classes[minority]}' is {_pct(minority_share)} of the "
-                f"rows; accuracy is misleading here, judge by recall, precision and ROC-AUC, and "
-                f"weight the classes."
-            )
+            warnings.append(tr(
+                "Imbalanced: the smallest class '{cls}' is {share} of the rows; accuracy is misleading here, "
+                "judge by recall, precision and ROC-AUC, and weight the classes.",
+                cls=classes[minority], share=_pct(minority_share),
+            ))
         tiny = [c for c, k in class_counts.items() if k < 10]
         if tiny:
-            warnings.append(
-                f"Classes with fewer than 10 rows ({', '.join(tiny[:10])}): too few to learn from "
-                "and to split stratified."
-            )
+            warnings.append(tr(
+                "Classes with fewer than 10 rows ({classes}): too few to learn from and to split stratified.",
+                classes=", ".join(tiny[:10]),
+            ))
         if len(classes) > 50:
-            warnings.append(f"{len(classes)} classes: is this really a category and not a number or an id?")
+            warnings.append(tr("{n} classes: is this really a category and not a number or an id?", n=len(classes)))
 
     group_of_target = next((g for g in profile.onehot_groups if set(columns) <= set(g)), None)
     candidates = [c for c in names if c not in set(columns)]
@@ -597,20 +619,20 @@ def analyze_target(
 
     for i, name in enumerate(candidates):
         state.check_cancelled()
-        state.set_progress(i / max(len(candidates), 1), f"checking {name} for leaks")
+        state.set_progress(i / max(len(candidates), 1), tr("checking {column} for leaks", column=name))
         prof = by_name.get(name)
         if prof is None:
-            raise DataError(f"The profile does not match the data: it has no column '{name}'.",
-                            hint="Profile the data again.")
+            raise DataError(tr("The profile does not match the data: it has no column '{column}'.", column=name),
+                            hint=tr("Profile the data again."))
         if prof.identifier_like:
-            reasons[name].append(next(w for w in prof.warnings if w.startswith("Identifier-like")))
+            reasons[name].append(_identifier_note(prof))
             # an id is flagged as such; a value rule on it would only restate that
             continue
         if group_of_target is not None and len(columns) == 1 and name in group_of_target:
-            reasons[name].append(
-                f"Part of the one-hot group {ONEHOT_JOIN.join(group_of_target)} with the target: "
-                "knowing the other members tells the target."
-            )
+            reasons[name].append(tr(
+                "Part of the one-hot group {group} with the target: knowing the other members tells the target.",
+                group=ONEHOT_JOIN.join(group_of_target),
+            ))
             determines.add(name)
             continue
         if prof.constant or prof.kind in (TEXT, DATETIME) or prof.missing == len(df) or name in per_entity:
@@ -630,21 +652,24 @@ def analyze_target(
 
     suspects = [LeakSuspect(c, " ".join(r)) for c, r in reasons.items() if r]
     if suspects:
-        warnings.append(
-            "Likely leaks (left out of the inputs by default): " + ", ".join(s.column for s in suspects) + "."
-        )
-    state.set_progress(1.0, "target analysed")
+        warnings.append(tr(_LEAK_LIST, columns=", ".join(s.column for s in suspects)))
+    state.set_progress(1.0, tr("target analysed"))
     return TargetReport(
         target=target_name, columns=list(columns), task=task, class_counts=class_counts,
         minority_share=minority_share, leak_suspects=suspects, warnings=warnings,
     )
 
 
-def _rule_sentence(name: str, value: str, cls: str, hits: int, rows: int, base: float) -> str:
-    return (
-        f"when {name} = {value} the target is {cls} in {hits} of {rows} rows "
-        f"(base rate {_pct(base)})."
-    )
+def _identifier_note(prof: ColumnProfile) -> str:
+    """The profile's "Identifier-like: ..." note of an identifier-like column."""
+    starts = ("Identifier-like", tr(_IDENTIFIER_LIKE))
+    return next((w for w in prof.warnings if w.startswith(starts)), tr(
+        "Identifier-like: a different value in every row, not a measurement."))
+
+
+def _rule_values(name: str, value: str, cls: str, hits: int, rows: int, base: float) -> dict[str, Any]:
+    """The placeholders of a "when COLUMN = VALUE the target is CLASS in HITS of ROWS rows" sentence."""
+    return {"column": name, "value": value, "cls": cls, "hits": hits, "rows": rows, "base": _pct(base)}
 
 
 def _classification_leak(
@@ -661,20 +686,28 @@ def _classification_leak(
         rules = _value_rules(s[present], y_codes[present], classes, counts)
         if rules:
             value, cls, hits, rows = rules[0]
-            more = f" ({len(rules) - 1} more such values.)" if len(rules) > 1 else ""
             base = counts[classes.index(cls)] / total
-            return (
-                "On its own it nearly determines the target: "
-                + _rule_sentence(prof.name, value, cls, hits, rows, base)
-                + more
+            values = _rule_values(prof.name, value, cls, hits, rows, base)
+            if len(rules) > 1:
+                return trn(
+                    "On its own it nearly determines the target: when {column} = {value} the target is {cls} "
+                    "in {hits} of {rows} rows (base rate {base}). ({n} more such value.)",
+                    "On its own it nearly determines the target: when {column} = {value} the target is {cls} "
+                    "in {hits} of {rows} rows (base rate {base}). ({n} more such values.)",
+                    len(rules) - 1, **values,
+                )
+            return tr(
+                "On its own it nearly determines the target: when {column} = {value} the target is {cls} "
+                "in {hits} of {rows} rows (base rate {base}).", **values,
             )
         return None
     if prof.kind in (NUMERIC, INTEGER):
         score = _single_feature_score(_as_float(s[present]), y_codes[present], len(classes))
         if score is not None and score >= SINGLE_FEATURE_MIN_BALANCED_ACCURACY:
-            return (
-                f"On its own it predicts the target with {_pct(score)} balanced accuracy "
-                f"(cross-validated on this column alone; guessing gives {_pct(1 / len(classes))})."
+            return tr(
+                "On its own it predicts the target with {score} balanced accuracy "
+                "(cross-validated on this column alone; guessing gives {guess}).",
+                score=_pct(score), guess=_pct(1 / len(classes)),
             )
     return None
 
@@ -695,9 +728,10 @@ def _regression_leak(s: pd.Series, prof: ColumnProfile, y: pd.Series, present: n
         pearson = float(np.corrcoef(xs, ts)[0, 1])
         spearman = float(np.corrcoef(pd.Series(xs).rank().to_numpy(), pd.Series(ts).rank().to_numpy())[0, 1])
         r = pearson if abs(pearson) >= abs(spearman) else spearman
-        kind = "" if r == pearson else " (rank)"
         if abs(r) >= REGRESSION_MIN_ABS_CORRELATION:
-            return f"On its own it nearly determines the target: correlation{kind} r = {r:.3f}."
+            if r == pearson:
+                return tr("On its own it nearly determines the target: correlation r = {r:.3f}.", r=r)
+            return tr("On its own it nearly determines the target: correlation (rank) r = {r:.3f}.", r=r)
         return None
     if prof.kind == CATEGORICAL and prof.distinct <= DISCRETE_MAX_CATEGORIES:
         ok = present & s.notna().to_numpy() & np.isfinite(target)
@@ -711,9 +745,9 @@ def _regression_leak(s: pd.Series, prof: ColumnProfile, y: pd.Series, present: n
         residual = float(((t - means[codes]) ** 2).sum())
         spread = float(((t - t.mean()) ** 2).sum())
         if spread > 0 and 1 - residual / spread >= REGRESSION_MIN_GROUP_R2:
-            return (
-                f"On its own it nearly determines the target: its categories explain "
-                f"{_pct(1 - residual / spread)} of the target's variance."
+            return tr(
+                "On its own it nearly determines the target: its categories explain {share} of the target's variance.",
+                share=_pct(1 - residual / spread),
             )
     return None
 
@@ -762,9 +796,10 @@ def _sibling_flags(
             cls = int(np.argmin(counts)) if len(classes) == 2 else int(np.argmax(hits))
             found.append((
                 name,
-                f"A rare 0/1 flag in the same block as {', '.join(confirmed)}, which each determine "
-                f"the target: most likely another sub-label recorded with the outcome; "
-                + _rule_sentence(name, "1", classes[cls], int(hits[cls]), ones, counts[cls] / total),
+                tr("A rare 0/1 flag in the same block as {flags}, which each determine the target: most likely "
+                   "another sub-label recorded with the outcome; when {column} = {value} the target is {cls} "
+                   "in {hits} of {rows} rows (base rate {base}).", flags=", ".join(confirmed),
+                   **_rule_values(name, "1", classes[cls], int(hits[cls]), ones, counts[cls] / total)),
             ))
     return found
 
@@ -832,9 +867,9 @@ def histogram(series: pd.Series, bins: int = 30) -> tuple[np.ndarray, np.ndarray
         data = data[np.isfinite(data)]
     else:
         raise DataError(
-            "A histogram needs numbers; this column holds text.",
+            tr("A histogram needs numbers; this column holds text."),
             column=str(series.name),
-            hint="Show its value counts instead.",
+            hint=tr("Show its value counts instead."),
         )
     if len(data) == 0:
         return np.zeros(bins, dtype=np.int64), np.linspace(0.0, 1.0, bins + 1)
@@ -848,10 +883,12 @@ def value_counts(series: pd.Series, top: int = 20) -> list[tuple[str, int]]:
     result = [(_fmt(v), int(c)) for v, c in zip(counts.index[:top], counts.iloc[:top], strict=True)]
     rest = int(counts.iloc[top:].sum())
     if rest:
-        result.append((f"(other {len(counts) - top})", rest))
+        # TRANSLATORS: keep the ASCII brackets: the plot greys bars whose label is in ( )
+        result.append((tr("(other {n})", n=len(counts) - top), rest))
     missing = int(series.isna().sum())
     if missing:
-        result.append(("(missing)", missing))
+        # TRANSLATORS: keep the ASCII brackets: the plot greys bars whose label is in ( )
+        result.append((tr("(missing)"), missing))
     return result
 
 

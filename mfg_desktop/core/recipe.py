@@ -25,6 +25,7 @@ import pandas as pd
 
 from mfg_desktop.core.errors import DataError, ModelFileError, TrainingError
 from mfg_desktop.core.formula import DerivedColumn, FormulaError, apply_derived
+from mfg_desktop.core.i18n import N_, tr, trn
 from mfg_desktop.core.task import BINARY, MULTICLASS, REGRESSION, detect_task, target_columns, target_series
 
 ROLES = ("numeric", "categorical", "datetime", "drop")
@@ -43,7 +44,9 @@ OUTLIER_IQR_FACTOR = 3.0
 OUTLIER_SHARE_FOR_ROBUST = 0.01
 CLASS_WEIGHT_MINORITY_SHARE = 0.20
 MISSING_CATEGORY = "(missing)"
-DATETIME_PARTS = ("elapsed days", "hour", "day of week", "month")
+DATETIME_PARTS = ("elapsed days", "hour", "day of week", "month")  # feature names: stay English
+# what a proposed date/time column becomes, as the reason shown to the user says it
+_DATETIME_PARTS_SHOWN = N_("elapsed days, hour, day of week, month")
 
 _ID_NAME = re.compile(
     r"(^|[\s_\-.])(id|ids|udi|uid|uuid|guid|no|nr|index|idx|serial|sn|key)($|[\s_\-.])"
@@ -164,28 +167,32 @@ class ColumnPlan:
         """Raise :class:`TrainingError` for a combination that cannot be fitted."""
         if self.role not in ROLES:
             raise TrainingError(
-                f"Unknown role {self.role!r}; use one of {', '.join(ROLES)}.", column=self.name
+                tr("Unknown role {role!r}; use one of {roles}.", role=self.role, roles=", ".join(ROLES)),
+                column=self.name,
             )
         if self.role == "drop":
             return
         if self.role == "categorical":
             if self.impute not in CATEGORICAL_IMPUTE:
                 raise TrainingError(
-                    f"A categorical column cannot be imputed with {self.impute!r}.",
+                    tr("A categorical column cannot be imputed with {impute!r}.", impute=self.impute),
                     column=self.name,
-                    hint="Use 'most_frequent', or 'constant' to make missing its own category.",
+                    hint=tr("Use 'most_frequent', or 'constant' to make missing its own category."),
                 )
             if self.encode not in ENCODINGS:
-                raise TrainingError(f"Unknown encoding {self.encode!r}; use one-hot.", column=self.name)
+                raise TrainingError(tr("Unknown encoding {encode!r}; use one-hot.", encode=self.encode),
+                                    column=self.name)
             return
         if self.impute not in NUMERIC_IMPUTE:
             raise TrainingError(
-                f"Unknown imputation {self.impute!r}; use one of {', '.join(NUMERIC_IMPUTE)}.",
+                tr("Unknown imputation {impute!r}; use one of {choices}.", impute=self.impute,
+                   choices=", ".join(NUMERIC_IMPUTE)),
                 column=self.name,
             )
         if self.scale not in SCALES:
             raise TrainingError(
-                f"Unknown scaling {self.scale!r}; use one of {', '.join(SCALES)}.", column=self.name
+                tr("Unknown scaling {scale!r}; use one of {choices}.", scale=self.scale, choices=", ".join(SCALES)),
+                column=self.name,
             )
 
 
@@ -202,9 +209,9 @@ class PcaSettings:
             return
         if self.n_components is not None:
             if int(self.n_components) < 1:
-                raise TrainingError("PCA needs at least one component.")
+                raise TrainingError(tr("PCA needs at least one component."))
         elif self.variance is None or not 0.0 < float(self.variance) <= 1.0:
-            raise TrainingError("PCA's share of variance kept must be between 0 and 1 (e.g. 0.95).")
+            raise TrainingError(tr("PCA's share of variance kept must be between 0 and 1 (e.g. 0.95)."))
 
 
 @dataclass
@@ -233,8 +240,9 @@ class Recipe:
         """One sentence per provenance or identifier-like column that is an input on purpose."""
         targets = set(self.target_columns)
         return [
-            f"{p.name!r} is an input although it is {p.caution}: the model will require a {p.name!r} "
-            "column in every file it scores, and will learn from where or when the rows were recorded."
+            tr("{column!r} is an input although it is {caution}: the model will require a {column!r} "
+               "column in every file it scores, and will learn from where or when the rows were recorded.",
+               column=p.name, caution=p.caution)
             for p in self.columns
             if p.caution and p.role != "drop" and p.name not in targets
         ]
@@ -250,11 +258,11 @@ class Recipe:
             p.check()
         self.pca.check()
         if self.task is not None and self.task not in TASKS:
-            raise TrainingError(f"Unknown task {self.task!r}; use one of {', '.join(TASKS)}.")
+            raise TrainingError(tr("Unknown task {task!r}; use one of {tasks}.", task=self.task, tasks=", ".join(TASKS)))
         if not self.inputs:
             raise TrainingError(
-                "No usable inputs: every column is dropped.",
-                hint="Tick at least one input column on the Prepare page.",
+                tr("No usable inputs: every column is dropped."),
+                hint=tr("Tick at least one input column on the Prepare page."),
             )
 
     def to_dict(self) -> dict[str, Any]:
@@ -286,7 +294,7 @@ class Recipe:
                 positive_class=d.get("positive_class"),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise TrainingError(f"The stored recipe is incomplete or malformed ({exc!r}).") from exc
+            raise TrainingError(tr("The stored recipe is incomplete or malformed ({error!r}).", error=exc)) from exc
         for p in recipe.columns:
             p.check()
         recipe.pca.check()
@@ -339,26 +347,30 @@ def _propose_one(name: str, s: pd.Series) -> ColumnPlan:
     present = s.dropna()
     missing_share = 1.0 - len(present) / n if n else 1.0
     if present.empty:
-        return ColumnPlan(name, "drop", reason="empty: no values")
+        return ColumnPlan(name, "drop", reason=tr("empty: no values"))
     if missing_share > MAX_MISSING_SHARE:
-        return ColumnPlan(name, "drop", reason=f"mostly empty ({missing_share:.0%} missing)")
+        return ColumnPlan(name, "drop", reason=tr("mostly empty ({share:.0%} missing)", share=missing_share))
     distinct = int(present.nunique())
     if distinct <= 1:
-        return ColumnPlan(name, "drop", reason=f"constant (always {present.iloc[0]!r})")
+        return ColumnPlan(name, "drop", reason=tr("constant (always {value!r})", value=present.iloc[0]))
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
-        return ColumnPlan(name, "datetime", reason="date/time: " + ", ".join(DATETIME_PARTS))
+        return ColumnPlan(name, "datetime", reason=tr("date/time: {parts}", parts=tr(_DATETIME_PARTS_SHOWN)))
     if pd.api.types.is_bool_dtype(s.dtype):
-        return ColumnPlan(name, "numeric", impute="most_frequent", scale="none", reason="yes/no flag")
+        return ColumnPlan(name, "numeric", impute="most_frequent", scale="none", reason=tr("yes/no flag"))
     if not pd.api.types.is_numeric_dtype(s.dtype):
         if _looks_like_dates(present):
-            return ColumnPlan(name, "datetime", reason="dates written as text: " + ", ".join(DATETIME_PARTS))
+            return ColumnPlan(name, "datetime",
+                              reason=tr("dates written as text: {parts}", parts=tr(_DATETIME_PARTS_SHOWN)))
         # A sample rules out ordinary text cheaply before converting the whole column.
         sample_ok = pd.to_numeric(present.head(1000), errors="coerce").notna().mean() >= 0.9
         numbers = pd.to_numeric(present, errors="coerce") if sample_ok else None
         if numbers is not None and numbers.notna().mean() >= 0.95:
             bad = int(numbers.isna().sum())
-            note = f"; {bad} cells are not numbers and count as missing" if bad else ""
-            return _propose_numeric(name, numbers.astype(float), reason="numbers stored as text" + note)
+            reason = tr("numbers stored as text")
+            if bad:
+                reason = _also(reason, trn("{n} cell is not a number and counts as missing",
+                                           "{n} cells are not numbers and count as missing", bad))
+            return _propose_numeric(name, numbers.astype(float), reason=reason)
         unique_share = distinct / len(present)
         nearly_unique = unique_share >= 0.9 and len(present) >= 20
         if distinct <= MAX_ONEHOT_CATEGORIES and not nearly_unique:
@@ -367,19 +379,19 @@ def _propose_one(name: str, s: pd.Series) -> ColumnPlan:
                 "categorical",
                 impute="most_frequent",
                 scale="none",
-                reason=f"text with {distinct} categories: one-hot",
+                reason=tr("text with {n} categories: one-hot", n=distinct),
             )
         if nearly_unique:
-            return ColumnPlan(name, "drop", reason=f"identifier-like ({distinct} distinct values)")
-        kind = "identifier-like, " if _ID_NAME.search(name) else ""
-        return ColumnPlan(
-            name,
-            "drop",
-            reason=f"{kind}{distinct} distinct values: too many to one-hot (may serve for a grouped split)",
-        )
+            return ColumnPlan(name, "drop", reason=tr("identifier-like ({n} distinct values)", n=distinct))
+        if _ID_NAME.search(name):
+            reason = tr("identifier-like, {n} distinct values: too many to one-hot (may serve for a grouped split)",
+                        n=distinct)
+        else:
+            reason = tr("{n} distinct values: too many to one-hot (may serve for a grouped split)", n=distinct)
+        return ColumnPlan(name, "drop", reason=reason)
     values = present.to_numpy(dtype=float)
     if _is_identifier(name, values):
-        return ColumnPlan(name, "drop", reason="identifier-like (a unique whole number per row)")
+        return ColumnPlan(name, "drop", reason=tr("identifier-like (a unique whole number per row)"))
     return _propose_numeric(name, pd.Series(values), reason="")
 
 
@@ -389,12 +401,13 @@ def _included_plan(proposed: ColumnPlan, s: pd.Series) -> ColumnPlan:
         return proposed
     present = s.dropna()
     if present.nunique() <= 1:
-        raise DataError(f"This column cannot be an input: it is {proposed.reason}.", column=proposed.name,
-                        hint="Leave it out; a constant or empty column carries no information.")
+        raise DataError(tr("This column cannot be an input: it is {reason}.", reason=proposed.reason),
+                        column=proposed.name,
+                        hint=tr("Leave it out; a constant or empty column carries no information."))
     if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
-        return _propose_numeric(proposed.name, s.astype(float), reason="included on purpose")
+        return _propose_numeric(proposed.name, s.astype(float), reason=tr("included on purpose"))
     return ColumnPlan(proposed.name, "categorical", impute="most_frequent", scale="none",
-                      reason="included on purpose: one-hot of its values")
+                      reason=tr("included on purpose: one-hot of its values"))
 
 
 def identifier_name(name: str) -> bool:
@@ -413,11 +426,11 @@ def non_input_reason(name: str, s: pd.Series) -> str:
     from mfg_desktop.core.profile import _profile_column  # the same rules as the data-quality view
 
     if _PROVENANCE_NAME.match(name.strip()):
-        return "provenance (where or when the row was recorded)"
+        return tr("provenance (where or when the row was recorded)")
     if s.dropna().nunique() <= 1:
         return ""
     if _profile_column(name, s).identifier_like:
-        return "identifier-like (a different code or number per row)"
+        return tr("identifier-like (a different code or number per row)")
     return ""
 
 
@@ -430,6 +443,14 @@ def _is_identifier(name: str, values: np.ndarray) -> bool:
     return increasing or bool(_ID_NAME.search(name))
 
 
+def _also(reason: str, note: str) -> str:
+    """A proposal's reason with one more note after it (either may be empty)."""
+    if not reason or not note:
+        return reason or note
+    # TRANSLATORS: joins two notes of one column's proposal, e.g. "numbers stored as text; 0/1 flag"
+    return tr("{reason}; {note}", reason=reason, note=note)
+
+
 def _propose_numeric(name: str, values: pd.Series, reason: str) -> ColumnPlan:
     x = values.dropna().to_numpy(dtype=float)
     x = x[np.isfinite(x)]
@@ -439,18 +460,16 @@ def _propose_numeric(name: str, values: pd.Series, reason: str) -> ColumnPlan:
             "numeric",
             impute="most_frequent",
             scale="none",
-            reason=(reason + "; " if reason else "") + "0/1 flag",
+            reason=_also(reason, tr("0/1 flag")),
         )
     q1, q3 = np.percentile(x, [25, 75])
     iqr = q3 - q1
     if iqr > 0:
         far = float(np.mean((x < q1 - OUTLIER_IQR_FACTOR * iqr) | (x > q3 + OUTLIER_IQR_FACTOR * iqr)))
         if far > OUTLIER_SHARE_FOR_ROBUST:
-            note = f"heavy outliers ({far:.1%} beyond 3 IQR): robust scaling"
-            return ColumnPlan(
-                name, "numeric", scale="robust", reason=(reason + "; " if reason else "") + note
-            )
-    return ColumnPlan(name, "numeric", reason=reason or "numeric")
+            note = tr("heavy outliers ({share:.1%} beyond 3 IQR): robust scaling", share=far)
+            return ColumnPlan(name, "numeric", scale="robust", reason=_also(reason, note))
+    return ColumnPlan(name, "numeric", reason=reason or tr("numeric"))
 
 
 def propose_recipe(
@@ -477,29 +496,29 @@ def propose_recipe(
     missing = [t for t in targets if t not in columns]
     if missing:
         raise DataError(
-            f"Target column {missing[0]!r} not found.",
+            tr("Target column {column!r} not found.", column=missing[0]),
             column=missing[0],
-            hint="Pick a column that exists in the data.",
+            hint=tr("Pick a column that exists in the data."),
         )
     excluded = set(map(str, exclude))
     included = set(map(str, include))
     unknown = sorted(included - set(columns))
     if unknown:
-        raise DataError("The column to include is not in the data.", column=unknown[0],
-                        hint="Check the spelling; names are case-sensitive.")
+        raise DataError(tr("The column to include is not in the data."), column=unknown[0],
+                        hint=tr("Check the spelling; names are case-sensitive."))
     clash = sorted(included & (excluded | set(targets)))
     if clash:
-        raise DataError("A column cannot be both included and excluded (or be the target).", column=clash[0],
-                        hint="Name it in one of --include and --exclude only.")
+        raise DataError(tr("A column cannot be both included and excluded (or be the target)."), column=clash[0],
+                        hint=tr("Name it in one of --include and --exclude only."))
     leaks = {str(k): v for k, v in (leak_suspects or {}).items()}
     plans: list[ColumnPlan] = []
     for name in columns:
         if name in targets:
             continue
         if name in excluded:
-            plans.append(ColumnPlan(name, "drop", reason="excluded"))
+            plans.append(ColumnPlan(name, "drop", reason=tr("excluded")))
         elif name in leaks:
-            plans.append(ColumnPlan(name, "drop", reason=leaks[name] or "leak suspect"))
+            plans.append(ColumnPlan(name, "drop", reason=leaks[name] or tr("leak suspect")))
         else:
             plans.append(_propose_one(name, frame[name]))
         caution = non_input_reason(name, frame[name])
@@ -508,7 +527,8 @@ def propose_recipe(
         if caution:
             plans[-1].caution = caution
             if plans[-1].role != "drop" and name not in included:
-                plans[-1] = replace(plans[-1], role="drop", reason=f"{caution}: not an input unless included")
+                plans[-1] = replace(plans[-1], role="drop",
+                                    reason=tr("{caution}: not an input unless included", caution=caution))
     try:
         task: str | None = detect_task(target_series(frame, targets if len(targets) > 1 else targets[0]))
     except (TrainingError, DataError):
@@ -532,37 +552,37 @@ def check_target(y: pd.Series, task: str) -> None:
     values = y.dropna()
     if values.empty:
         raise TrainingError(
-            "The target has no values: every row is missing.", column=name, hint="Pick another target column."
+            tr("The target has no values: every row is missing."), column=name, hint=tr("Pick another target column.")
         )
     distinct = int(values.nunique())
     if distinct < 2:
         raise TrainingError(
-            f"The target has only one value ({_plain(values.iloc[0])!r}) in the rows used: there is nothing "
-            "to learn.",
+            tr("The target has only one value ({value!r}) in the rows used: there is nothing to learn.",
+               value=_plain(values.iloc[0])),
             column=name,
-            hint="Pick a target that takes at least two values, or load more data.",
+            hint=tr("Pick a target that takes at least two values, or load more data."),
         )
     if task == BINARY and distinct > 2:
         raise TrainingError(
-            f"A yes/no (binary) target must take two values; this one takes {distinct}.",
+            tr("A yes/no (binary) target must take two values; this one takes {n}.", n=distinct),
             column=name,
-            hint="Choose the multiclass task, or pick another target.",
+            hint=tr("Choose the multiclass task, or pick another target."),
         )
     if task == REGRESSION:
         numbers = pd.to_numeric(values, errors="coerce")
         if numbers.isna().any() or pd.api.types.is_bool_dtype(values.dtype):
             bad = values[numbers.isna()].iloc[0] if numbers.isna().any() else values.iloc[0]
             raise TrainingError(
-                f"Regression needs a numeric target; found {_plain(bad)!r}.",
+                tr("Regression needs a numeric target; found {value!r}.", value=_plain(bad)),
                 column=name,
-                hint="Choose a classification task, or pick a numeric target.",
+                hint=tr("Choose a classification task, or pick a numeric target."),
             )
         if not np.all(np.isfinite(numbers.to_numpy(dtype=float))):
             raise TrainingError(
-                "The target holds infinite values.", column=name, hint="Remove or correct those rows."
+                tr("The target holds infinite values."), column=name, hint=tr("Remove or correct those rows.")
             )
     elif task not in TASKS:
-        raise TrainingError(f"Unknown task {task!r}; use one of {', '.join(TASKS)}.")
+        raise TrainingError(tr("Unknown task {task!r}; use one of {tasks}.", task=task, tasks=", ".join(TASKS)))
 
 
 def _label_key(v: Any) -> Any:
@@ -624,9 +644,9 @@ class LabelMapping:
             key = _label_key(positive_class)
             if key not in counts:
                 raise TrainingError(
-                    f"The chosen positive class {positive_class!r} is not a value of the target.",
+                    tr("The chosen positive class {value!r} is not a value of the target.", value=positive_class),
                     column=name,
-                    hint=f"Pick one of {labels[0]!r} or {labels[1]!r}.",
+                    hint=tr("Pick one of {first!r} or {second!r}.", first=labels[0], second=labels[1]),
                 )
             positive = key
         else:
@@ -644,18 +664,20 @@ class LabelMapping:
         if missing.any():
             row = int(np.argmax(missing))
             raise DataError(
-                f"{int(missing.sum())} rows have no target value (first: data row {row + 1}).",
+                trn("{n} row has no target value (first: data row {row}).",
+                    "{n} rows have no target value (first: data row {row}).", int(missing.sum()), row=row + 1),
                 column=self.name,
-                hint="Remove those rows or fill in the target.",
+                hint=tr("Remove those rows or fill in the target."),
             )
         if self.task == REGRESSION:
             numbers = pd.to_numeric(series, errors="coerce")
             if numbers.isna().any():
                 row = int(np.argmax(numbers.isna().to_numpy()))
                 raise DataError(
-                    f"The target value {series.iloc[row]!r} is not a number (data row {row + 1}).",
+                    tr("The target value {value!r} is not a number (data row {row}).",
+                       value=series.iloc[row], row=row + 1),
                     column=self.name,
-                    hint="Correct or remove that row.",
+                    hint=tr("Correct or remove that row."),
                 )
             return numbers.to_numpy(dtype=np.float32)
         lookup = self._lookup()
@@ -670,11 +692,12 @@ class LabelMapping:
         unseen = codes < 0
         if unseen.any():
             names = pd.Series(keys[positions[unseen]], dtype=object).value_counts()
-            shown = ", ".join(f"{k!r} ({v} rows)" for k, v in names.head(5).items())
+            shown = tr(", ").join(trn("{value!r} ({n} row)", "{value!r} ({n} rows)", int(v), value=k)
+                                  for k, v in names.head(5).items())
             raise DataError(
-                f"The target holds values the model was not trained on: {shown}.",
+                tr("The target holds values the model was not trained on: {values}.", values=shown),
                 column=self.name,
-                hint="Known values: " + ", ".join(repr(c) for c in self.classes) + ".",
+                hint=tr("Known values: {values}.", values=", ".join(repr(c) for c in self.classes)),
             )
         return codes
 
@@ -684,7 +707,7 @@ class LabelMapping:
         if self.task == REGRESSION:
             return arr.astype(np.float64)
         if arr.size and (arr.min() < 0 or arr.max() >= self.n_classes):
-            raise DataError(f"Class index out of range 0..{self.n_classes - 1}.")
+            raise DataError(tr("Class index out of range 0..{last}.", last=self.n_classes - 1))
         return np.asarray(self.classes, dtype=object)[arr.astype(np.int64)]
 
     def to_dict(self) -> dict[str, Any]:
@@ -699,10 +722,10 @@ class LabelMapping:
     def from_dict(cls, d: Mapping[str, Any]) -> LabelMapping:
         task = d.get("task")
         if task not in TASKS:
-            raise TrainingError(f"The stored label mapping has an unknown task {task!r}.")
+            raise TrainingError(tr("The stored label mapping has an unknown task {task!r}.", task=task))
         classes = list(d.get("classes", []))
         if task != REGRESSION and len(classes) < 2:
-            raise TrainingError("The stored label mapping has fewer than two classes.")
+            raise TrainingError(tr("The stored label mapping has fewer than two classes."))
         return cls(task=task, classes=classes, name=str(d.get("name", "target")))
 
 
@@ -845,7 +868,7 @@ def fit_recipe(recipe: Recipe, train_df: pd.DataFrame) -> FittedRecipe:
     # The fitted recipe keeps its own copy: later edits of the plan on screen must not change it.
     recipe = Recipe.from_dict(recipe.to_dict())
     frame = apply_derived(train_df, recipe.derived)
-    _require_columns(frame, recipe, what="training data")
+    _require_columns(frame, recipe, what=N_("training data"))
     y = target_series(frame, recipe.target)
     labelled = y.notna().to_numpy()
     frame = frame.loc[labelled]
@@ -853,7 +876,8 @@ def fit_recipe(recipe: Recipe, train_df: pd.DataFrame) -> FittedRecipe:
     task = recipe.task or detect_task(y)
     mapping = LabelMapping.fit(y, task, recipe.positive_class)
     if len(frame) < 2:
-        raise TrainingError(f"Only {len(frame)} training rows have a target value; at least 2 are needed.")
+        raise TrainingError(trn("Only {n} training row has a target value; at least 2 are needed.",
+                                "Only {n} training rows have a target value; at least 2 are needed.", len(frame)))
 
     origins: dict[str, str] = {}
     for name in recipe.inputs:
@@ -861,9 +885,9 @@ def fit_recipe(recipe: Recipe, train_df: pd.DataFrame) -> FittedRecipe:
             t = _to_datetime(frame[name])
             if t.notna().sum() == 0:
                 raise TrainingError(
-                    "The date/time column has no readable date in the training rows.",
+                    tr("The date/time column has no readable date in the training rows."),
                     column=name,
-                    hint="Drop it or fix its format.",
+                    hint=tr("Drop it or fix its format."),
                 )
             origins[name] = t.min().isoformat()
     prepared, sources = _prepare(frame, recipe, origins)
@@ -871,11 +895,10 @@ def fit_recipe(recipe: Recipe, train_df: pd.DataFrame) -> FittedRecipe:
     empty = [c for c in recipe.inputs if all(np.all(_isnan(prepared[f])) for f in sources[c])]
     if empty:
         raise TrainingError(
-            "These input columns have no value in any training row: "
-            + ", ".join(repr(c) for c in empty)
-            + ".",
+            tr("These input columns have no value in any training row: {columns}.",
+               columns=", ".join(repr(c) for c in empty)),
             column=empty[0],
-            hint="Drop them in the recipe, or choose a split that gives them training rows.",
+            hint=tr("Drop them in the recipe, or choose a split that gives them training rows."),
         )
     unimputed = [
         c
@@ -886,11 +909,10 @@ def fit_recipe(recipe: Recipe, train_df: pd.DataFrame) -> FittedRecipe:
     ]
     if unimputed:
         raise TrainingError(
-            "These columns have missing values in the training rows but no imputation: "
-            + ", ".join(repr(c) for c in unimputed)
-            + ".",
+            tr("These columns have missing values in the training rows but no imputation: {columns}.",
+               columns=", ".join(repr(c) for c in unimputed)),
             column=unimputed[0],
-            hint="Choose an imputation (e.g. median) for them.",
+            hint=tr("Choose an imputation (e.g. median) for them."),
         )
 
     scalers = {"standard": StandardScaler, "minmax": MinMaxScaler, "robust": RobustScaler}
@@ -940,9 +962,10 @@ def fit_recipe(recipe: Recipe, train_df: pd.DataFrame) -> FittedRecipe:
         limit = min(n_before_pca, len(frame))
         if pca_step.n_components > limit:
             raise TrainingError(
-                f"PCA asks for {pca_step.n_components} components, but the recipe gives only {limit} "
-                f"({n_before_pca} features, {len(frame)} training rows).",
-                hint=f"Ask for at most {limit} components, or a share of variance.",
+                tr("PCA asks for {asked} components, but the recipe gives only {limit} "
+                   "({features} features, {rows} training rows).",
+                   asked=pca_step.n_components, limit=limit, features=n_before_pca, rows=len(frame)),
+                hint=tr("Ask for at most {limit} components, or a share of variance.", limit=limit),
             )
     pipeline.fit(prepared)
 
@@ -958,8 +981,8 @@ def fit_recipe(recipe: Recipe, train_df: pd.DataFrame) -> FittedRecipe:
         names = [f"PC{i + 1}" for i in range(pca_step.n_components_)]
     if not names:
         raise TrainingError(
-            "No usable inputs after the recipe: it produces no features.",
-            hint="Keep at least one input column.",
+            tr("No usable inputs after the recipe: it produces no features."),
+            hint=tr("Keep at least one input column."),
         )
     fitted = FittedRecipe(
         recipe=recipe,
@@ -996,14 +1019,16 @@ def _count_features(
 
 
 def _require_columns(df: pd.DataFrame, recipe: Recipe, what: str) -> None:
+    """``what``: the data checked, marked with N_ (translated here)."""
     present = set(map(str, df.columns))
     missing = [c for c in recipe.inputs if c not in present]
     if missing:
         shown = ", ".join(repr(c) for c in missing[:10]) + (" ..." if len(missing) > 10 else "")
         raise DataError(
-            f"The {what} lacks {len(missing)} column(s) the model needs: {shown}.",
+            tr("The {what} lacks {n} column(s) the model needs: {columns}.", what=tr(what), n=len(missing),
+               columns=shown),
             column=missing[0],
-            hint="Load a file with the same columns as the training data (names must match exactly).",
+            hint=tr("Load a file with the same columns as the training data (names must match exactly)."),
         )
 
 
@@ -1272,7 +1297,7 @@ class FittedRecipe:
         Raises :class:`DataError` naming columns that are missing, or whose values would leave NaN/inf.
         """
         frame = apply_derived(df, self.recipe.derived)
-        _require_columns(frame, self.recipe, what="data")
+        _require_columns(frame, self.recipe, what=N_("data"))
         prepared, _ = _prepare(frame, self.recipe, self.datetime_origins)
         n = len(prepared)
         parts: list[np.ndarray] = []
@@ -1323,7 +1348,7 @@ class FittedRecipe:
         if not np.all(np.isfinite(out)):
             bad = np.flatnonzero(~np.isfinite(out).all(axis=0))
             if "pca_components" in self.arrays:
-                where = "the principal components"
+                where = tr("the principal components")
                 column = None
             else:
                 sources = _feature_sources(self.blocks)
@@ -1331,9 +1356,9 @@ class FittedRecipe:
                 where = ", ".join(repr(c) for c in names)
                 column = names[0]
             raise DataError(
-                f"Values too large for the model (beyond float32 range) in {where}.",
+                tr("Values too large for the model (beyond float32 range) in {where}.", where=where),
                 column=column,
-                hint="Check the units of these inputs.",
+                hint=tr("Check the units of these inputs."),
             )
         return out
 
@@ -1349,12 +1374,12 @@ class FittedRecipe:
             columns[column] = max(columns.get(column, 0), int(bad[:, j].sum()))
             row = int(np.argmax(bad[:, j]))
             first_row = row if first_row is None else min(first_row, row)
-        shown = ", ".join(f"{c!r} ({k} rows)" for c, k in columns.items())
+        shown = tr(", ").join(trn("{value!r} ({n} row)", "{value!r} ({n} rows)", k, value=c) for c, k in columns.items())
         raise DataError(
-            f"Missing or infinite values would reach the model in {shown}; "
-            f"first at data row {first_row + 1}.",
+            tr("Missing or infinite values would reach the model in {columns}; first at data row {row}.",
+               columns=shown, row=first_row + 1),
             column=next(iter(columns)),
-            hint="Choose an imputation for these columns, or fill in the values.",
+            hint=tr("Choose an imputation for these columns, or fill in the values."),
         )
 
     # target
@@ -1395,12 +1420,13 @@ class FittedRecipe:
     def from_state(cls, state: Mapping[str, Any]) -> FittedRecipe:
         """Rebuild from :meth:`to_state`; a state that is not one raises :class:`ModelFileError`."""
         if not isinstance(state, Mapping) or state.get("kind") != STATE_KIND:
-            raise ModelFileError("The model file holds no preparation recipe of this app.")
+            raise ModelFileError(tr("The model file holds no preparation recipe of this app."))
         version = state.get("version")
         if not isinstance(version, int) or version > STATE_VERSION:
             raise ModelFileError(
-                f"The stored recipe has version {version!r}; this app reads up to {STATE_VERSION}.",
-                hint="Update the app to open this model.",
+                tr("The stored recipe has version {version!r}; this app reads up to {supported}.",
+                   version=version, supported=STATE_VERSION),
+                hint=tr("Update the app to open this model."),
             )
         try:
             recipe = Recipe.from_dict(state["recipe"])
@@ -1427,7 +1453,7 @@ class FittedRecipe:
             AttributeError,
             IndexError,
         ) as exc:
-            raise ModelFileError(f"The stored preparation recipe is damaged ({exc}).") from exc
+            raise ModelFileError(tr("The stored preparation recipe is damaged ({error}).", error=exc)) from exc
         return fitted
 
     def _validate(self) -> None:

@@ -481,7 +481,7 @@ def _leak_blocks(run: Any, target_report: Any) -> list[Block]:
     if target_report is None and not dropped:
         out.append(Paragraph("No target analysis was given; every column was used as an input.", "note"))
     if target_report is not None:
-        extra = [w for w in target_report.warnings if not w.startswith("Likely leaks")]
+        extra = target_report.other_warnings()
         if extra:
             out += [Paragraph("Target warnings:"), Bullets(extra, "warning")]
     return out

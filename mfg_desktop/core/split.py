@@ -24,10 +24,11 @@ import numpy as np
 import pandas as pd
 
 from mfg_desktop.core.errors import TrainingError
+from mfg_desktop.core.i18n import N_, tr, trn
 from mfg_desktop.core.task import REGRESSION
 
 METHODS = ("random", "time", "group")
-PART_NAMES = ("training", "validation", "test")
+PART_NAMES = (N_("training"), N_("validation"), N_("test"))  # shown in messages: tr(name)
 MIN_TRAIN_ROWS = 10
 
 
@@ -45,21 +46,23 @@ class SplitSpec:
 
     def check(self) -> None:
         if self.method not in METHODS:
-            raise TrainingError(f"Unknown split {self.method!r}; use random, time:COLUMN or group:COLUMN.")
+            raise TrainingError(tr("Unknown split {split!r}; use random, time:COLUMN or group:COLUMN.",
+                                   split=self.method))
         if self.method in ("time", "group") and not self.column:
-            raise TrainingError(f"A {self.method} split needs a column, e.g. {self.method}:machine_id.")
+            # TRANSLATORS: {method} is the command-line word time or group
+            raise TrainingError(tr("A {method} split needs a column, e.g. {method}:machine_id.", method=self.method))
         shares = (self.train, self.valid, self.test)
         if any(not np.isfinite(s) or s < 0 for s in shares) or self.train <= 0:
             raise TrainingError(
-                f"Split shares must be positive numbers (train {self.train}, validation {self.valid}, "
-                f"test {self.test}).",
-                hint="E.g. 0.7 / 0.15 / 0.15.",
+                tr("Split shares must be positive numbers (train {train}, validation {valid}, test {test}).",
+                   train=self.train, valid=self.valid, test=self.test),
+                hint=tr("E.g. 0.7 / 0.15 / 0.15."),
             )
         if abs(sum(shares) - 1.0) > 1e-6:
             raise TrainingError(
-                f"Split shares add up to {sum(shares):.3g}, not 1 (train {self.train}, validation "
-                f"{self.valid}, test {self.test}).",
-                hint="E.g. 0.7 / 0.15 / 0.15.",
+                tr("Split shares add up to {total:.3g}, not 1 (train {train}, validation {valid}, test {test}).",
+                   total=sum(shares), train=self.train, valid=self.valid, test=self.test),
+                hint=tr("E.g. 0.7 / 0.15 / 0.15."),
             )
 
     @property
@@ -85,7 +88,7 @@ class SplitSpec:
                 stratify=bool(d.get("stratify", True)),
             )
         except (TypeError, ValueError) as exc:
-            raise TrainingError(f"The stored split settings are malformed ({exc}).") from exc
+            raise TrainingError(tr("The stored split settings are malformed ({error}).", error=exc)) from exc
         spec.check()
         return spec
 
@@ -98,15 +101,16 @@ class SplitSpec:
         if method == "random":
             if column and column.lower() not in ("unstratified", "plain"):
                 raise TrainingError(
-                    f"Unknown random split option {column!r}; use random or random:unstratified."
+                    tr("Unknown random split option {option!r}; use random or random:unstratified.", option=column)
                 )
             spec = cls(method="random", stratify=not column, **kwargs)
         elif method in ("time", "group"):
             if not column:
-                raise TrainingError(f"A {method} split needs a column: {method}:COLUMN.")
+                # TRANSLATORS: {method} is the command-line word time or group; COLUMN stays as it is
+                raise TrainingError(tr("A {method} split needs a column: {method}:COLUMN.", method=method))
             spec = cls(method=method, column=column, **kwargs)
         else:
-            raise TrainingError(f"Unknown split {text!r}; use random, time:COLUMN or group:COLUMN.")
+            raise TrainingError(tr("Unknown split {split!r}; use random, time:COLUMN or group:COLUMN.", split=text))
         spec.check()
         return spec
 
@@ -135,9 +139,10 @@ def _part_sizes(n: int, spec: SplitSpec) -> tuple[int, int, int]:
         need = MIN_TRAIN_ROWS + (1 if spec.valid > 0 else 0) + (1 if spec.test > 0 else 0)
         need = max(need, int(np.ceil(MIN_TRAIN_ROWS / spec.train)))
         raise TrainingError(
-            f"Too few rows for this split: {n} usable rows give {max(n_train, 0)} training rows; at least "
-            f"{MIN_TRAIN_ROWS} are needed (about {need} rows in all with these shares).",
-            hint="Load more data, or give training a larger share.",
+            tr("Too few rows for this split: {n} usable rows give {n_train} training rows; at least "
+               "{minimum} are needed (about {need} rows in all with these shares).",
+               n=n, n_train=max(n_train, 0), minimum=MIN_TRAIN_ROWS, need=need),
+            hint=tr("Load more data, or give training a larger share."),
         )
     return n_train, n_valid, n_test
 
@@ -159,15 +164,16 @@ def make_split(df: pd.DataFrame, y: pd.Series, spec: SplitSpec, task: str) -> Sp
     has_target = ~pd.isna(np.asarray(y, dtype=object)) if len(y) else np.zeros(0, dtype=bool)
     usable = has_target.copy()
     if (~has_target).any():
-        notes.append(f"{int((~has_target).sum())} rows without a target value are left out.")
+        notes.append(trn("{n} row without a target value is left out.",
+                         "{n} rows without a target value are left out.", int((~has_target).sum())))
     if spec.method == "random":
         train, valid, test = _random(np.flatnonzero(usable), y, spec, task)
     elif spec.method == "time":
         times, time_ok = _time_values(df, spec.column)
         if (usable & ~time_ok).any():
-            notes.append(
-                f"{int((usable & ~time_ok).sum())} rows without a time in {spec.column!r} are left out."
-            )
+            notes.append(trn("{n} row without a time in {column!r} is left out.",
+                             "{n} rows without a time in {column!r} are left out.",
+                             int((usable & ~time_ok).sum()), column=spec.column))
         usable &= time_ok
         train, valid, test = _by_time(np.flatnonzero(usable), times, spec)
     else:
@@ -212,8 +218,8 @@ def _random(rows: np.ndarray, y: pd.Series, spec: SplitSpec, task: str) -> tuple
             )
     except ValueError as exc:  # sklearn's own limits, should the checks above have missed one
         raise TrainingError(
-            f"The stratified split failed: {exc}",
-            hint="Use an unstratified random split, or merge rare classes.",
+            tr("The stratified split failed: {error}", error=exc),
+            hint=tr("Use an unstratified random split, or merge rare classes."),
         ) from exc
     return train, valid, test
 
@@ -224,22 +230,23 @@ def _check_stratifiable(labels: np.ndarray, sizes: tuple[int, int, int], y: pd.S
     name = str(y.name) if y.name is not None else "target"
     small = [(v, c) for v, c in zip(values, counts, strict=True) if c < n_parts]
     if small:
-        shown = ", ".join(f"{v!r} has {c} row{'s' if c != 1 else ''}" for v, c in small[:5])
+        shown = tr(", ").join(trn("{value!r} has {n} row", "{value!r} has {n} rows", int(c), value=v)
+                              for v, c in small[:5])
         raise TrainingError(
-            f"A class is too small for a stratified split into {n_parts} parts: {shown}; each class needs "
-            f"at least {n_parts} rows.",
+            tr("A class is too small for a stratified split into {parts} parts: {classes}; each class needs "
+               "at least {parts} rows.", parts=n_parts, classes=shown),
             column=name,
-            hint="Merge the rare class with a similar one, drop its rows, "
-            "or use an unstratified random split.",
+            hint=tr("Merge the rare class with a similar one, drop its rows, or use an unstratified random split."),
         )
     for part, size in zip(PART_NAMES, sizes, strict=True):
         if 0 < size < len(values):
             raise TrainingError(
-                f"The {part} part would have {size} rows, fewer than the {len(values)} classes, "
-                "so a stratified split cannot give every class a row there.",
+                tr("The {part} part would have {size} rows, fewer than the {classes} classes, "
+                   "so a stratified split cannot give every class a row there.",
+                   part=tr(part), size=size, classes=len(values)),
                 column=name,
-                hint=f"Give the {part} part a larger share, load more rows, "
-                "or use an unstratified random split.",
+                hint=tr("Give the {part} part a larger share, load more rows, or use an unstratified random split.",
+                        part=tr(part)),
             )
 
 
@@ -247,9 +254,9 @@ def _time_values(df: pd.DataFrame, column: str | None) -> tuple[np.ndarray, np.n
     """Sortable numbers for the time column, and which rows have one."""
     if column not in df.columns:
         raise TrainingError(
-            f"The time column {column!r} is not in the data.",
+            tr("The time column {column!r} is not in the data.", column=column),
             column=column,
-            hint="Pick one of the data's columns for the ordered split.",
+            hint=tr("Pick one of the data's columns for the ordered split."),
         )
     s = df[column]
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
@@ -267,10 +274,10 @@ def _time_values(df: pd.DataFrame, column: str | None) -> tuple[np.ndarray, np.n
         if s.notna().any() and unreadable > 0.5 * s.notna().sum():
             example = s[t.isna() & s.notna()].iloc[0]
             raise TrainingError(
-                f"The column {column!r} does not hold times or numbers (e.g. {example!r}), so rows cannot be "
-                "ordered by it.",
+                tr("The column {column!r} does not hold times or numbers (e.g. {example!r}), so rows cannot be "
+                   "ordered by it.", column=column, example=example),
                 column=column,
-                hint="Pick a date/time or counter column for the ordered split.",
+                hint=tr("Pick a date/time or counter column for the ordered split."),
             )
     if getattr(t.dt, "tz", None) is not None:
         t = t.dt.tz_convert("UTC").dt.tz_localize(None)
@@ -297,17 +304,17 @@ def _by_time(rows: np.ndarray, times: np.ndarray, spec: SplitSpec) -> tuple[np.n
     valid_start = min(valid_start, test_start)
     if valid_start < MIN_TRAIN_ROWS:
         raise TrainingError(
-            f"The ordered split leaves only {valid_start} training rows: too many rows share the same time "
-            f"in {spec.column!r} near the boundary.",
+            tr("The ordered split leaves only {n} training rows: too many rows share the same time "
+               "in {column!r} near the boundary.", n=valid_start, column=spec.column),
             column=spec.column,
-            hint="Give training a larger share, or pick a finer time column.",
+            hint=tr("Give training a larger share, or pick a finer time column."),
         )
     if n_valid and valid_start == test_start:
         raise TrainingError(
-            f"The ordered split leaves no validation rows: the rows around the boundary share one time in "
-            f"{spec.column!r}.",
+            tr("The ordered split leaves no validation rows: the rows around the boundary share one time in "
+               "{column!r}.", column=spec.column),
             column=spec.column,
-            hint="Pick a finer time column, or change the shares.",
+            hint=tr("Pick a finer time column, or change the shares."),
         )
     return order[:valid_start], order[valid_start:test_start], order[test_start:]
 
@@ -317,9 +324,9 @@ def _by_group(rows: np.ndarray, df: pd.DataFrame, spec: SplitSpec, y: pd.Series 
     column = spec.column
     if column not in df.columns:
         raise TrainingError(
-            f"The group column {column!r} is not in the data.",
+            tr("The group column {column!r} is not in the data.", column=column),
             column=column,
-            hint="Pick a column such as machine or batch id for the grouped split.",
+            hint=tr("Pick a column such as machine or batch id for the grouped split."),
         )
     n_train, n_valid, n_test = _part_sizes(len(rows), spec)
     # Missing ids form one group of their own: those rows are kept together, not spread.
@@ -329,10 +336,12 @@ def _by_group(rows: np.ndarray, df: pd.DataFrame, spec: SplitSpec, y: pd.Series 
     n_parts = sum(1 for s in (n_train, n_valid, n_test) if s > 0)
     if n_groups < n_parts:
         raise TrainingError(
-            f"The column {column!r} has {n_groups} distinct value{'s' if n_groups != 1 else ''}; "
-            f"a grouped split into {n_parts} parts needs at least {n_parts}.",
+            trn("The column {column!r} has {n} distinct value; a grouped split into {parts} parts needs at least "
+                "{parts}.",
+                "The column {column!r} has {n} distinct values; a grouped split into {parts} parts needs at least "
+                "{parts}.", n_groups, column=column, parts=n_parts),
             column=column,
-            hint="Pick a column with more groups (e.g. batch instead of machine), or use another split.",
+            hint=tr("Pick a column with more groups (e.g. batch instead of machine), or use another split."),
         )
     group_sizes = np.bincount(codes, minlength=n_groups)
     goals = np.array([n_train, n_valid, n_test])
@@ -348,15 +357,15 @@ def _by_group(rows: np.ndarray, df: pd.DataFrame, spec: SplitSpec, y: pd.Series 
             share = group_sizes[members].sum() / group_sizes.sum()
             part_of_group[members] = _assign_groups(group_sizes[members], goals * share, spec.seed)
         if notes is not None:
-            notes.append(f"Grouped split stratified by class: each {column!r} has one class.")
+            notes.append(tr("Grouped split stratified by class: each {column!r} has one class.", column=column))
     where = part_of_group[codes]
     train, valid, test = rows[where == 0], rows[where == 1], rows[where == 2]
     if len(train) < MIN_TRAIN_ROWS:
         raise TrainingError(
-            f"The grouped split by {column!r} leaves only {len(train)} training rows "
-            "(the groups are uneven).",
+            tr("The grouped split by {column!r} leaves only {n} training rows (the groups are uneven).",
+               column=column, n=len(train)),
             column=column,
-            hint="Pick a column with more, smaller groups, or change the shares.",
+            hint=tr("Pick a column with more, smaller groups, or change the shares."),
         )
     return train, valid, test
 
@@ -416,7 +425,9 @@ def _check_train_classes(split: Split, y: pd.Series, spec: SplitSpec) -> None:
     if train_labels.nunique() < 2:
         only = train_labels.iloc[0] if len(train_labels) else None
         raise TrainingError(
-            f"The training rows of this {spec.method} split hold only one class ({only!r}).",
+            # TRANSLATORS: {method} is the command-line word random, time or group
+            tr("The training rows of this {method} split hold only one class ({value!r}).",
+               method=spec.method, value=only),
             column=str(y.name) if y.name is not None else None,
-            hint="Use a random stratified split, or give training a larger share.",
+            hint=tr("Use a random stratified split, or give training a larger share."),
         )

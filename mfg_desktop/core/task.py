@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from mfg_desktop.core.errors import DataError, TrainingError
+from mfg_desktop.core.i18n import tr, trn
 
 BINARY, MULTICLASS, REGRESSION = "binary", "multiclass", "regression"
 ONEHOT_JOIN = "+"
@@ -129,7 +130,7 @@ def target_columns(target: str | Sequence[str], df_columns: Sequence[str] | None
         return [target.strip()]
     columns = [str(c) for c in target]
     if not columns:
-        raise DataError("No target column given.", hint="Pick the column to predict.")
+        raise DataError(tr("No target column given."), hint=tr("Pick the column to predict."))
     return columns
 
 
@@ -157,9 +158,9 @@ def target_series(df: pd.DataFrame, target: str | Sequence[str]) -> pd.Series:
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise DataError(
-            f"Target column(s) {', '.join(repr(c) for c in missing)} not found.",
+            tr("Target column(s) {columns} not found.", columns=", ".join(repr(c) for c in missing)),
             column=missing[0],
-            hint="Pick a column that exists in the data.",
+            hint=tr("Pick a column that exists in the data."),
         )
     if len(columns) == 1:
         return df[columns[0]]
@@ -169,19 +170,22 @@ def target_series(df: pd.DataFrame, target: str | Sequence[str]) -> pd.Series:
     if bad_value.any():
         row, col = np.argwhere(bad_value)[0]
         raise DataError(
-            "A one-hot target group may only hold 0 and 1.",
+            tr("A one-hot target group may only hold 0 and 1."),
             row=int(row) + 1,
             column=columns[col],
-            hint="Pick a group of 0/1 columns, or a single target column.",
+            hint=tr("Pick a group of 0/1 columns, or a single target column."),
         )
     ones = np.nansum(values, axis=1)
     broken = np.isnan(values).any(axis=1) | (ones != 1)
     if broken.any():
         row = int(np.argmax(broken))
         raise DataError(
-            f"The one-hot target group {ONEHOT_JOIN.join(columns)} needs exactly one 1 per row; "
-            f"{int(broken.sum())} rows break this, the first is data row {row + 1}.",
-            hint="Pick columns that together mark exactly one class per row.",
+            trn("The one-hot target group {group} needs exactly one 1 per row; "
+                "{n} row breaks this, the first is data row {row}.",
+                "The one-hot target group {group} needs exactly one 1 per row; "
+                "{n} rows break this, the first is data row {row}.",
+                int(broken.sum()), group=ONEHOT_JOIN.join(columns), row=row + 1),
+            hint=tr("Pick columns that together mark exactly one class per row."),
         )
     labels = np.asarray(columns, dtype=object)[np.argmax(values, axis=1)]
     return pd.Series(labels, index=df.index, name=_group_name(columns), dtype="str")
@@ -201,17 +205,17 @@ def detect_task(y: pd.Series) -> str:
     name = str(y.name) if y.name is not None else "target"
     values = y.dropna()
     if len(values) == 0:
-        raise TrainingError("The target has no values: every row is missing.", column=name,
-                            hint="Pick another target column.")
+        raise TrainingError(tr("The target has no values: every row is missing."), column=name,
+                            hint=tr("Pick another target column."))
     if pd.api.types.is_datetime64_any_dtype(values.dtype) or pd.api.types.is_timedelta64_dtype(values.dtype):
-        raise TrainingError("A timestamp column cannot be the target.", column=name,
-                            hint="Use it for an ordered split or as an input instead.")
+        raise TrainingError(tr("A timestamp column cannot be the target."), column=name,
+                            hint=tr("Use it for an ordered split or as an input instead."))
     distinct = int(values.nunique())
     if distinct < 2:
         raise TrainingError(
-            f"The target has only one value ({values.iloc[0]!r}): there is nothing to learn.",
+            tr("The target has only one value ({value!r}): there is nothing to learn.", value=values.iloc[0]),
             column=name,
-            hint="Pick a target that takes at least two values.",
+            hint=tr("Pick a target that takes at least two values."),
         )
     if distinct == 2:
         return BINARY

@@ -100,7 +100,7 @@ def test_bad_input_messages(trained, tmp_path, capsys):
     frame.to_csv(odd, index=False)
     assert cli.main(["evaluate", str(model), str(odd)]) == 2
     err = capsys.readouterr().err
-    assert "classes the model never saw: 7 (1 rows)" in err
+    assert "classes the model never saw: 7 (1 row)" in err
 
     assert cli.main(["evaluate", str(tmp_path / "missing.mfgmodel"), str(data)]) == 2
     assert "does not exist" in capsys.readouterr().err

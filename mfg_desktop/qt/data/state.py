@@ -83,7 +83,7 @@ def balance_rows(report: TargetReport, limit: int = MAX_CLASS_ROWS) -> list[Bala
 
 def other_target_warnings(report: TargetReport) -> list[str]:
     """The report's warnings except the leak summary, which the leak list already tells."""
-    return [w for w in report.warnings if not w.startswith("Likely leaks")]
+    return report.other_warnings()
 
 
 @dataclass(frozen=True)
