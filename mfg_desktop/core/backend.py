@@ -148,4 +148,8 @@ def describe_device() -> str:
     """``"GPU: <name>"`` when the Keras backend sees a GPU, else ``"CPU (N cores)"``."""
     import_keras()
     name = _probed_device()
-    return f"GPU: {name}" if name else f"CPU ({os.cpu_count() or 1} cores)"
+    from mfg_desktop.core.i18n import trn
+
+    cores = os.cpu_count() or 1
+    # "GPU" leads in every language: training looks at it to switch on mixed precision
+    return f"GPU: {name}" if name else trn("CPU ({n} core)", "CPU ({n} cores)", cores)
