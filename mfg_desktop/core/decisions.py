@@ -157,16 +157,16 @@ class Calibration:
     def from_dict(cls, d: dict[str, Any]) -> Calibration:
         method = str(d["method"])
         if method not in ("platt", "isotonic"):
-            raise ValueError(f"unknown calibration method {method!r}")
+            raise ValueError(tr("unknown calibration method {method}", method=repr(method)))
         xs = None if d.get("xs") is None else [float(v) for v in d["xs"]]
         ys = None if d.get("ys") is None else [float(v) for v in d["ys"]]
         if method == "isotonic" and (not xs or xs is None or ys is None or len(xs) != len(ys)
                                      or any(np.diff(xs) < 0)):
-            raise ValueError("isotonic calibration needs increasing points")
+            raise ValueError(tr("isotonic calibration needs increasing points"))
         calibration = cls(method, float(d.get("a", 1.0)), float(d.get("b", 0.0)), xs, ys,
                           float(d.get("log_loss_before", math.nan)), float(d.get("log_loss_after", math.nan)))
         if not (math.isfinite(calibration.a) and math.isfinite(calibration.b)):
-            raise ValueError("calibration numbers are not finite")
+            raise ValueError(tr("calibration numbers are not finite"))
         return calibration
 
     def describe(self) -> str:
@@ -297,7 +297,7 @@ class Candidate:
         interval = d.get("interval")
         threshold = d.get("threshold")
         if threshold is not None and not 0.0 < float(threshold) < 1.0:
-            raise ValueError("a stored threshold lies outside (0, 1)")
+            raise ValueError(tr("a stored threshold lies outside (0, 1)"))
         return cls(name=str(d["name"]),
                    validation={str(k): (math.nan if v is None else float(v))
                                for k, v in dict(d.get("validation", {})).items()},

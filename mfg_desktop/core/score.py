@@ -1263,7 +1263,7 @@ def _score_stream(loaded: LoadedModel, path: Path, settings: FileSettings, chunk
     result.preview = pd.concat(preview, ignore_index=True) if preview else None
     if result.rows_scored == 0:
         result.status = "rejected"
-        result.error = "no row could be scored"
+        result.error = tr("no row could be scored")
         if scratch is not None:
             scratch.discard()
         return None
