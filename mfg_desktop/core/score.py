@@ -436,6 +436,8 @@ def _rows(n: int) -> str:
 
 # the kinds of value a column should hold, as the schema messages name them
 KIND_TEXT = {"number": N_("number"), "date/time": N_("date/time")}
+# the summary of predicted values, as its lines name them (p5/p95 read the same everywhere)
+VALUE_TEXT = {"min": N_("min"), "median": N_("median"), "mean": N_("mean"), "max": N_("max")}
 
 
 def _opt_float(v: Any) -> float | None:
@@ -825,7 +827,8 @@ class FileScore:
         if self.rows_scored:
             if self.task == REGRESSION:
                 s = self.value_summary
-                out.append(tr("predicted values: {values}", values=", ".join(f"{k} {_num(v)}" for k, v in s.items())))
+                out.append(tr("predicted values: {values}",
+                              values=", ".join(f"{tr(VALUE_TEXT.get(k, k))} {_num(v)}" for k, v in s.items())))
             else:
                 total = max(self.rows_scored, 1)
                 out.append(tr("predicted: {counts}", counts=", ".join(
