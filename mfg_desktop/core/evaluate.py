@@ -494,11 +494,12 @@ def _encode(run: Any, y: pd.Series) -> np.ndarray:
 def _unseen_classes(message: str) -> str | None:
     """The classes named by the recipe's "values the model was not trained on" message, or None for
     another message. Read through the catalog, so that it is found in the user's language too."""
-    # the recipe's message, as core/recipe.py writes it: tr("...: {shown}.", shown=...)
-    template = tr("The target holds values the model was not trained on: {shown}.")
-    head, _, tail = template.partition("{shown}")
-    if message.startswith(head) and message.endswith(tail) and len(message) > len(head) + len(tail):
-        return message[len(head):len(message) - len(tail)]
+    # the recipe's message, as core/recipe.py writes it: tr("...: {shown}.", shown=...) (or untranslated)
+    english = N_("The target holds values the model was not trained on: {shown}.")
+    for template in {tr(english), english}:
+        head, _, tail = template.partition("{shown}")
+        if message.startswith(head) and message.endswith(tail) and len(message) > len(head) + len(tail):
+            return message[len(head):len(message) - len(tail)]
     return None
 
 

@@ -14,6 +14,7 @@ from mfg_desktop.core import i18n
 from mfg_desktop.core.bundle import load_model_file, save_model_file
 from mfg_desktop.core.decisions import choose_model, models_summary
 from mfg_desktop.core.errors import DataError, ModelFileError, TrainingError
+from mfg_desktop.core.evaluate import evaluate_model_file
 from mfg_desktop.core.network import NetworkSpec, build_model, preset
 from mfg_desktop.core.recipe import propose_recipe
 from mfg_desktop.core.score import check_schema, score_file
@@ -114,6 +115,19 @@ def test_scoring_texts_and_drift_are_chinese(auto_run, frame, tmp_path, chinese)
     # the scored file keeps its machine-readable column names
     header = (tmp_path / "out" / "批次 7_scored.csv").read_text(encoding="utf-8-sig").splitlines()[0]
     assert "prediction" in header and "rejected" in header and TORQUE in header
+
+
+def test_evaluating_a_file_with_unknown_classes_or_no_target_is_chinese(auto_run, frame, chinese):
+    odd = frame.iloc[:60].copy()
+    odd["Machine_failure"] = odd["Machine_failure"].astype(object)
+    odd.loc[[3, 4], "Machine_failure"] = "卡料"
+    with pytest.raises(DataError) as info:
+        evaluate_model_file(auto_run, odd)
+    assert info.value.message.startswith("文件的目标列中有模型从未见过的类别：'卡料'"), info.value.message
+    assert info.value.hint.endswith("模型只能在它学过的类别上评估。"), info.value.hint
+    with pytest.raises(DataError) as info:
+        evaluate_model_file(auto_run, frame.drop(columns=["Machine_failure"]).iloc[:50], data_files=["批次 9.csv"])
+    assert info.value.message == "文件 批次 9.csv 中没有目标列 'Machine_failure'：评估需要真实值来对比。"
 
 
 def test_a_file_that_is_not_a_model_is_refused_in_chinese(tmp_path, chinese):
