@@ -24,6 +24,8 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
+from mfg_desktop.core.i18n import trn
+
 log = logging.getLogger(__name__)
 
 _lock = threading.RLock()
@@ -148,4 +150,6 @@ def describe_device() -> str:
     """``"GPU: <name>"`` when the Keras backend sees a GPU, else ``"CPU (N cores)"``."""
     import_keras()
     name = _probed_device()
-    return f"GPU: {name}" if name else f"CPU ({os.cpu_count() or 1} cores)"
+    cores = os.cpu_count() or 1
+    # "GPU" leads in every language: training looks at it to switch on mixed precision
+    return f"GPU: {name}" if name else trn("CPU ({n} core)", "CPU ({n} cores)", cores)

@@ -52,6 +52,7 @@ from mfg_desktop import __version__
 from mfg_desktop.core.atomic import atomic_write, scratch_dir
 from mfg_desktop.core.errors import MfgError, ModelFileError
 from mfg_desktop.core.forward import SavedNetwork, WeightsMismatch
+from mfg_desktop.core.i18n import tr
 from mfg_desktop.core.network import MAX_PARAMETERS, NetworkSpec, build_model, check_network_size
 from mfg_desktop.core.recipe import FittedRecipe
 from mfg_desktop.core.task import BINARY, REGRESSION
@@ -106,7 +107,7 @@ def _sha256(data: bytes) -> str:
 
 def _model_members(run: TrainingRun) -> dict[str, bytes]:
     if not run.has_model:
-        raise ModelFileError("This run has no trained model to save.")
+        raise ModelFileError(tr("This run has no trained model to save."))
     state = run.fitted.to_state()
     arrays = state.pop("arrays")
     n_classes = run.fitted.label_mapping.n_classes
@@ -147,8 +148,8 @@ def save_model_file(run: TrainingRun, path: str | Path) -> Path:
         path = path.with_suffix(SUFFIX)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
-        raise ModelFileError("The folder to save into does not exist.", file=path,
-                             hint="Pick an existing folder.")
+        raise ModelFileError(tr("The folder to save into does not exist."), file=path,
+                             hint=tr("Pick an existing folder."))
     members = _model_members(run)
     manifest = {
         "format": FORMAT_NAME,
@@ -172,8 +173,8 @@ def write_members(path: Path, manifest: Mapping[str, Any], members: Mapping[str,
             for name, data in members.items():
                 zf.writestr(name, data)
     except OSError as exc:
-        raise ModelFileError(f"Could not write the model file ({exc.strerror or exc}).", file=path,
-                             hint="Check that the folder is writable and the disk is not full.") from exc
+        raise ModelFileError(tr("Could not write the model file ({reason}).", reason=exc.strerror or exc), file=path,
+                             hint=tr("Check that the folder is writable and the disk is not full.")) from exc
     return path
 
 
@@ -256,35 +257,39 @@ def _check_entries(infos: list[zipfile.ZipInfo], path: Path) -> None:
     """Refuse a crafted archive from its directory alone, before any member is read."""
     allowed = {MANIFEST, *KNOWN_MEMBERS}
     if len(infos) > 2 * len(allowed):
-        raise _refuse(f"The model file holds {len(infos):,} members; a model file has {len(allowed)}. "
-                      "It is not one of ours.", path, "Use the file as saved by mfg_desktop.")
+        raise _refuse(tr("The model file holds {count:,} members; a model file has {allowed}. "
+                         "It is not one of ours.", count=len(infos), allowed=len(allowed)), path,
+                      tr("Use the file as saved by mfg_desktop."))
     names = [i.filename for i in infos]
     unsafe = [n for n in names if _unsafe_name(n)]
     if unsafe:
-        raise _refuse(f"The model file holds a member with an unsafe name ({unsafe[0]!r}; the members "
-                      "of a model file are plain names, never paths); it is refused and nothing was extracted.", path,
-                      "Use the file as saved by mfg_desktop.")
+        raise _refuse(tr("The model file holds a member with an unsafe name ({name}; the members "
+                         "of a model file are plain names, never paths); it is refused and nothing was extracted.",
+                         name=repr(unsafe[0])), path, tr("Use the file as saved by mfg_desktop."))
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
-        raise _refuse(f"The model file holds the member {twice[0]} twice; it has been altered.", path,
-                      "Use the file as saved by mfg_desktop.")
+        raise _refuse(tr("The model file holds the member {name} twice; it has been altered.", name=twice[0]), path,
+                      tr("Use the file as saved by mfg_desktop."))
     for info in infos:
         kind = (info.external_attr >> 16) & _S_IFMT
         if kind not in (0, _S_IFREG):
-            what = {_S_IFLNK: "a symbolic link", _S_IFDIR: "a folder"}.get(kind, "not a plain file")
-            raise _refuse(f"The model file's member {info.filename} is {what}; it is refused.", path,
-                          "Use the file as saved by mfg_desktop.")
+            what = {_S_IFLNK: tr("a symbolic link"), _S_IFDIR: tr("a folder")}.get(kind, tr("not a plain file"))
+            raise _refuse(tr("The model file's member {name} is {what}; it is refused.", name=info.filename,
+                             what=what), path, tr("Use the file as saved by mfg_desktop."))
         if info.flag_bits & 0x1:
-            raise _refuse(f"The model file's member {info.filename} is encrypted; it is not one of ours.", path)
+            raise _refuse(tr("The model file's member {name} is encrypted; it is not one of ours.",
+                             name=info.filename), path)
         limit = (MAX_WEIGHTS_BYTES if info.filename == WEIGHTS else
                  MAX_JSON_BYTES if info.filename.endswith(".json") else MAX_MEMBER_BYTES)
         if info.file_size > limit:
-            raise _refuse(f"The model file's member {info.filename} declares {info.file_size:,} bytes "
-                          f"(at most {limit:,}); it is not one of ours.", path, "Use the file as saved by mfg_desktop.")
+            raise _refuse(tr("The model file's member {name} declares {size:,} bytes "
+                             "(at most {limit:,}); it is not one of ours.", name=info.filename, size=info.file_size,
+                             limit=limit), path, tr("Use the file as saved by mfg_desktop."))
     total = sum(i.file_size for i in infos)
     if total > MAX_TOTAL_BYTES:
-        raise _refuse(f"The model file's members declare {total:,} bytes in all (at most {MAX_TOTAL_BYTES:,}); "
-                      "it is not one of ours.", path, "Use the file as saved by mfg_desktop.")
+        raise _refuse(tr("The model file's members declare {total:,} bytes in all (at most {limit:,}); "
+                         "it is not one of ours.", total=total, limit=MAX_TOTAL_BYTES), path,
+                      tr("Use the file as saved by mfg_desktop."))
 
 
 def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> bytes:
@@ -293,71 +298,75 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> byte
     with zf.open(info) as fh:
         data = fh.read(info.file_size + 1)
     if len(data) != info.file_size:
-        raise _refuse(f"The model file's member {info.filename} is not the size it declares; it has been "
-                      "altered.", path, "Use the file as saved by mfg_desktop.")
+        raise _refuse(tr("The model file's member {name} is not the size it declares; it has been "
+                         "altered.", name=info.filename), path, tr("Use the file as saved by mfg_desktop."))
     return data
 
 
 def _read_members(path: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
     if not path.is_file():
-        raise _refuse("The model file does not exist.", path, "Check the path.")
+        raise _refuse(tr("The model file does not exist."), path, tr("Check the path."))
     with open(path, "rb") as fh:
         head = fh.read(4)
     if not zipfile.is_zipfile(path):
         if head == b"PK\x03\x04":
-            raise _refuse("The model file is truncated or damaged.", path,
-                          "Copy it again from where it was saved.")
-        raise _refuse("This is not an mfg_desktop model file.", path, "Open a file saved by mfg_desktop (.mfgmodel).")
+            raise _refuse(tr("The model file is truncated or damaged."), path,
+                          tr("Copy it again from where it was saved."))
+        raise _refuse(tr("This is not an mfg_desktop model file."), path,
+                      tr("Open a file saved by mfg_desktop (.mfgmodel)."))
     try:
         with zipfile.ZipFile(path) as zf:
             entries = zf.infolist()
             _check_entries(entries, path)
             infos = {i.filename: i for i in entries}
             if MANIFEST not in infos:
-                raise _refuse("This is not an mfg_desktop model file (it has no manifest).", path,
-                              "Open a file saved by mfg_desktop (.mfgmodel).")
+                raise _refuse(tr("This is not an mfg_desktop model file (it has no manifest)."), path,
+                              tr("Open a file saved by mfg_desktop (.mfgmodel)."))
             manifest = _parse_json(_read_member(zf, infos[MANIFEST], path), MANIFEST, path)
             if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
-                raise _refuse("This is not an mfg_desktop model file (it has another format).", path,
-                              "Open a file saved by mfg_desktop (.mfgmodel).")
+                raise _refuse(tr("This is not an mfg_desktop model file (it has another format)."), path,
+                              tr("Open a file saved by mfg_desktop (.mfgmodel)."))
             version = manifest.get("format_version")
             if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-                raise _refuse("The model file's format version is unreadable.", path)
+                raise _refuse(tr("The model file's format version is unreadable."), path)
             if version > FORMAT_VERSION:
                 raise _refuse(
-                    f"The model file was saved in format version {version} by mfg_desktop "
-                    f"{manifest.get('app_version', '?')}; this version ({__version__}) reads up to {FORMAT_VERSION}.",
-                    path, "Update mfg_desktop to open it.")
+                    tr("The model file was saved in format version {version} by mfg_desktop "
+                       "{app_version}; this version ({this_version}) reads up to {readable}.", version=version,
+                       app_version=manifest.get('app_version', '?'), this_version=__version__,
+                       readable=FORMAT_VERSION),
+                    path, tr("Update mfg_desktop to open it."))
             listed = manifest.get("members")
             if not isinstance(listed, dict) or not all(isinstance(d, str) for d in listed.values()):
-                raise _refuse("The model file's manifest lists no members.", path)
+                raise _refuse(tr("The model file's manifest lists no members."), path)
             # Only the members this version knows: a name listed in the manifest is no more welcome.
             extra = sorted((set(infos) | set(listed)) - set(KNOWN_MEMBERS) - {MANIFEST})
             required = set(REQUIRED_MEMBERS) | (set(NETWORK_MEMBERS) if version == 1 else set())
             missing = sorted(required - set(infos))
             if version >= 2 and not (set(NETWORK_MEMBERS) <= set(infos) or TREES_MEMBER in infos):
-                missing.append(f"{' + '.join(NETWORK_MEMBERS)} or {TREES_MEMBER}")
+                missing.append(tr("{network} or {trees}", network=" + ".join(NETWORK_MEMBERS), trees=TREES_MEMBER))
             if extra or missing:
-                what = (f"unexpected member(s) {', '.join(extra)}" if extra else "") + \
-                    ("; " if extra and missing else "") + (f"missing {', '.join(missing)}" if missing else "")
-                raise _refuse(f"The model file has been altered ({what}).", path,
-                              "Use the file as saved by mfg_desktop.")
+                what = "; ".join(([tr("unexpected member(s) {names}", names=", ".join(extra))] if extra else [])
+                                 + ([tr("missing {names}", names=", ".join(missing))] if missing else []))
+                raise _refuse(tr("The model file has been altered ({what}).", what=what), path,
+                              tr("Use the file as saved by mfg_desktop."))
             members: dict[str, bytes] = {}
             for name in (n for n in KNOWN_MEMBERS if n in infos):
                 if name not in listed:
-                    raise _refuse(f"The model file has been altered ({name} is not in its manifest).", path)
+                    raise _refuse(tr("The model file has been altered ({name} is not in its manifest).", name=name),
+                                  path)
                 data = _read_member(zf, infos[name], path)
                 if _sha256(data) != listed[name]:
-                    raise _refuse(f"The model file has been altered ({name} does not match its checksum).", path,
-                                  "Use the file as saved by mfg_desktop.")
+                    raise _refuse(tr("The model file has been altered ({name} does not match its checksum).",
+                                     name=name), path, tr("Use the file as saved by mfg_desktop."))
                 members[name] = data
     except ModelFileError:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, ValueError, KeyError,
             NotImplementedError, RuntimeError) as exc:
         # RuntimeError/NotImplementedError: zipfile's words for encrypted or unknown compression
-        raise _refuse(f"The model file is truncated or damaged ({exc}).", path,
-                      "Copy it again from where it was saved.") from exc
+        raise _refuse(tr("The model file is truncated or damaged ({reason}).", reason=exc), path,
+                      tr("Copy it again from where it was saved.")) from exc
     return manifest, members
 
 
@@ -365,11 +374,11 @@ def _parse_json(data: bytes, name: str, path: Path) -> Any:
     try:
         return json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _refuse(f"The model file's {name} is not valid JSON.", path) from exc
+        raise _refuse(tr("The model file's {name} is not valid JSON.", name=name), path) from exc
     except RecursionError:
         # json nests one Python call per level: a crafted file of 100,000 "[" ends here.
-        raise _refuse(f"The model file's {name} is nested too deeply to be ours; it is refused.", path,
-                      "Use the file as saved by mfg_desktop.") from None
+        raise _refuse(tr("The model file's {name} is nested too deeply to be ours; it is refused.", name=name), path,
+                      tr("Use the file as saved by mfg_desktop.")) from None
 
 
 def _load_npz(data: bytes, name: str, path: Path) -> dict[str, np.ndarray]:
@@ -378,8 +387,8 @@ def _load_npz(data: bytes, name: str, path: Path) -> dict[str, np.ndarray]:
             return {k: npz[k] for k in npz.files}
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
         # allow_pickle=False makes np.load refuse object arrays (a pickle) instead of running them.
-        raise _refuse(f"The model file's {name} holds data that is not plain numbers; it is refused.",
-                      path, "Use a file saved by mfg_desktop.") from exc
+        raise _refuse(tr("The model file's {name} holds data that is not plain numbers; it is refused.", name=name),
+                      path, tr("Use a file saved by mfg_desktop.")) from exc
 
 
 def load_model_file(path: str | Path) -> LoadedModel:
@@ -393,10 +402,10 @@ def load_model_file(path: str | Path) -> LoadedModel:
     split_rows = _load_npz(members["split.npz"], "split.npz", path)
     bad_arrays = [k for k, a in arrays.items() if a.dtype.kind not in "fiub"]
     if bad_arrays or any(a.dtype.kind not in "iu" for a in split_rows.values()):
-        raise _refuse("The model file's arrays are not plain numbers; it is refused.", path)
+        raise _refuse(tr("The model file's arrays are not plain numbers; it is refused."), path)
     try:
         if not isinstance(state, dict):
-            raise TypeError("recipe.json is not an object")
+            raise TypeError(tr("{name} is not an object", name="recipe.json"))
         fitted = FittedRecipe.from_state({**state, "arrays": arrays})
         task = fitted.task
         model = None
@@ -404,18 +413,18 @@ def load_model_file(path: str | Path) -> LoadedModel:
             spec = NetworkSpec.from_dict(net["spec"])
             n_features, n_classes = int(net["n_features"]), int(net["n_classes"])
             if n_features != fitted.n_features or str(net["task"]) != task:
-                raise ValueError("the network does not match the recipe")
+                raise ValueError(tr("the network does not match the recipe"))
             n_outputs = max(n_classes, 2) if task != REGRESSION else 1
             # Sizes first: a crafted spec asking for a billion units is refused before Keras allocates.
             n_params = check_network_size(spec, n_features, task, n_outputs)
             weights = members[WEIGHTS]
             if not weights.startswith(HDF5_SIGNATURE):
-                raise _refuse("The model file's weights are not HDF5 arrays; it is refused.", path,
-                              "Use a file saved by mfg_desktop.")
+                raise _refuse(tr("The model file's weights are not HDF5 arrays; it is refused."), path,
+                              tr("Use a file saved by mfg_desktop."))
             if len(weights) > 4 * n_params * 2 + (1 << 20):  # float32, with ample room for HDF5's own
-                raise _refuse(f"The model file's weights ({len(weights):,} bytes) are far larger than its network "
-                              f"of {n_params:,} parameters; it has been altered.", path,
-                              "Use the file as saved by mfg_desktop.")
+                raise _refuse(tr("The model file's weights ({size:,} bytes) are far larger than its network "
+                                 "of {parameters:,} parameters; it has been altered.", size=len(weights),
+                                 parameters=n_params), path, tr("Use the file as saved by mfg_desktop."))
             if spec.ensemble_size == 1:
                 # NumPy inference from the stored arrays; Keras (TensorFlow) loads only if something else
                 # is asked of the model. Every array's shape is checked against the spec as it is read.
@@ -423,8 +432,9 @@ def load_model_file(path: str | Path) -> LoadedModel:
                     model = SavedNetwork(spec, n_features, task, n_classes, seed=int(net.get("seed", 0)),
                                          weights_h5=weights)
                 except WeightsMismatch as exc:
-                    raise _refuse(f"The model file's weights do not fit its network ({str(exc)[:300]}); "
-                                  "it has been altered.", path, "Use the file as saved by mfg_desktop.") from exc
+                    raise _refuse(tr("The model file's weights do not fit its network ({reason}); "
+                                     "it has been altered.", reason=str(exc)[:300]), path,
+                                  tr("Use the file as saved by mfg_desktop.")) from exc
             else:  # the ensemble's layers have no NumPy twin: Keras reads them
                 model = _keras_network(spec, n_features, task, n_outputs, int(net.get("seed", 0)), weights, path)
         trees = None
@@ -436,7 +446,7 @@ def load_model_file(path: str | Path) -> LoadedModel:
                                     fitted.n_features, file=path)
         run = TrainingRun.from_dict(run_info, fitted, split_rows, model=model, trees=trees)
         if {"network": model, "trees": trees}.get(run.chosen) is None:
-            raise ValueError(f"the chosen model ({run.chosen}) is not in the file")
+            raise ValueError(tr("the chosen model ({model}) is not in the file", model=run.chosen))
         if run.history_spec:  # checked now, not at the first scoring
             from mfg_desktop.core.history import HistorySpec
 
@@ -444,10 +454,11 @@ def load_model_file(path: str | Path) -> LoadedModel:
     except ModelFileError:
         raise
     except MfgError as exc:
-        raise _refuse(f"The model file's contents are inconsistent ({exc.message}).", path) from exc
+        raise _refuse(tr("The model file's contents are inconsistent ({reason}).", reason=exc.message), path) from exc
     except Exception as exc:  # any other inconsistency in the stored values: refuse, never crash
-        raise _refuse(f"The model file's contents are inconsistent ({type(exc).__name__}: {exc}).", path,
-                      "Use a file saved by mfg_desktop.") from exc
+        reason = f"{type(exc).__name__}: {exc}"  # the library's own words, as they came
+        raise _refuse(tr("The model file's contents are inconsistent ({reason}).", reason=reason), path,
+                      tr("Use a file saved by mfg_desktop.")) from exc
     stored = None
     if EVALUATION in members:
         from mfg_desktop.core.evaluate import StoredEvaluation
@@ -456,10 +467,10 @@ def load_model_file(path: str | Path) -> LoadedModel:
             summary = _parse_json(members[EVALUATION], EVALUATION, path)
             stored = StoredEvaluation.from_dict(summary)
             if stored.task != run.task or [str(c) for c in stored.classes] != [str(c) for c in run.classes]:
-                raise ValueError("it belongs to another task or other classes than the model")
+                raise ValueError(tr("it belongs to another task or other classes than the model"))
         except (ValueError, TypeError, AttributeError) as exc:
-            raise _refuse(f"The model file's {EVALUATION} is inconsistent ({exc}).", path,
-                          "Use a file saved by mfg_desktop.") from exc
+            raise _refuse(tr("The model file's {name} is inconsistent ({reason}).", name=EVALUATION, reason=exc), path,
+                          tr("Use a file saved by mfg_desktop.")) from exc
         run.test_evaluation = summary
     return LoadedModel(run=run, manifest=manifest, path=path,
                        info={"network": net, "metrics": run.metrics}, stored_evaluation=stored)
@@ -477,12 +488,12 @@ def _keras_network(spec: NetworkSpec, n_features: int, task: str, n_outputs: int
                 warnings.simplefilter("always", UserWarning)
                 model.load_weights(weights_path)
         except Exception as exc:  # Keras' words for a shape or layer mismatch vary by version
-            raise _refuse(f"The model file's weights do not fit its network ({type(exc).__name__}: "
-                          f"{str(exc)[:300]}); it has been altered.", path,
-                          "Use the file as saved by mfg_desktop.") from exc
+            reason = f"{type(exc).__name__}: {str(exc)[:300]}"
+            raise _refuse(tr("The model file's weights do not fit its network ({reason}); it has been altered.",
+                             reason=reason), path, tr("Use the file as saved by mfg_desktop.")) from exc
     # Keras only warns when a layer's weights are missing, and leaves them random: refuse.
     mismatch = [w for w in caught if issubclass(w.category, UserWarning)]
     if mismatch:
-        raise _refuse(f"The model file's weights do not fit its network ({str(mismatch[0].message)[:300]}); "
-                      "it has been altered.", path, "Use the file as saved by mfg_desktop.")
+        raise _refuse(tr("The model file's weights do not fit its network ({reason}); it has been altered.",
+                         reason=str(mismatch[0].message)[:300]), path, tr("Use the file as saved by mfg_desktop."))
     return model

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from mfg_desktop.core.errors import TrainingError
+from mfg_desktop.core.i18n import N_, tr
 from mfg_desktop.core.task import BINARY, MULTICLASS, REGRESSION
 
 THRESHOLD_DIGITS = 3
@@ -53,9 +54,10 @@ def log_loss(y: np.ndarray, proba: np.ndarray) -> float:
 
 
 SELECTION_METRIC = {BINARY: "pr_auc", MULTICLASS: "accuracy", REGRESSION: "rmse"}
-SELECTION_TEXT = {"pr_auc": "PR-AUC", "accuracy": "accuracy", "rmse": "RMSE", "log_loss": "log-loss",
+# shown through tr() (the language is chosen after import); the acronyms read the same in every language
+SELECTION_TEXT = {"pr_auc": "PR-AUC", "accuracy": N_("accuracy"), "rmse": "RMSE", "log_loss": N_("log-loss"),
                   "roc_auc": "ROC-AUC", "mae": "MAE", "r2": "R²"}
-MODEL_TEXT = {"network": "network", "trees": "LightGBM trees"}
+MODEL_TEXT = {"network": N_("network"), "trees": N_("LightGBM trees")}
 
 
 def validation_scores(y: np.ndarray, outputs: np.ndarray, task: str) -> dict[str, float]:
@@ -90,7 +92,7 @@ def _ranking_key(scores: dict[str, float], task: str) -> tuple[float, ...]:
 def choose_model(candidates: dict[str, dict[str, float]], task: str) -> tuple[str, str]:
     """The name of the candidate with the better validation score, and a sentence saying why."""
     if not candidates:
-        raise TrainingError("No model was trained.")
+        raise TrainingError(tr("No model was trained."))
     ranked = sorted(candidates, key=lambda name: _ranking_key(candidates[name], task))
     best = ranked[0]
     metric = SELECTION_METRIC[task]
@@ -99,18 +101,22 @@ def choose_model(candidates: dict[str, dict[str, float]], task: str) -> tuple[st
 
     def value(name: str) -> str:
         v = candidates[name].get(metric)
-        return "n/a" if v is None or not math.isfinite(v) else f"{v:.4f}"
+        return tr("n/a") if v is None or not math.isfinite(v) else f"{v:.4f}"
 
     def label(name: str) -> str:
-        return MODEL_TEXT.get(name, name)
+        return tr(MODEL_TEXT.get(name, name))
 
+    what = tr(SELECTION_TEXT[metric])
     if len(ranked) == 1:
-        return best, f"{label(best)} only (validation {SELECTION_TEXT[metric]} {value(best)})"
+        return best, tr("{model} only (validation {metric} {value})", model=label(best), metric=what,
+                        value=value(best))
     others = ", ".join(f"{label(name)} {value(name)}" for name in ranked[1:])
-    better = "lower" if metric == "rmse" else "higher"
-    reason = f"{label(best)} has the {better} validation {SELECTION_TEXT[metric]}: {value(best)} against {others}"
+    # whole sentences per direction: "lower"/"higher" sit elsewhere in a Chinese sentence
+    sentence = (N_("{model} has the lower validation {metric}: {value} against {others}") if metric == "rmse"
+                else N_("{model} has the higher validation {metric}: {value} against {others}"))
+    reason = tr(sentence, model=label(best), metric=what, value=value(best), others=others)
     if len(ranked) > 1 and _ranking_key(candidates[best], task)[0] == _ranking_key(candidates[ranked[1]], task)[0]:
-        reason += " (tied; the lower validation log-loss decided)"
+        reason = tr("{reason} (tied; the lower validation log-loss decided)", reason=reason)
     return best, reason
 
 
@@ -151,21 +157,22 @@ class Calibration:
     def from_dict(cls, d: dict[str, Any]) -> Calibration:
         method = str(d["method"])
         if method not in ("platt", "isotonic"):
-            raise ValueError(f"unknown calibration method {method!r}")
+            raise ValueError(tr("unknown calibration method {method}", method=repr(method)))
         xs = None if d.get("xs") is None else [float(v) for v in d["xs"]]
         ys = None if d.get("ys") is None else [float(v) for v in d["ys"]]
         if method == "isotonic" and (not xs or xs is None or ys is None or len(xs) != len(ys)
                                      or any(np.diff(xs) < 0)):
-            raise ValueError("isotonic calibration needs increasing points")
+            raise ValueError(tr("isotonic calibration needs increasing points"))
         calibration = cls(method, float(d.get("a", 1.0)), float(d.get("b", 0.0)), xs, ys,
                           float(d.get("log_loss_before", math.nan)), float(d.get("log_loss_after", math.nan)))
         if not (math.isfinite(calibration.a) and math.isfinite(calibration.b)):
-            raise ValueError("calibration numbers are not finite")
+            raise ValueError(tr("calibration numbers are not finite"))
         return calibration
 
     def describe(self) -> str:
-        return (f"{'Platt scaling' if self.method == 'platt' else 'isotonic regression'} on the validation rows "
-                f"(out-of-fold log-loss {self.log_loss_before:.4f} -> {self.log_loss_after:.4f})")
+        method = tr("Platt scaling") if self.method == "platt" else tr("isotonic regression")
+        return tr("{method} on the validation rows (out-of-fold log-loss {before:.4f} -> {after:.4f})",
+                  method=method, before=self.log_loss_before, after=self.log_loss_after)
 
 
 def _fit_one(method: str, p: np.ndarray, y: np.ndarray) -> Calibration:
@@ -229,10 +236,11 @@ def choose_threshold(y_valid: np.ndarray, p_valid: np.ndarray, cost_fn: float | 
     p = np.asarray(p_valid, dtype=np.float64)
     if cost_fn is not None and cost_fp is not None:
         t = best_threshold(y, p, float(cost_fn), float(cost_fp))
-        rule = f"lowest cost on the validation rows (missed defect {cost_fn:g}, false alarm {cost_fp:g})"
+        rule = tr("lowest cost on the validation rows (missed defect {cost_fn:g}, false alarm {cost_fp:g})",
+                  cost_fn=cost_fn, cost_fp=cost_fp)
     else:
         if len(y) == 0 or not np.any(y == 1):
-            return 0.5, "0.5 (no positive validation row to choose a threshold on)"
+            return 0.5, tr("0.5 (no positive validation row to choose a threshold on)")
         scores = np.unique(p)
         cuts = np.concatenate([[scores[0] / 2], (scores[:-1] + scores[1:]) / 2, [(scores[-1] + 1.0) / 2]])
         sweep = ThresholdSweep(y, p)
@@ -243,7 +251,7 @@ def choose_threshold(y_valid: np.ndarray, p_valid: np.ndarray, cost_fn: float | 
             key = (-f1, abs(cut - 0.5))
             if best_key is None or key < best_key:
                 best_key, t = key, float(cut)
-        rule = "highest F1 on the validation rows (no costs given)"
+        rule = tr("highest F1 on the validation rows (no costs given)")
     step = 10.0 ** -THRESHOLD_DIGITS
     return float(min(max(round(t, THRESHOLD_DIGITS), step), 1 - step)), rule
 
@@ -289,7 +297,7 @@ class Candidate:
         interval = d.get("interval")
         threshold = d.get("threshold")
         if threshold is not None and not 0.0 < float(threshold) < 1.0:
-            raise ValueError("a stored threshold lies outside (0, 1)")
+            raise ValueError(tr("a stored threshold lies outside (0, 1)"))
         return cls(name=str(d["name"]),
                    validation={str(k): (math.nan if v is None else float(v))
                                for k, v in dict(d.get("validation", {})).items()},
@@ -329,27 +337,30 @@ def models_summary(run: Any) -> list[str]:
     chosen = getattr(run, "chosen", "network")
     candidates: dict[str, Candidate] = getattr(run, "candidates", {}) or {}
     asked = getattr(run, "model_choice", "network")
-    how = "chosen by Auto on the validation rows" if asked == "auto" else "asked for"
-    lines = [f"model: {MODEL_TEXT.get(chosen, chosen)} ({how})"]
+    how = tr("chosen by Auto on the validation rows") if asked == "auto" else tr("asked for")
+    lines = [tr("model: {model} ({how})", model=tr(MODEL_TEXT.get(chosen, chosen)), how=how)]
     if getattr(run, "choice_reason", ""):
-        lines.append(f"  why: {run.choice_reason}")
+        lines.append("  " + tr("why: {reason}", reason=run.choice_reason))
     for name in sorted(candidates, key=lambda n: n != chosen):
         cand = candidates[name]
-        numbers = ", ".join(f"{SELECTION_TEXT.get(k, k)} {v:.4f}"
+        numbers = ", ".join(f"{tr(SELECTION_TEXT.get(k, k))} {v:.4f}"
                             for k, v in cand.validation.items() if math.isfinite(v))
-        parts = [f"validation {numbers}"]
+        parts = [tr("validation {numbers}", numbers=numbers)]
         if cand.threshold is not None:
             threshold = run.threshold if name == chosen and run.threshold is not None else cand.threshold
-            parts.append(f"threshold {format_threshold(threshold)}: {cand.threshold_rule}")
+            parts.append(tr("threshold {threshold}: {rule}", threshold=format_threshold(threshold),
+                            rule=cand.threshold_rule))
         if run.task == BINARY:
-            parts.append("calibration: " + (cand.calibration.describe() if cand.calibration is not None
-                                            else "none (it did not lower the validation log-loss)"))
+            parts.append(tr("calibration: {how}", how=cand.calibration.describe() if cand.calibration is not None
+                            else tr("none (it did not lower the validation log-loss)")))
         if cand.interval is not None:
-            parts.append(f"90 % interval: prediction {cand.interval[0]:+.4g} .. {cand.interval[1]:+.4g} "
-                         "(5 %..95 % of the validation residuals)")
+            parts.append(tr("90 % interval: prediction {low:+.4g} .. {high:+.4g} "
+                            "(5 %..95 % of the validation residuals)", low=cand.interval[0], high=cand.interval[1]))
         detail = cand.detail or {}
         if "best_round" in detail:
-            parts.append(f"{detail['best_round']} rounds kept of {detail['rounds_run']}")
-        parts.append(f"{cand.seconds:.1f} s")
-        lines.append(f"  {MODEL_TEXT.get(name, name)}{' (chosen)' if name == chosen else ''}: " + "; ".join(parts))
+            parts.append(tr("{kept} rounds kept of {run}", kept=detail["best_round"], run=detail["rounds_run"]))
+        parts.append(tr("{seconds:.1f} s", seconds=cand.seconds))
+        model = tr(MODEL_TEXT.get(name, name))
+        title = tr("{model} (chosen)", model=model) if name == chosen else model
+        lines.append(f"  {title}: " + "; ".join(parts))
     return lines

@@ -39,25 +39,28 @@ from mfg_desktop.core.explain import (
     contributions,
     permutation_importance,
 )
+from mfg_desktop.core.i18n import N_, tr, trn
 from mfg_desktop.core.jobs import JobState, ensure_state
 from mfg_desktop.core.task import BINARY, REGRESSION, target_columns, target_series
 
 TRIVIAL = "trivial"
 HGB = "HistGradientBoosting"
 NETWORK = "network"
-MODEL_LABEL = {"network": "network", "trees": "LightGBM"}
+# Labels are shown through tr() where they are displayed (marked here: the language is chosen after import);
+# the keys, and these English values, are what stored evaluations and other modules compare with.
+MODEL_LABEL = {"network": N_("network"), "trees": "LightGBM"}
 CLASSIFICATION_KEYS = ("accuracy", "balanced_accuracy", "precision", "recall", "f1", "precision_macro",
                        "recall_macro", "f1_macro", "roc_auc", "pr_auc")
 REGRESSION_KEYS = ("mae", "rmse", "r2")
 METRIC_TEXT = {
-    "accuracy": "accuracy",
-    "balanced_accuracy": "balanced accuracy",
-    "precision": "precision",
-    "recall": "recall",
+    "accuracy": N_("accuracy"),
+    "balanced_accuracy": N_("balanced accuracy"),
+    "precision": N_("precision"),
+    "recall": N_("recall"),
     "f1": "F1",
-    "precision_macro": "precision (macro)",
-    "recall_macro": "recall (macro)",
-    "f1_macro": "F1 (macro)",
+    "precision_macro": N_("precision (macro)"),
+    "recall_macro": N_("recall (macro)"),
+    "f1_macro": N_("F1 (macro)"),
     "roc_auc": "ROC-AUC",
     "pr_auc": "PR-AUC",
     "mae": "MAE",
@@ -228,10 +231,10 @@ def best_threshold(y_valid: np.ndarray, p_valid: np.ndarray, cost_fn: float, cos
     y = np.asarray(y_valid, dtype=np.int64)
     p = np.asarray(p_valid, dtype=np.float64)
     if len(y) == 0 or len(y) != len(p):
-        raise DataError("Proposing a threshold needs validation rows with their scores.")
+        raise DataError(tr("Proposing a threshold needs validation rows with their scores."))
     if not (cost_fn >= 0 and cost_fp >= 0) or (cost_fn == 0 and cost_fp == 0):
-        raise DataError("Costs must be zero or positive, and not both zero.",
-                        hint="E.g. a missed defect costs 50, a false alarm 1.")
+        raise DataError(tr("Costs must be zero or positive, and not both zero."),
+                        hint=tr("E.g. a missed defect costs 50, a false alarm 1."))
     scores = np.unique(p)  # ascending
     cuts = np.concatenate([[0.0], (scores[:-1] + scores[1:]) / 2, [(scores[-1] + 1.0) / 2]])
     cuts[0] = scores[0] / 2
@@ -249,10 +252,10 @@ def best_threshold(y_valid: np.ndarray, p_valid: np.ndarray, cost_fn: float, cos
 def set_run_threshold(run: Any, threshold: float) -> None:
     """Store a binary decision threshold in the run; save the model file afterwards to keep it."""
     if run.task != BINARY:
-        raise DataError("Only a yes/no (binary) model has a decision threshold.")
+        raise DataError(tr("Only a yes/no (binary) model has a decision threshold."))
     t = float(threshold)
     if not 0.0 < t < 1.0:
-        raise DataError(f"A threshold must lie between 0 and 1 (got {t:g}).")
+        raise DataError(tr("A threshold must lie between 0 and 1 (got {value:g}).", value=t))
     run.threshold = t
 
 
@@ -387,7 +390,7 @@ class Evaluation:
     def confusion_at(self, threshold: float) -> Confusion:
         """Binary: the confusion matrix at another threshold, fast enough for a live slider."""
         if self.task != BINARY:
-            raise DataError("Only a yes/no (binary) model has a decision threshold.")
+            raise DataError(tr("Only a yes/no (binary) model has a decision threshold."))
         if self._sweep is None:
             self._sweep = ThresholdSweep(self.y, self.outputs[:, 1])
         tn, fp, fn, tp = self._sweep.counts(threshold)
@@ -396,20 +399,20 @@ class Evaluation:
     def propose_threshold(self, cost_fn: float, cost_fp: float) -> float:
         """The lowest-cost threshold on the run's VALIDATION rows (never on the evaluated rows)."""
         if self.task != BINARY:
-            raise DataError("Only a yes/no (binary) model has a decision threshold.")
+            raise DataError(tr("Only a yes/no (binary) model has a decision threshold."))
         if self.valid_y is None or self.valid_p is None or len(self.valid_y) == 0:
-            raise DataError("The validation rows are not available here, so no threshold can be proposed "
-                            "without tuning on the evaluated rows.",
-                            hint="Evaluate the model on the file it was trained on, then propose a threshold.")
+            raise DataError(tr("The validation rows are not available here, so no threshold can be proposed "
+                               "without tuning on the evaluated rows."),
+                            hint=tr("Evaluate the model on the file it was trained on, then propose a threshold."))
         return best_threshold(self.valid_y, self.valid_p, cost_fn, cost_fp)
 
     def set_threshold(self, threshold: float) -> None:
         """Decide at ``threshold`` from now on: threshold-dependent metrics are recomputed."""
         if self.task != BINARY:
-            raise DataError("Only a yes/no (binary) model has a decision threshold.")
+            raise DataError(tr("Only a yes/no (binary) model has a decision threshold."))
         t = float(threshold)
         if not 0.0 < t < 1.0:
-            raise DataError(f"A threshold must lie between 0 and 1 (got {t:g}).")
+            raise DataError(tr("A threshold must lie between 0 and 1 (got {value:g}).", value=t))
         self.threshold = t
         predicted = self.predicted
         self.metrics = classification_metrics(self.y, self.outputs, predicted, len(self.classes), self.task)
@@ -419,7 +422,7 @@ class Evaluation:
     def explain_row(self, position: int, class_index: int | None = None) -> Any:
         """Per-input contributions for the ``position``-th evaluated row (see core.explain)."""
         if self.frame is None or self.run is None:
-            raise DataError("This evaluation keeps no rows to explain.")
+            raise DataError(tr("This evaluation keeps no rows to explain."))
         return contributions(self.run, self.frame.iloc[[int(position)]], class_index=class_index)
 
     def to_dict(self, curves: bool = False) -> dict[str, Any]:
@@ -465,10 +468,10 @@ def _labelled_target(run: Any, df: pd.DataFrame, where: str) -> pd.Series:
     missing = [c for c in columns if c not in set(map(str, df.columns))]
     if missing:
         raise DataError(
-            f"The {where} has no target column {' + '.join(repr(c) for c in missing)}: evaluation needs the "
-            "true values to compare with.",
+            tr("The {where} has no target column {columns}: evaluation needs the true values to compare with.",
+               where=where, columns=" + ".join(repr(c) for c in missing)),
             column=missing[0],
-            hint="Load a labelled file with that column, or use Predict to score an unlabelled file.",
+            hint=tr("Load a labelled file with that column, or use Predict to score an unlabelled file."),
         )
     return target_series(df, recipe.target)
 
@@ -478,14 +481,26 @@ def _encode(run: Any, y: pd.Series) -> np.ndarray:
     try:
         return run.fitted.label_mapping.encode(y)
     except DataError as exc:
-        if "not trained on" in exc.message:
+        shown = _unseen_classes(exc.message)
+        if shown is not None:
             raise DataError(
-                exc.message.replace("The target holds values the model was not trained on",
-                                    "The file's target holds classes the model never saw"),
+                tr("The file's target holds classes the model never saw: {shown}.", shown=shown),
                 column=exc.column,
-                hint=(exc.hint or "") + " A model can only be judged on the classes it learned.",
+                hint=" ".join(filter(None, [exc.hint, tr("A model can only be judged on the classes it learned.")])),
             ) from exc
         raise
+
+
+def _unseen_classes(message: str) -> str | None:
+    """The classes named by the recipe's "values the model was not trained on" message, or None for
+    another message. Read through the catalog, so that it is found in the user's language too."""
+    # the recipe's message, as core/recipe.py writes it: tr("...: {shown}.", shown=...) (or untranslated)
+    english = N_("The target holds values the model was not trained on: {shown}.")
+    for template in {tr(english), english}:
+        head, _, tail = template.partition("{shown}")
+        if message.startswith(head) and message.endswith(tail) and len(message) > len(head) + len(tail):
+            return message[len(head):len(message) - len(tail)]
+    return None
 
 
 def _evaluate(
@@ -505,25 +520,25 @@ def _evaluate(
 ) -> Evaluation:
     t0 = time.perf_counter()
     if not run.has_model:
-        raise DataError("This run has no trained model to evaluate.")
+        raise DataError(tr("This run has no trained model to evaluate."))
     task = run.task
     classes = list(run.classes)
     n_classes = len(classes)
     rows = np.asarray(rows, dtype=np.int64)
     if len(rows) == 0:
-        raise DataError("There are no rows to evaluate on.",
-                        hint="Give the split a test share, or evaluate on a labelled file.")
-    state.set_progress(0.02, "scoring the evaluated rows")
+        raise DataError(tr("There are no rows to evaluate on."),
+                        hint=tr("Give the split a test share, or evaluate on a labelled file."))
+    state.set_progress(0.02, tr("scoring the evaluated rows"))
     frame = df.iloc[rows]
-    y_series = _labelled_target(run, frame, "data")
+    y_series = _labelled_target(run, frame, tr("data"))
     y = _encode(run, y_series)
     x = run.fitted.transform(frame)
     outputs = run.predict_matrix(x)
     threshold = (0.5 if run.threshold is None else float(run.threshold)) if task == BINARY else None
     notes: list[str] = []
     if getattr(run, "cancelled", False):
-        notes.append(f"Training was cancelled after {run.epochs_run} epochs; the model has the best weights "
-                     f"so far (epoch {run.best_epoch}).")
+        notes.append(tr("Training was cancelled after {epochs} epochs; the model has the best weights "
+                        "so far (epoch {best}).", epochs=run.epochs_run, best=run.best_epoch))
 
     if task == REGRESSION:
         metrics = regression_metrics(y, outputs)
@@ -538,8 +553,8 @@ def _evaluate(
         curves = make_curves(y, outputs, task, classes)
         absent = [str(classes[i]) for i in range(n_classes) if not np.any(y == i)]
         if absent:
-            notes.append("No evaluated row belongs to " + ", ".join(repr(c) for c in absent)
-                         + "; curves and AUC leave those classes out.")
+            notes.append(tr("No evaluated row belongs to {classes}; curves and AUC leave those classes out.",
+                            classes=", ".join(repr(c) for c in absent)))
     state.check_cancelled()
 
     model_outputs: dict[str, np.ndarray] = {}
@@ -576,7 +591,7 @@ def _evaluate(
     base_metrics: dict[str, dict[str, float]] = {}
     base_outputs: dict[str, np.ndarray] = {}
     if baselines and train_rows is not None and len(train_rows):
-        state.set_progress(0.08, "training the baselines on the same training rows")
+        state.set_progress(0.08, tr("training the baselines on the same training rows"))
         tframe = df.iloc[np.asarray(train_rows, dtype=np.int64)]
         x_train = run.fitted.transform(tframe)
         y_train = run.fitted.encode_target(tframe)
@@ -586,24 +601,24 @@ def _evaluate(
             base_metrics[name] = (regression_metrics(y, out) if task == REGRESSION
                                   else classification_metrics(y, out, pred, n_classes, task))
             state.check_cancelled()
-        baseline_note = ("Baselines trained on the same training rows and recipe features as the models; "
-                         "scored on the same rows. Their yes/no decisions use 0.5; each trained model decides "
-                         "at its own threshold chosen on the validation rows." if task == BINARY else
-                         "Baselines trained on the same training rows and recipe features as the models; "
-                         "scored on the same rows.")
+        baseline_note = (tr("Baselines trained on the same training rows and recipe features as the models; "
+                            "scored on the same rows. Their yes/no decisions use 0.5; each trained model decides "
+                            "at its own threshold chosen on the validation rows.") if task == BINARY else
+                         tr("Baselines trained on the same training rows and recipe features as the models; "
+                            "scored on the same rows."))
     elif baselines:
-        baseline_note = ("Baselines need the training rows: evaluate on the file the model was trained on "
-                         "to compare with them.")
+        baseline_note = tr("Baselines need the training rows: evaluate on the file the model was trained on "
+                           "to compare with them.")
     else:
-        baseline_note = "Baselines not computed."
+        baseline_note = tr("Baselines not computed.")
 
     imp = None
     if importance:
-        state.set_progress(0.3, "measuring permutation importance")
+        state.set_progress(0.3, tr("measuring permutation importance"))
         imp = permutation_importance(run, frame, y, n_repeats=n_repeats, max_rows=max_rows,
                                      seed=int(getattr(run, "seed", 0)), n_jobs=n_jobs, state=state,
                                      progress_span=(0.3, 1.0))
-    state.set_progress(1.0, "evaluation done")
+    state.set_progress(1.0, tr("evaluation done"))
     return Evaluation(
         task=task, classes=classes, target=str(y_series.name), rows=rows, rows_total=len(df), source=source,
         note=note, y=y, outputs=outputs, threshold=threshold, metrics=metrics, baselines=base_metrics,
@@ -615,7 +630,7 @@ def _evaluate(
 
 
 def _test_note(run: Any, n_rows: int) -> str:
-    return f"test rows of the training split ({len(run.split_test):,} of {n_rows:,})"
+    return tr("test rows of the training split ({test:,} of {rows:,})", test=len(run.split_test), rows=n_rows)
 
 
 def evaluate_run(
@@ -637,18 +652,19 @@ def evaluate_run(
     stored = getattr(run, "data_fingerprint", {}) or {}
     if stored.get("rows") is not None and int(stored["rows"]) != len(df):
         raise DataError(
-            f"This table has {len(df):,} rows, the run was trained on one with {int(stored['rows']):,}.",
-            hint="Evaluate the run on the data it was trained on, or open its model file and evaluate it "
-                 "on a new labelled file.")
+            tr("This table has {rows:,} rows, the run was trained on one with {trained:,}.", rows=len(df),
+               trained=int(stored["rows"])),
+            hint=tr("Evaluate the run on the data it was trained on, or open its model file and evaluate it "
+                    "on a new labelled file."))
     if stored.get("frame_sha256") and frame_fingerprint(df) != stored["frame_sha256"]:
         raise DataError(
-            "This is not the table the run was trained on (its contents differ), so its test rows cannot "
-            "be found in it.",
-            hint="Evaluate the run on the data it was trained on, or evaluate its model file on a new labelled "
-                 "file.")
+            tr("This is not the table the run was trained on (its contents differ), so its test rows cannot "
+               "be found in it."),
+            hint=tr("Evaluate the run on the data it was trained on, or evaluate its model file on a new labelled "
+                    "file."))
     if len(run.split_test) == 0:
-        raise DataError("The run's split has no test rows: there is nothing held out to evaluate on.",
-                        hint="Train again with a test share above 0, or evaluate on a new labelled file.")
+        raise DataError(tr("The run's split has no test rows: there is nothing held out to evaluate on."),
+                        hint=tr("Train again with a test share above 0, or evaluate on a new labelled file."))
     return _evaluate(run, df, run.split_test, "test", _test_note(run, len(df)), run.split_train,
                      run.split_valid, state, importance, baselines, n_repeats, max_rows, n_jobs)
 
@@ -696,26 +712,28 @@ def evaluate_model_file(
         from mfg_desktop.core.history import history_frame
 
         df = history_frame(run.history_spec, df, data_files)
-    where = ", ".join(Path(p).name for p in data_files) or "table"
-    y_all = _labelled_target(run, df, f"file {where}" if data_files else "table")
+    where = ", ".join(Path(p).name for p in data_files) or tr("table")
+    y_all = _labelled_target(run, df, tr("file {name}", name=where) if data_files else tr("table"))
     if same_data(run, df, data_files):
         if len(run.split_test) == 0:
-            raise DataError("This is the file the model was trained on, and its split kept no test rows: "
-                            "there is nothing held out to evaluate on.",
-                            hint="Evaluate the model on a new labelled file.")
-        note = _test_note(run, len(df)) + ": this is the file the model was trained on, so only its held-out " \
-                                          "test rows are used"
+            raise DataError(tr("This is the file the model was trained on, and its split kept no test rows: "
+                               "there is nothing held out to evaluate on."),
+                            hint=tr("Evaluate the model on a new labelled file."))
+        note = tr("{rows}: this is the file the model was trained on, so only its held-out test rows are used",
+                  rows=_test_note(run, len(df)))
         return _evaluate(run, df, run.split_test, "test", note, run.split_train, run.split_valid, state,
                          importance, baselines, n_repeats, max_rows, n_jobs)
     labelled = np.flatnonzero(y_all.notna().to_numpy())
     if len(labelled) == 0:
-        raise DataError(f"The target column {y_all.name!r} of {where} has no values.",
-                        column=str(y_all.name), hint="Load a labelled file.")
+        raise DataError(tr("The target column {column} of {where} has no values.", column=repr(y_all.name),
+                           where=where), column=str(y_all.name), hint=tr("Load a labelled file."))
     _encode(run, y_all.iloc[labelled])  # unknown classes: refuse before any work
-    note = f"all {len(labelled):,} labelled rows of {where} (a file the model was not trained on)"
+    note = tr("all {rows:,} labelled rows of {where} (a file the model was not trained on)", rows=len(labelled),
+              where=where)
     if len(labelled) < len(df):
         left = len(df) - len(labelled)
-        note += f"; {left:,} row{'s' if left != 1 else ''} without a target value left out"
+        note = trn("{note}; {n:,} row without a target value left out",
+                   "{note}; {n:,} rows without a target value left out", left, note=note)
     return _evaluate(run, df, labelled, "all", note, None, None, state, importance, baselines, n_repeats,
                      max_rows, n_jobs)
 
@@ -743,10 +761,11 @@ def metrics_table(evaluation: Evaluation) -> list[tuple[str, list[float | None]]
 def model_columns(evaluation: Evaluation) -> list[str]:
     """Column names for :func:`metrics_table`: "network" alone, or "LightGBM (chosen)", "network", ..."""
     chosen = evaluation.model_name
-    label = MODEL_LABEL.get(chosen, chosen)
+    label = tr(MODEL_LABEL.get(chosen, chosen))
     if not _other_models(evaluation):
         return [label, *evaluation.baselines]
-    return [f"{label} (chosen)", *(MODEL_LABEL.get(n, n) for n in _other_models(evaluation)), *evaluation.baselines]
+    return [tr("{model} (chosen)", model=label), *(tr(MODEL_LABEL.get(n, n)) for n in _other_models(evaluation)),
+            *evaluation.baselines]
 
 
 # --------------------------------------------------------------------------------------------
@@ -851,9 +870,9 @@ class StoredEvaluation:
     @property
     def data_text(self) -> str:
         """Which data the numbers came from, in words."""
-        files = ", ".join(self.data.get("files") or []) or "a table without a file name"
+        files = ", ".join(self.data.get("files") or []) or tr("a table without a file name")
         sha = str(self.data.get("frame_sha256") or "")
-        return f"{files} (table fingerprint {sha[:12] or 'unknown'})"
+        return tr("{files} (table fingerprint {fingerprint})", files=files, fingerprint=sha[:12] or tr("unknown"))
 
     @classmethod
     def from_dict(cls, d: Any) -> StoredEvaluation:
@@ -861,46 +880,46 @@ class StoredEvaluation:
         from mfg_desktop.core.task import MULTICLASS
 
         if not isinstance(d, dict):
-            raise MalformedEvaluation("the stored evaluation is not an object")
+            raise MalformedEvaluation(tr("the stored evaluation is not an object"))
         task = d.get("task")
         if task not in (BINARY, MULTICLASS, REGRESSION):
-            raise MalformedEvaluation(f"unknown task {task!r}")
+            raise MalformedEvaluation(tr("unknown task {task}", task=repr(task)))
         classes = d.get("classes")
         if not isinstance(classes, list) or len(classes) > MAX_STORED_CLASSES or \
                 not all(isinstance(c, str | int | float | bool) for c in classes):
-            raise MalformedEvaluation("the classes are not a short list of plain values")
+            raise MalformedEvaluation(tr("the classes are not a short list of plain values"))
         k = len(classes)
 
         def number(v: Any, what: str) -> float | None:
             if v is None:
                 return None
             if isinstance(v, bool) or not isinstance(v, int | float):
-                raise MalformedEvaluation(f"{what} is not a number")
+                raise MalformedEvaluation(tr("{what} is not a number", what=what))
             return float(v)
 
         def metric_map(m: Any, what: str) -> dict[str, float | None]:
             if not isinstance(m, dict) or len(m) > 100:
-                raise MalformedEvaluation(f"{what} is not a small mapping")
+                raise MalformedEvaluation(tr("{what} is not a small mapping", what=what))
             return {str(key): number(v, f"{what} {key}") for key, v in m.items()}
 
         def curve_map(c: Any, a: str, b: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
             if not isinstance(c, dict) or len(c) > max(k, 1):
-                raise MalformedEvaluation("the curves are malformed")
+                raise MalformedEvaluation(tr("the curves are malformed"))
             out = {}
             for name, pts in c.items():
                 if not isinstance(pts, dict) or not isinstance(pts.get(a), list) or not isinstance(pts.get(b), list):
-                    raise MalformedEvaluation(f"the curve of {name!r} is malformed")
-                xs = [number(v, "a curve point") for v in pts[a]]
-                ys = [number(v, "a curve point") for v in pts[b]]
+                    raise MalformedEvaluation(tr("the curve of {name} is malformed", name=repr(name)))
+                xs = [number(v, tr("a curve point")) for v in pts[a]]
+                ys = [number(v, tr("a curve point")) for v in pts[b]]
                 if len(xs) != len(ys) or len(xs) > STORED_CURVE_POINTS or any(v is None for v in xs + ys) \
                         or not all(0.0 <= v <= 1.0 for v in xs + ys):
-                    raise MalformedEvaluation(f"the curve of {name!r} has unusable points")
+                    raise MalformedEvaluation(tr("the curve of {name} has unusable points", name=repr(name)))
                 out[str(name)] = (np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64))
             return out
 
         def curves_of(c: Any) -> Curves:
             if not isinstance(c, dict):
-                raise MalformedEvaluation("the curves are malformed")
+                raise MalformedEvaluation(tr("the curves are malformed"))
             return Curves(roc=curve_map(c.get("roc", {}), "fpr", "tpr"),
                           pr=curve_map(c.get("pr", {}), "recall", "precision"))
 
@@ -908,44 +927,45 @@ class StoredEvaluation:
         if d.get("confusion") is not None:
             counts = np.asarray(d["confusion"].get("counts") if isinstance(d["confusion"], dict) else None)
             if counts.shape != (k, k) or counts.dtype.kind not in "iu" or (counts < 0).any():
-                raise MalformedEvaluation("the confusion matrix is not a square table of counts, one row per class")
+                raise MalformedEvaluation(tr("the confusion matrix is not a square table of counts, one row per "
+                                             "class"))
             conf = Confusion([str(c) for c in classes], counts.astype(np.int64))
         per_class = d.get("per_class") or {}
         if not isinstance(per_class, dict) or len(per_class) > k:
-            raise MalformedEvaluation("the per-class numbers are malformed")
+            raise MalformedEvaluation(tr("the per-class numbers are malformed"))
         hist = None
         if d.get("residual_histogram") is not None:
             h = d["residual_histogram"]
-            counts_h = [int(number(v, "a histogram count") or 0) for v in h.get("counts", [])]
-            edges = [number(v, "a histogram edge") for v in h.get("edges", [])]
+            counts_h = [int(number(v, tr("a histogram count")) or 0) for v in h.get("counts", [])]
+            edges = [number(v, tr("a histogram edge")) for v in h.get("edges", [])]
             if len(edges) != len(counts_h) + 1 or len(counts_h) > 1000 or any(e is None for e in edges):
-                raise MalformedEvaluation("the residual histogram is malformed")
+                raise MalformedEvaluation(tr("the residual histogram is malformed"))
             hist = (counts_h, [float(e) for e in edges])
         data = d.get("data") or {}
         if not isinstance(data, dict) or not isinstance(data.get("files", []), list):
-            raise MalformedEvaluation("the data it came from is not described")
+            raise MalformedEvaluation(tr("the data it came from is not described"))
         baselines = d.get("baselines") or {}
         if not isinstance(baselines, dict) or len(baselines) > 10:
-            raise MalformedEvaluation("the baselines are malformed")
+            raise MalformedEvaluation(tr("the baselines are malformed"))
         bcurves = d.get("baseline_curves") or {}
         if not isinstance(bcurves, dict) or len(bcurves) > 10:
-            raise MalformedEvaluation("the baseline curves are malformed")
+            raise MalformedEvaluation(tr("the baseline curves are malformed"))
         rows_used = d.get("rows_used")
         if isinstance(rows_used, bool) or not isinstance(rows_used, int) or rows_used < 0:
-            raise MalformedEvaluation("the number of rows used is not a count")
+            raise MalformedEvaluation(tr("the number of rows used is not a count"))
         models = d.get("models") or {}
         chosen = d.get("model") or NETWORK
         if not isinstance(models, dict) or not set(models) <= set(MODEL_LABEL) or chosen not in MODEL_LABEL \
                 or not all(isinstance(e, dict) for e in models.values()):
-            raise MalformedEvaluation("the stored models are not the network and the trees")
+            raise MalformedEvaluation(tr("the stored models are not the network and the trees"))
         return cls(
             task=task, classes=list(classes), target=str(d.get("target", "")), n_rows=rows_used,
             rows_total=int(number(d.get("rows_total"), "rows_total") or 0), note=str(d.get("note", "")),
-            metrics=metric_map(d.get("metrics") or {}, "metric"),
-            baselines={str(n): metric_map(m, f"baseline {n}") for n, m in baselines.items()},
+            metrics=metric_map(d.get("metrics") or {}, tr("metric")),
+            baselines={str(n): metric_map(m, tr("baseline {name}", name=n)) for n, m in baselines.items()},
             baseline_note=str(d.get("baseline_note", "")),
-            threshold=number(d.get("threshold"), "the threshold") if task == BINARY else None,
-            per_class={str(c): metric_map(m, f"class {c}") for c, m in per_class.items()},
+            threshold=number(d.get("threshold"), tr("the threshold")) if task == BINARY else None,
+            per_class={str(c): metric_map(m, tr("class {name}", name=c)) for c, m in per_class.items()},
             confusion=conf, curves=curves_of(d.get("curves") or {}),
             baseline_curves={str(n): curves_of(c) for n, c in bcurves.items()},
             residual_histogram=hist,
@@ -953,7 +973,7 @@ class StoredEvaluation:
                   "files": [str(f) for f in data.get("files", [])][:100]},
             notes=[str(n) for n in (d.get("notes") or [])][:20],
             model_name=chosen,
-            models={name: {"metrics": metric_map((e or {}).get("metrics") or {}, f"model {name}")}
+            models={name: {"metrics": metric_map((e or {}).get("metrics") or {}, tr("model {name}", name=name))}
                     for name, e in models.items()},
             choice_reason=str(d.get("choice_reason") or "")[:1000],
         )

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from mfg_desktop.core.errors import DataError
+from mfg_desktop.core.i18n import N_, tr
 from mfg_desktop.core.jobs import JobState, ensure_state
 from mfg_desktop.core.task import BINARY, MULTICLASS, REGRESSION
 
@@ -35,8 +36,8 @@ from mfg_desktop.core.task import BINARY, MULTICLASS, REGRESSION
 # targets, balanced over classes for fault types (a rare class counts as much as a common one).
 MAIN_METRIC = {BINARY: "pr_auc", MULTICLASS: "balanced_accuracy", REGRESSION: "r2"}
 MAIN_METRIC_TEXT = {
-    "pr_auc": "PR-AUC (average precision)",
-    "balanced_accuracy": "balanced accuracy",
+    "pr_auc": N_("PR-AUC (average precision)"),  # shown through tr()
+    "balanced_accuracy": N_("balanced accuracy"),
     "r2": "R²",
 }
 DEFAULT_REPEATS = 5
@@ -168,15 +169,16 @@ def permutation_importance(
     metric = MAIN_METRIC[task]
     base = score_outputs(task, y_sub, model_outputs(run, rows))
     pca = uses_pca(run)
-    note = (f"Drop in {MAIN_METRIC_TEXT[metric]} when one column's values are shuffled among "
-            f"{len(rows):,} evaluated rows ({n_repeats} shuffles each; bars show ± one standard deviation).")
+    note = tr("Drop in {metric} when one column's values are shuffled among {rows:,} evaluated rows ({repeats} "
+              "shuffles each; bars show ± one standard deviation).", metric=tr(MAIN_METRIC_TEXT[metric]),
+              rows=len(rows), repeats=n_repeats)
     if pca:
-        note += (" PCA is on: the network sees principal components, not columns; each column's importance "
-                 "is measured through the PCA, by shuffling the column before it.")
+        note += " " + tr("PCA is on: the network sees principal components, not columns; each column's importance "
+                         "is measured through the PCA, by shuffling the column before it.")
     if not math.isfinite(base):
         nan = np.full(len(columns), np.nan)
         return Importance(columns, nan, nan, metric, base, len(rows), n_repeats, pca,
-                          note + " Not measurable: the evaluated rows hold only one class.",
+                          note + " " + tr("Not measurable: the evaluated rows hold only one class."),
                           time.perf_counter() - t0, np.full((len(columns), n_repeats), np.nan))
 
     lo, hi = progress_span
@@ -198,7 +200,7 @@ def permutation_importance(
         scores = np.array([score_outputs(task, y_sub, out[r * n:(r + 1) * n]) for r in range(n_repeats)])
         with lock:
             done[0] += 1
-            state.set_progress(lo + (hi - lo) * done[0] / len(columns), f"importance of {column}")
+            state.set_progress(lo + (hi - lo) * done[0] / len(columns), tr("importance of {column}", column=column))
         return scores
 
     results = Parallel(n_jobs=n_jobs or _default_jobs(), prefer="threads")(
@@ -313,7 +315,7 @@ def contributions(
     if isinstance(row, pd.Series):
         row = row.to_frame().T
     if len(row) != 1:
-        raise DataError(f"Pick exactly one row to explain (got {len(row)}).")
+        raise DataError(tr("Pick exactly one row to explain (got {rows}).", rows=len(row)))
     refs = dict(references) if references is not None else reference_values(run)
     columns = [c for c in explained_columns(run) if refs.get(c) is not None]
     own = row.iloc[0]
@@ -336,7 +338,7 @@ def contributions(
     out = model_outputs(run, variants)
     if run.task == REGRESSION:
         explained = out
-        label = "value"
+        label = tr("value")
     else:
         if class_index is None:
             class_index = 1 if run.task == BINARY else int(out[0].argmax())

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from mfg_desktop.core.i18n import tr
 from mfg_desktop.core.network import NetworkSpec
 from mfg_desktop.core.task import BINARY, MULTICLASS, REGRESSION
 
@@ -83,7 +84,7 @@ def read_weights(data: bytes, spec: NetworkSpec, n_features: int, task: str, n_o
         with h5py.File(io.BytesIO(data), "r") as h5:
             groups = h5.get("layers")
             if not isinstance(groups, h5py.Group):
-                raise WeightsMismatch("the weights file has no layers")
+                raise WeightsMismatch(tr("the weights file has no layers"))
             by_name: dict[str, Any] = {}
             for key in groups:
                 vars_group = groups[key].get("vars") if isinstance(groups[key], h5py.Group) else None
@@ -93,23 +94,24 @@ def read_weights(data: bytes, spec: NetworkSpec, n_features: int, task: str, n_o
             for layer in expected:
                 group = by_name.get(layer.layer)
                 if group is None:
-                    raise WeightsMismatch(f"the weights of layer {layer.layer!r} are missing")
+                    raise WeightsMismatch(tr("the weights of layer {layer} are missing", layer=repr(layer.layer)))
                 arrays = []
                 for i, shape in enumerate(layer.shapes):
                     ds = group.get(str(i))
                     if not isinstance(ds, h5py.Dataset) or tuple(ds.shape) != shape or ds.dtype.kind != "f":
                         found = getattr(ds, "shape", None)
-                        raise WeightsMismatch(f"layer {layer.layer!r} array {i} has shape {found}, the network "
-                                              f"needs {shape}")
+                        raise WeightsMismatch(tr("layer {layer} array {index} has shape {found}, the network needs "
+                                                 "{shape}", layer=repr(layer.layer), index=i, found=found, shape=shape))
                     arrays.append(np.asarray(ds[()], dtype=np.float32))
                 if str(len(layer.shapes)) in group:
-                    raise WeightsMismatch(f"layer {layer.layer!r} has more arrays than the network uses")
+                    raise WeightsMismatch(tr("layer {layer} has more arrays than the network uses",
+                                             layer=repr(layer.layer)))
                 out[layer.layer] = arrays
     except (OSError, KeyError, TypeError) as exc:
-        raise WeightsMismatch(f"the weights are unreadable ({exc})") from exc
+        raise WeightsMismatch(tr("the weights are unreadable ({reason})", reason=exc)) from exc
     for name, arrays in out.items():
         if not all(np.isfinite(a).all() for a in arrays):
-            raise WeightsMismatch(f"layer {name!r} holds weights that are not finite numbers")
+            raise WeightsMismatch(tr("layer {layer} holds weights that are not finite numbers", layer=repr(name)))
     return out
 
 
@@ -128,7 +130,7 @@ def _activation(name: str, x: np.ndarray) -> np.ndarray:
         from scipy.special import erf
 
         return 0.5 * x * (1.0 + erf(x / math.sqrt(2.0)))
-    raise WeightsMismatch(f"activation {name!r} has no NumPy form")
+    raise WeightsMismatch(tr("activation {name} has no NumPy form", name=repr(name)))
 
 
 @lru_cache(maxsize=1)
@@ -188,7 +190,7 @@ class SavedNetwork:
     def __init__(self, spec: NetworkSpec, n_features: int, task: str, n_classes: int, seed: int,
                  weights_h5: bytes) -> None:
         if task not in (BINARY, MULTICLASS, REGRESSION):
-            raise WeightsMismatch(f"unknown task {task!r}")
+            raise WeightsMismatch(tr("unknown task {task}", task=repr(task)))
         self.spec, self.n_features, self.task, self.seed = spec, int(n_features), task, int(seed)
         self.n_outputs = 1 if task in (BINARY, REGRESSION) else int(n_classes)
         self._n_classes = int(n_classes)

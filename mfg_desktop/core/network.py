@@ -34,6 +34,7 @@ import numpy as np
 
 from mfg_desktop.core.backend import import_keras
 from mfg_desktop.core.errors import TrainingError
+from mfg_desktop.core.i18n import tr
 from mfg_desktop.core.task import BINARY, MULTICLASS, REGRESSION
 
 ACTIVATIONS = ("relu", "gelu", "silu", "selu", "tanh", "elu")
@@ -81,33 +82,37 @@ class NetworkSpec:
         self.hidden = [int(u) for u in self.hidden]
         problems = []
         if not self.hidden or any(u < 1 for u in self.hidden):
-            problems.append("hidden layers need at least one layer with one or more units")
+            problems.append(tr("hidden layers need at least one layer with one or more units"))
         if self.activation not in ACTIVATIONS:
-            problems.append(f"activation '{self.activation}' is not one of {', '.join(ACTIVATIONS)}")
+            problems.append(tr("activation '{value}' is not one of {choices}", value=self.activation,
+                                  choices=", ".join(ACTIVATIONS)))
         if not 0.0 <= self.dropout < 1.0:
-            problems.append("dropout must be in [0, 1)")
+            problems.append(tr("dropout must be in [0, 1)"))
         if self.optimizer not in OPTIMIZERS:
-            problems.append(f"optimizer '{self.optimizer}' is not one of {', '.join(OPTIMIZERS)}")
+            problems.append(tr("optimizer '{value}' is not one of {choices}", value=self.optimizer,
+                                  choices=", ".join(OPTIMIZERS)))
         if not self.learning_rate > 0:
-            problems.append("learning rate must be positive")
+            problems.append(tr("learning rate must be positive"))
         if self.weight_decay < 0:
-            problems.append("weight decay cannot be negative")
+            problems.append(tr("weight decay cannot be negative"))
         if self.loss not in LOSSES:
-            problems.append(f"loss '{self.loss}' is not one of {', '.join(LOSSES)}")
+            problems.append(tr("loss '{value}' is not one of {choices}", value=self.loss, choices=", ".join(LOSSES)))
         if self.epochs < 1 or self.batch_size < 1 or self.patience < 1:
-            problems.append("epochs, batch size and patience must be at least 1")
+            problems.append(tr("epochs, batch size and patience must be at least 1"))
         if self.numeric_encoding not in ENCODINGS:
-            problems.append(f"input encoding '{self.numeric_encoding}' is not one of {', '.join(ENCODINGS)}")
+            problems.append(tr("input encoding '{value}' is not one of {choices}", value=self.numeric_encoding,
+                                  choices=", ".join(ENCODINGS)))
         if self.numeric_encoding == "ple" and (self.n_bins < 2 or self.embedding_dim < 1):
-            problems.append("piecewise-linear encoding needs at least 2 bins and an embedding size >= 1")
+            problems.append(tr("piecewise-linear encoding needs at least 2 bins and an embedding size >= 1"))
         if self.monitor not in MONITORS:
-            problems.append(f"monitor '{self.monitor}' is not one of {', '.join(MONITORS)}")
+            problems.append(tr("monitor '{value}' is not one of {choices}", value=self.monitor, choices=", ".join(MONITORS)))
         if not 1 <= int(self.ensemble_size) <= 64:
-            problems.append("the ensemble needs 1 to 64 members")
+            problems.append(tr("the ensemble needs 1 to 64 members"))
         if self.lr_schedule not in SCHEDULES:
-            problems.append(f"learning-rate schedule '{self.lr_schedule}' is not one of {', '.join(SCHEDULES)}")
+            problems.append(tr("learning-rate schedule '{value}' is not one of {choices}", value=self.lr_schedule,
+                                  choices=", ".join(SCHEDULES)))
         if problems:
-            raise TrainingError("Network settings: " + "; ".join(problems) + ".")
+            raise TrainingError(tr("Network settings: {problems}.", problems="; ".join(problems)))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -139,23 +144,25 @@ DEFAULT_PRESET = "balanced"
 def preset(name: str) -> NetworkSpec:
     """A fresh copy of a named preset (callers may change it freely)."""
     if name not in PRESETS:
-        raise TrainingError(f"Unknown preset '{name}'.", hint=f"Use one of: {', '.join(PRESETS)}.")
+        raise TrainingError(tr("Unknown preset '{name}'.", name=name), hint=tr("Use one of: {choices}.",
+                                                                            choices=", ".join(PRESETS)))
     return NetworkSpec.from_dict(PRESETS[name].to_dict())
 
 
 def resolve_loss(spec: NetworkSpec, task: str) -> str:
     """The Keras loss name for this task ('auto' picks the one that fits)."""
     if task not in (BINARY, MULTICLASS, REGRESSION):
-        raise TrainingError(f"Unknown task '{task}'.")
+        raise TrainingError(tr("Unknown task '{task}'.", task=task))
     loss = spec.loss
     if loss == "auto":
         return {BINARY: "binary_crossentropy", MULTICLASS: "sparse_categorical_crossentropy",
                 REGRESSION: "mse"}[task]
     classification = {"binary_crossentropy", "categorical_crossentropy"}
     if (task == REGRESSION) == (loss in classification):
-        raise TrainingError(f"The loss '{loss}' does not fit a {task} task.", hint="Use 'auto'.")
+        raise TrainingError(tr("The loss '{loss}' does not fit a {task} task.", loss=loss, task=task),
+                            hint=tr("Use 'auto'."))
     if task == BINARY and loss != "binary_crossentropy":
-        raise TrainingError("A binary task needs the binary cross-entropy loss.", hint="Use 'auto'.")
+        raise TrainingError(tr("A binary task needs the binary cross-entropy loss."), hint=tr("Use 'auto'."))
     if task == MULTICLASS:
         return "sparse_categorical_crossentropy"  # targets are class indices, not one-hot rows
     return "huber" if loss == "huber" else loss
@@ -167,9 +174,9 @@ def resolve_monitor(spec: NetworkSpec, task: str) -> tuple[str, str]:
     if monitor == "auto":
         monitor = {BINARY: "val_pr_auc", MULTICLASS: "val_accuracy"}.get(task, "val_loss")
     if monitor == "val_pr_auc" and task != BINARY:
-        raise TrainingError("Early stopping on PR-AUC needs a binary target.", hint="Use 'auto'.")
+        raise TrainingError(tr("Early stopping on PR-AUC needs a binary target."), hint=tr("Use 'auto'."))
     if monitor == "val_accuracy" and task == REGRESSION:
-        raise TrainingError("Early stopping on accuracy needs a classification target.", hint="Use 'auto'.")
+        raise TrainingError(tr("Early stopping on accuracy needs a classification target."), hint=tr("Use 'auto'."))
     return monitor, ("min" if monitor == "val_loss" else "max")
 
 
@@ -211,23 +218,24 @@ def check_network_size(spec: NetworkSpec, n_features: int, task: str, n_classes:
     n_outputs = n_classes if task == MULTICLASS else 1
     problems = []
     if len(spec.hidden) > MAX_HIDDEN_LAYERS:
-        problems.append(f"{len(spec.hidden):,} hidden layers (at most {MAX_HIDDEN_LAYERS})")
+        problems.append(tr("{count:,} hidden layers (at most {limit})", count=len(spec.hidden), limit=MAX_HIDDEN_LAYERS))
     if spec.hidden and max(spec.hidden) > MAX_UNITS:
-        problems.append(f"a layer of {max(spec.hidden):,} units (at most {MAX_UNITS:,})")
+        problems.append(tr("a layer of {units:,} units (at most {limit:,})", units=max(spec.hidden), limit=MAX_UNITS))
     if not 1 <= n_features <= MAX_FEATURES:
-        problems.append(f"{n_features:,} inputs (1 to {MAX_FEATURES:,})")
+        problems.append(tr("{count:,} inputs (1 to {limit:,})", count=n_features, limit=MAX_FEATURES))
     if not 1 <= n_outputs <= MAX_CLASSES:
-        problems.append(f"{n_outputs:,} outputs (1 to {MAX_CLASSES:,})")
+        problems.append(tr("{count:,} outputs (1 to {limit:,})", count=n_outputs, limit=MAX_CLASSES))
     if spec.numeric_encoding == "ple" and (spec.n_bins > MAX_BINS or spec.embedding_dim > MAX_EMBEDDING_DIM):
-        problems.append(f"{spec.n_bins:,} bins of {spec.embedding_dim:,} dimensions "
-                        f"(at most {MAX_BINS:,} and {MAX_EMBEDDING_DIM:,})")
+        problems.append(tr("{bins:,} bins of {dims:,} dimensions (at most {max_bins:,} and {max_dims:,})",
+                           bins=spec.n_bins, dims=spec.embedding_dim, max_bins=MAX_BINS, max_dims=MAX_EMBEDDING_DIM))
     if problems:
-        raise TrainingError("The network is implausibly large: " + "; ".join(problems) + ".",
-                            hint="Use fewer or smaller layers.")
+        raise TrainingError(tr("The network is implausibly large: {problems}.", problems="; ".join(problems)),
+                            hint=tr("Use fewer or smaller layers."))
     n_params = planned_parameters(spec, n_features, task, n_classes)
     if n_params > MAX_PARAMETERS:
-        raise TrainingError(f"The network would have {n_params:,} parameters (at most {MAX_PARAMETERS:,}).",
-                            hint="Use fewer or smaller layers, fewer bins or a smaller embedding.")
+        raise TrainingError(tr("The network would have {parameters:,} parameters (at most {limit:,}).",
+                               parameters=n_params, limit=MAX_PARAMETERS),
+                            hint=tr("Use fewer or smaller layers, fewer bins or a smaller embedding."))
     return n_params
 
 
@@ -396,10 +404,10 @@ def build_model(
     only (no optimizer state, which is also what the model file stores).
     """
     if n_features < 1:
-        raise TrainingError("There are no input columns left to train on.",
-                            hint="Tick at least one usable input on the Prepare step.")
+        raise TrainingError(tr("There are no input columns left to train on."),
+                            hint=tr("Tick at least one usable input on the Prepare step."))
     if task != REGRESSION and n_classes < 2:
-        raise TrainingError("The target needs at least two classes to train a classifier.")
+        raise TrainingError(tr("The target needs at least two classes to train a classifier."))
     check_network_size(spec, n_features, task, n_classes)
     keras = import_keras()  # only after the sizes are known to be sane: importing it costs seconds
 

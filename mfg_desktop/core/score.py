@@ -51,6 +51,7 @@ from mfg_desktop.core.decisions import format_threshold
 from mfg_desktop.core.errors import DataError, MfgError
 from mfg_desktop.core.formula import apply_derived
 from mfg_desktop.core.history import SOURCE_FILE, HistorySpec, build_features, feature_names
+from mfg_desktop.core.i18n import N_, tr, trn
 from mfg_desktop.core.ingest import (
     EXCEL_SUFFIXES,
     NULL_VALUES,
@@ -104,7 +105,7 @@ def as_loaded_model(model: LoadedModel | TrainingRun) -> LoadedModel:
         return model
     if isinstance(model, TrainingRun):
         if not model.has_model:
-            raise MfgError("This run has no trained model to score with.", hint="Train it first.")
+            raise MfgError(tr("This run has no trained model to score with."), hint=tr("Train it first."))
         manifest = {"app_version": __version__, "created": model.created, "run_id": model.id}
         return LoadedModel(run=model, manifest=manifest, path=None)  # type: ignore[arg-type]
     raise TypeError(f"not a model: {type(model).__name__}")
@@ -139,20 +140,27 @@ def model_card(model: LoadedModel | TrainingRun) -> dict[str, Any]:
 
 def model_card_text(model: LoadedModel | TrainingRun) -> str:
     card = model_card(model)
-    lines = [f"model: {card['path'] or '(trained in this session, not saved)'}"]
-    lines.append(f"task: {card['task']}, target {card['target']!r}"
-                 + (f", classes {', '.join(map(repr, card['classes']))}" if card["classes"] else ""))
-    lines.append(f"inputs ({len(card['inputs'])}): {', '.join(card['inputs'])}")
+    lines = [tr("model: {path}", path=card["path"] or tr("(trained in this session, not saved)"))]
+    task = tr("task: {task}, target {target}", task=card["task"], target=repr(card["target"]))
+    if card["classes"]:
+        task = tr("{task}, classes {classes}", task=task, classes=", ".join(map(repr, card["classes"])))
+    lines.append(task)
+    lines.append(tr("inputs ({count}): {names}", count=len(card["inputs"]), names=", ".join(card["inputs"])))
     if card["derived"]:
-        lines.append("derived: " + "; ".join(card["derived"]))
+        lines.append(tr("derived: {formulas}", formulas="; ".join(card["derived"])))
     files = ", ".join(n for n in card["training_files"] if n)
-    lines.append(f"training data: {card['training_rows']} rows{f' from {files}' if files else ''}, "
-                 f"fingerprint {str(card['fingerprint'])[:12]}")
+    fingerprint = str(card["fingerprint"])[:12]
+    lines.append(tr("training data: {rows} rows from {files}, fingerprint {fingerprint}", rows=card["training_rows"],
+                    files=files, fingerprint=fingerprint) if files else
+                 tr("training data: {rows} rows, fingerprint {fingerprint}", rows=card["training_rows"],
+                    fingerprint=fingerprint))
     if card["metrics"]:
-        lines.append("metrics: " + ", ".join(f"{k} {v:.4f}" for k, v in card["metrics"].items()))
+        lines.append(tr("metrics: {numbers}", numbers=", ".join(f"{k} {v:.4f}" for k, v in card["metrics"].items())))
     if card["threshold"] is not None:
-        lines.append(f"threshold: {format_threshold(card['threshold'])} on p({card['positive_class']})")
-    lines.append(f"created: {card['created']} with mfg-desktop {card['app_version']}")
+        lines.append(tr("threshold: {threshold} on p({positive})", threshold=format_threshold(card["threshold"]),
+                        positive=card["positive_class"]))
+    lines.append(tr("created: {created} with mfg-desktop {version}", created=card["created"],
+                    version=card["app_version"]))
     return "\n".join(lines)
 
 
@@ -217,8 +225,10 @@ class ValueProblem:
 
     def text(self) -> str:
         shown = ", ".join(repr(e) for e in self.examples)
-        return (f"{self.column!r} should hold a {self.expected}, but {_rows(self.rows)} with other values "
-                f"(e.g. {shown}; first at data row {self.first_row}) are not scored")
+        return tr("{column} should hold a {expected}, but {rows} with other values "
+                  "(e.g. {examples}; first at data row {first_row}) are not scored", column=repr(self.column),
+                  expected=tr(KIND_TEXT.get(self.expected, self.expected)), rows=_rows(self.rows), examples=shown,
+                  first_row=self.first_row)
 
 
 @dataclass
@@ -231,9 +241,10 @@ class UnseenCategories:
         top = sorted(self.values.items(), key=lambda kv: -kv[1])[:5]
         shown = ", ".join(f"{k!r} ({_rows(v)})" for k, v in top)
         more = len(self.values) - len(top)
-        return (f"{self.column!r} has {_rows(self.rows)} with categories not seen in training: {shown}"
-                + (f" and {more} more" if more > 0 else "")
-                + "; they count as no known category, as in training")
+        if more > 0:
+            shown = tr("{values} and {more} more", values=shown, more=more)
+        return tr("{column} has {rows} with categories not seen in training: {values}; they count as no known "
+                  "category, as in training", column=repr(self.column), rows=_rows(self.rows), values=shown)
 
 
 @dataclass
@@ -260,28 +271,32 @@ class SchemaReport:
     def lines(self) -> list[str]:
         out: list[str] = []
         if self.missing:
-            text = "missing required column(s): " + ", ".join(repr(c) for c in self.missing)
-            for name, candidates in self.ambiguous.items():
-                text += f" ({name!r} matches several columns: {', '.join(map(repr, candidates))})"
-            out.append(text + "; the file cannot be scored")
+            ambiguous = "".join(" " + tr("({name} matches several columns: {candidates})", name=repr(name),
+                                         candidates=", ".join(map(repr, candidates)))
+                                for name, candidates in self.ambiguous.items())
+            out.append(tr("missing required column(s): {columns}{ambiguous}; the file cannot be scored",
+                          columns=", ".join(repr(c) for c in self.missing), ambiguous=ambiguous))
         for name, used in self.renamed.items():
-            out.append(f"column {used!r} used for {name!r} (the names differ only in case or spaces)")
+            out.append(tr("column {used} used for {name} (the names differ only in case or spaces)", used=repr(used),
+                          name=repr(name)))
         if self.extra:
             shown = ", ".join(repr(c) for c in self.extra[:12]) + (" ..." if len(self.extra) > 12 else "")
-            kept = " (kept in the output)" if self.usable else ""
-            out.append(f"{len(self.extra)} extra column(s) ignored{kept}: {shown}")
+            extra = (N_("{count} extra column(s) ignored (kept in the output): {columns}") if self.usable
+                     else N_("{count} extra column(s) ignored: {columns}"))
+            out.append(tr(extra, count=len(self.extra), columns=shown))
         out += [p.text() for p in self.wrong_types.values()]
         out += [u.text() for u in self.unseen.values()]
         for name, count in self.missing_values.items():
             if count:
                 share = count / self.rows if self.rows else 0.0
-                out.append(f"{name!r}: {count:,} missing values ({share:.1%})")
+                out.append(tr("{column}: {count:,} missing values ({share:.1%})", column=repr(name), count=count,
+                              share=share))
         return out
 
     def summary(self) -> str:
         head = f"{Path(self.file).name}: " + (
-            "schema OK" if self.usable and not self.wrong_types else
-            ("REJECTED" if not self.usable else "schema problems")
+            tr("schema OK") if self.usable and not self.wrong_types else
+            (tr("REJECTED") if not self.usable else tr("schema problems"))
         )
         body = self.lines()
         return "\n".join([head, *(f"  - {line}" for line in body)])
@@ -333,7 +348,8 @@ class DriftReport:
         return [c for c in self.columns if c.flagged]
 
     def lines(self) -> list[str]:
-        return [f"drift in {c.column!r}: " + "; ".join(c.reasons) for c in self.flagged] + self.notes
+        return [tr("drift in {column}: {reasons}", column=repr(c.column), reasons="; ".join(c.reasons))
+                for c in self.flagged] + self.notes
 
 
 class _DriftCounter:
@@ -393,14 +409,16 @@ class _DriftCounter:
         if r.kind == "datetime":
             return r
         if r.psi is not None and r.present >= MIN_ROWS_FOR_PSI and r.psi > PSI_FLAG:
-            r.reasons.append(f"distribution shifted (PSI {r.psi:.2f} > {PSI_FLAG})")
+            r.reasons.append(tr("distribution shifted (PSI {psi:.2f} > {limit})", psi=r.psi, limit=PSI_FLAG))
         if r.present and r.out_of_range_share > OUT_OF_RANGE_FLAG:
             r.reasons.append(
-                f"{r.out_of_range_share:.1%} of values outside the training range "
-                f"[{_num(r.train_min)}, {_num(r.train_max)}] ({r.below:,} below, {r.above:,} above)"
+                tr("{share:.1%} of values outside the training range [{low}, {high}] ({below:,} below, {above:,} above)",
+                   share=r.out_of_range_share, low=_num(r.train_min), high=_num(r.train_max), below=r.below,
+                   above=r.above)
             )
         if r.rows and r.missing_share > r.train_missing_share + MISSING_RISE_FLAG:
-            r.reasons.append(f"{r.missing_share:.1%} missing (training: {r.train_missing_share:.1%})")
+            r.reasons.append(tr("{share:.1%} missing (training: {training:.1%})", share=r.missing_share,
+                                training=r.train_missing_share))
         r.flagged = bool(r.reasons)
         return r
 
@@ -413,7 +431,13 @@ def psi(expected: np.ndarray, actual: np.ndarray) -> float:
 
 
 def _rows(n: int) -> str:
-    return f"{n:,} row" if n == 1 else f"{n:,} rows"
+    return trn("{n:,} row", "{n:,} rows", n)
+
+
+# the kinds of value a column should hold, as the schema messages name them
+KIND_TEXT = {"number": N_("number"), "date/time": N_("date/time")}
+# the summary of predicted values, as its lines name them (p5/p95 read the same everywhere)
+VALUE_TEXT = {"min": N_("min"), "median": N_("median"), "mean": N_("mean"), "max": N_("max")}
 
 
 def _opt_float(v: Any) -> float | None:
@@ -645,8 +669,8 @@ class _Checker:
             for name in self.no_imputation:
                 values = full[name]
                 holes = values.isna().to_numpy() & ~bad
-                self.reject(f"none:{name}", f"{name!r} is missing, and the model was trained without filling it in",
-                             holes, first_row)
+                self.reject(f"none:{name}", tr("{column} is missing, and the model was trained without filling it in",
+                                                column=repr(name)), holes, first_row)
                 bad |= holes
             self._derived = full
         else:
@@ -669,7 +693,8 @@ class _Checker:
                     problem.examples.append(text)
                 if len(problem.examples) >= MAX_EXAMPLES:
                     break
-        self.reject(f"type:{name}", f"{name!r} is not a {expected}", wrong, first_row)
+        self.reject(f"type:{name}", tr("{column} is not a {expected}", column=repr(name),
+                                       expected=tr(KIND_TEXT.get(expected, expected))), wrong, first_row)
 
     def row_reasons(self, n: int) -> np.ndarray:
         """Per row of the current chunk: why it is rejected (None where it is not)."""
@@ -698,8 +723,8 @@ class _Checker:
         notes = []
         if any(c.kind == "number" and counter.train_shares is None for c, counter in
                zip(columns, self.drift.values(), strict=True)):
-            notes.append("the model file holds no training distribution (saved by an older version): "
-                         "drift is judged from the training range and missing values only")
+            notes.append(tr("the model file holds no training distribution (saved by an older version): "
+                            "drift is judged from the training range and missing values only"))
         return DriftReport(columns, notes)
 
 
@@ -788,7 +813,7 @@ class FileScore:
     def score_label(self) -> str:
         if self.task == BINARY:
             return f"p({self.positive_class})"
-        return "probability of the predicted class" if self.task == MULTICLASS else "predicted value"
+        return tr("probability of the predicted class") if self.task == MULTICLASS else tr("predicted value")
 
     def lines(self) -> list[str]:
         out: list[str] = []
@@ -798,17 +823,19 @@ class FileScore:
             out += self.schema.lines()
         for reason in self.rejects:
             if not reason.key.startswith("type:"):  # wrong types are told by the schema lines
-                out.append(f"{_rows(reason.rows)} rejected: {reason.text} (first at data row {reason.first_row})")
+                out.append(_reject_text(reason))
         if self.rows_scored:
             if self.task == REGRESSION:
                 s = self.value_summary
-                out.append("predicted values: " + ", ".join(f"{k} {_num(v)}" for k, v in s.items()))
+                out.append(tr("predicted values: {values}",
+                              values=", ".join(f"{tr(VALUE_TEXT.get(k, k))} {_num(v)}" for k, v in s.items())))
             else:
                 total = max(self.rows_scored, 1)
-                out.append("predicted: " + ", ".join(
-                    f"{c}: {n:,} ({n / total:.1%})" for c, n in self.class_counts.items()))
+                out.append(tr("predicted: {counts}", counts=", ".join(
+                    f"{c}: {n:,} ({n / total:.1%})" for c, n in self.class_counts.items())))
                 if self.task == BINARY:
-                    out.append(f"flagged (p({self.positive_class}) >= {format_threshold(self.threshold)}): {self.flagged_count:,}")
+                    out.append(tr("flagged (p({positive}) >= {threshold}): {count:,}", positive=self.positive_class,
+                                  threshold=format_threshold(self.threshold), count=self.flagged_count))
         if self.drift is not None:
             out += self.drift.lines()
         out += self.notes
@@ -848,8 +875,7 @@ class FileScore:
             "rows_read": self.rows_read,
             "rows_scored": self.rows_scored,
             "rows_rejected": self.rows_rejected,
-            "rejects": [f"{_rows(r.rows)} rejected: {r.text} (first at data row {r.first_row})"
-                        for r in self.rejects if not r.key.startswith("type:")],
+            "rejects": [_reject_text(r) for r in self.rejects if not r.key.startswith("type:")],
             "schema": self.schema.lines() if self.schema is not None else [],
             "drift": drift,
             "drift_notes": list(self.drift.notes) if self.drift is not None else [],
@@ -866,15 +892,21 @@ class FileScore:
     def summary(self) -> str:
         name = self.path.name
         if self.status == "rejected":
-            head = f"{name}: REJECTED, nothing scored"
+            head = tr("{name}: REJECTED, nothing scored", name=name)
         else:
-            head = f"{name}: scored {self.rows_scored:,} of {self.rows_read:,} rows"
+            head = tr("{name}: scored {scored:,} of {read:,} rows", name=name, scored=self.rows_scored,
+                      read=self.rows_read)
             if self.rows_rejected:
-                head += f" ({self.rows_rejected:,} rejected)"
+                head = tr("{head} ({rejected:,} rejected)", head=head, rejected=self.rows_rejected)
             if self.output is not None:
                 head += f" -> {self.output}"
-            head += f"  [{self.seconds:.1f} s]"
+            head += "  [" + tr("{seconds:.1f} s", seconds=self.seconds) + "]"
         return "\n".join([head, *(f"  - {line}" for line in self.lines())])
+
+
+def _reject_text(reason: RejectReason) -> str:
+    return tr("{rows} rejected: {reason} (first at data row {first_row})", rows=_rows(reason.rows), reason=reason.text,
+              first_row=reason.first_row)
 
 
 MAX_SUMMARY_ID_COLUMNS = 3
@@ -932,8 +964,8 @@ def read_score_summaries(folder: str | Path) -> list[dict[str, Any]]:
 
     folder = Path(folder)
     if not folder.is_dir():
-        raise DataError("the predictions folder does not exist.", file=folder,
-                        hint="Give the folder that `mfg-desktop predict --out` wrote into.")
+        raise DataError(tr("the predictions folder does not exist."), file=folder,
+                        hint=tr("Give the folder that `mfg-desktop predict --out` wrote into."))
     summaries = []
     for p in sorted(folder.glob(f"*{SCORED_SUFFIX}*{SUMMARY_SUFFIX}")):
         if not _SCORED_STEM.search(p.name[: -len(SUMMARY_SUFFIX)]):
@@ -941,10 +973,10 @@ def read_score_summaries(folder: str | Path) -> list[dict[str, Any]]:
         try:
             data = json.loads(p.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise DataError(f"the scoring summary cannot be read ({exc}).", file=p,
-                            hint="Score the file again with `mfg-desktop predict`.") from None
+            raise DataError(tr("the scoring summary cannot be read ({reason}).", reason=exc), file=p,
+                            hint=tr("Score the file again with `mfg-desktop predict`.")) from None
         if not isinstance(data, dict) or "file" not in data or "status" not in data:
-            raise DataError("this is not a scoring summary written by mfg-desktop.", file=p)
+            raise DataError(tr("this is not a scoring summary written by mfg-desktop."), file=p)
         summaries.append(data)
     return summaries
 
@@ -970,9 +1002,9 @@ def _check_output(target: Path, inputs: Iterable[Path]) -> None:
     for source in inputs:
         if _same_file(target, Path(source)):
             raise DataError(
-                "the output would overwrite an input file; inputs are never modified.",
+                tr("the output would overwrite an input file; inputs are never modified."),
                 file=target,
-                hint="Choose another output folder.",
+                hint=tr("Choose another output folder."),
             )
 
 
@@ -1085,7 +1117,7 @@ def score_file(
     loaded = as_loaded_model(model)
     options = options or ScoreOptions()
     if options.format not in OUTPUT_FORMATS:
-        raise MfgError(f"Unknown output format {options.format!r}; use csv or xlsx.")
+        raise MfgError(tr("Unknown output format {format}; use csv or xlsx.", format=repr(options.format)))
     if loaded.run.history_spec:  # window features need whole histories: read whole, not streamed
         return score_history_file(loaded, path, out_dir, options, state, protected=protected,
                                   progress_span=progress_span)
@@ -1102,7 +1134,7 @@ def score_file(
     _check_output(final_csv, [path, *map(Path, protected)])
     _check_output(final, [path, *map(Path, protected)])
     start, span = progress_span
-    state.set_progress(start, f"Scoring {path.name}")
+    state.set_progress(start, tr("Scoring {name}", name=path.name))
     try:
         settings, chunks = open_chunks(path, options.read, chunk_rows, state)
     except DataError as exc:
@@ -1112,7 +1144,8 @@ def score_file(
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise DataError(f"the output folder cannot be created ({exc.strerror or exc}).", file=out_dir) from None
+        raise DataError(tr("the output folder cannot be created ({reason}).", reason=exc.strerror or exc),
+                        file=out_dir) from None
     scratch: AtomicFile | None = None
     try:
         scratch = _score_stream(loaded, path, settings, chunks, final_csv, options, state, result, start, span)
@@ -1127,7 +1160,7 @@ def score_file(
         if scratch is not None:
             scratch.discard()  # a no-op once committed
         result.seconds = time.perf_counter() - started
-    state.set_progress(start + span, f"Scored {path.name}")
+    state.set_progress(start + span, tr("Scored {name}", name=path.name))
     return result
 
 
@@ -1210,9 +1243,9 @@ def _score_stream(loaded: LoadedModel, path: Path, settings: FileSettings, chunk
                     kept_flagged += len(part)
             row0 += n
             state.set_progress(start + span * min(done, 0.999),
-                               f"Scoring {path.name}: {result.rows_read:,} rows")
+                               tr("Scoring {name}: {rows:,} rows", name=path.name, rows=result.rows_read))
         if checker is None:
-            raise DataError("the file has no data rows.", file=path)
+            raise DataError(tr("the file has no data rows."), file=path)
         if scratch is not None:
             scratch.close_handle()
     except BaseException:
@@ -1233,7 +1266,7 @@ def _score_stream(loaded: LoadedModel, path: Path, settings: FileSettings, chunk
     result.preview = pd.concat(preview, ignore_index=True) if preview else None
     if result.rows_scored == 0:
         result.status = "rejected"
-        result.error = "no row could be scored"
+        result.error = tr("no row could be scored")
         if scratch is not None:
             scratch.discard()
         return None
@@ -1292,8 +1325,8 @@ def _finish_output(scratch: AtomicFile, final: Path, options: ScoreOptions, resu
             scratch.discard()
             result.output = final
             return
-        result.notes.append(f"{result.rows_read:,} rows do not fit in an Excel sheet "
-                            f"({EXCEL_MAX_ROWS:,} at most): written as CSV instead")
+        result.notes.append(tr("{rows:,} rows do not fit in an Excel sheet ({limit:,} at most): written as CSV "
+                               "instead", rows=result.rows_read, limit=EXCEL_MAX_ROWS))
     try:
         result.output = scratch.commit()
     except OSError as exc:
@@ -1302,9 +1335,9 @@ def _finish_output(scratch: AtomicFile, final: Path, options: ScoreOptions, resu
 
 def _write_error(exc: OSError, target: Path) -> DataError:
     return DataError(
-        f"the output cannot be written ({exc.strerror or exc}).",
+        tr("the output cannot be written ({reason}).", reason=exc.strerror or exc),
         file=target,
-        hint="Close the file if it is open in Excel, or choose another output folder.",
+        hint=tr("Close the file if it is open in Excel, or choose another output folder."),
     )
 
 
@@ -1314,8 +1347,8 @@ def _csv_to_excel(source: Path, target: Path) -> None:
 
     frame = load_files([source]).frame
     if len(frame) > EXCEL_MAX_ROWS:
-        raise DataError(f"{len(frame):,} rows do not fit in an Excel sheet.", file=target,
-                        hint="Export as CSV.")
+        raise DataError(tr("{rows:,} rows do not fit in an Excel sheet.", rows=len(frame)), file=target,
+                        hint=tr("Export as CSV."))
     book = openpyxl.Workbook(write_only=True)
     sheet = book.create_sheet("scored")
     scratch = _sheet_scratch(sheet, target)
@@ -1436,8 +1469,8 @@ def expand_inputs(paths_or_folders: Sequence[str | Path]) -> list[Path]:
             found = sorted(f for f in p.iterdir()
                            if f.is_file() and f.suffix.lower() in SUPPORTED_SUFFIXES and not is_scored_output(f))
             if not found:
-                raise DataError("the folder holds no CSV or Excel file to score.", file=p,
-                                hint="Pick the folder the line exports into.")
+                raise DataError(tr("the folder holds no CSV or Excel file to score."), file=p,
+                                hint=tr("Pick the folder the line exports into."))
             files += found
         else:
             files.append(p)
@@ -1460,8 +1493,9 @@ def check_batch_outputs(files: Sequence[Path], out_dir: str | Path, options: Sco
         name = target.name.casefold()
         if name in stems:
             raise DataError(
-                f"{stems[name].name} and {f.name} would both be scored into {output_path(f, out_dir).name}.",
-                file=f, hint="Score them into different folders, or rename one.")
+                tr("{first} and {second} would both be scored into {output}.", first=stems[name].name, second=f.name,
+                   output=output_path(f, out_dir).name),
+                file=f, hint=tr("Score them into different folders, or rename one."))
         stems[name] = f
         _check_output(target, files)
         _check_output(output_path(f, out_dir, "csv"), files)
@@ -1498,7 +1532,7 @@ def score_files(
         results.append(result)
         state.set_partial_result(result)
         done += size
-    state.set_progress(1.0, f"Scored {len(results)} file(s)")
+    state.set_progress(1.0, trn("Scored {n} file", "Scored {n} files", len(results)))
     return results
 
 
@@ -1506,12 +1540,12 @@ def export_scored(score: FileScore, out_dir: str | Path, fmt: str = "csv",
                   protected: Iterable[str | Path] = ()) -> Path:
     """Copy a scored file to ``out_dir`` as CSV, or convert it to Excel; never over an input."""
     if score.output is None:
-        raise DataError("this file was not scored, so there is nothing to export.", file=score.path)
+        raise DataError(tr("this file was not scored, so there is nothing to export."), file=score.path)
     if fmt not in OUTPUT_FORMATS:
-        raise MfgError(f"Unknown export format {fmt!r}; use csv or xlsx.")
+        raise MfgError(tr("Unknown export format {format}; use csv or xlsx.", format=repr(fmt)))
     out_dir = Path(out_dir)
     if not out_dir.is_dir():
-        raise DataError("the export folder does not exist.", file=out_dir, hint="Choose an existing folder.")
+        raise DataError(tr("the export folder does not exist."), file=out_dir, hint=tr("Choose an existing folder."))
     target = output_path(score.path, out_dir, fmt)
     _check_output(target, [score.path, *map(Path, protected)])
     source = Path(score.output)
@@ -1522,12 +1556,13 @@ def export_scored(score: FileScore, out_dir: str | Path, fmt: str = "csv",
             _copy_atomic(source, target)
         else:
             if score.rows_read > EXCEL_MAX_ROWS:
-                raise DataError(f"{score.rows_read:,} rows do not fit in an Excel sheet "
-                                f"({EXCEL_MAX_ROWS:,} at most).", file=score.path, hint="Export as CSV.")
+                raise DataError(tr("{rows:,} rows do not fit in an Excel sheet ({limit:,} at most).",
+                                   rows=score.rows_read, limit=EXCEL_MAX_ROWS), file=score.path,
+                                hint=tr("Export as CSV."))
             _csv_to_excel(source, target)
         return target
     if source.suffix.lower() != ".csv":
-        raise DataError("this file was scored into Excel; export it as Excel.", file=score.path)
+        raise DataError(tr("this file was scored into Excel; export it as Excel."), file=score.path)
     _copy_atomic(source, target)
     return target
 
@@ -1630,7 +1665,7 @@ def score_history_file(
     _check_output(final, [path, *map(Path, protected)])
     _check_output(summary_file, [path, *map(Path, protected)])
     start, span = progress_span
-    state.set_progress(start, f"Scoring the histories in {path.name}")
+    state.set_progress(start, tr("Scoring the histories in {name}", name=path.name))
     try:
         frame = load_files([path], options.read, state=None).frame
         result.rows_read = len(frame)
@@ -1638,8 +1673,9 @@ def score_history_file(
             frame.insert(0, SOURCE_FILE, path.name)  # one file, one history: as when several were loaded
         missing = [c for c in required_columns(loaded, spec) if c not in frame.columns]
         if missing:
-            raise DataError(f"missing required column(s) {', '.join(map(repr, missing))}.", file=path,
-                            column=missing[0], hint="Score files exported like the ones the model was trained on.")
+            raise DataError(tr("missing required column(s) {columns}.", columns=", ".join(map(repr, missing))),
+                            file=path, column=missing[0],
+                            hint=tr("Score files exported like the ones the model was trained on."))
         state.check_cancelled()
         features = build_features(frame, spec, scoring=True)
         state.check_cancelled()
@@ -1683,13 +1719,20 @@ def score_history_file(
     result.output_columns = [*predictions.columns, SHORT_COLUMN]
     result.preview = scored.head(20)
     n_short = int(summary[SHORT_COLUMN].sum())
-    result.notes.append(f"{len(summary)} entit{'y' if len(summary) == 1 else 'ies'} ({spec.describe()}); "
-                        f"per-entity summary -> {summary_file}")
+    result.notes.append(trn("{n} entity ({spec}); per-entity summary -> {file}",
+                            "{n} entities ({spec}); per-entity summary -> {file}", len(summary),
+                            spec=spec.describe(), file=summary_file))
     if n_short:
         longest = max(spec.sizes) if spec.sizes else 0
-        unit = "s" if spec.order_kind == "time" else " rows"
-        result.notes.append(f"{n_short} entit{'y is' if n_short == 1 else 'ies are'} shorter than the {longest}{unit} "
-                            f"window: scored with the rows they have, flagged in {SHORT_COLUMN}")
+        if spec.order_kind == "time":
+            note = trn("{n} entity is shorter than the {window}s window: scored with the rows they have, flagged "
+                       "in {column}", "{n} entities are shorter than the {window}s window: scored with the rows they "
+                       "have, flagged in {column}", n_short, window=longest, column=SHORT_COLUMN)
+        else:
+            note = trn("{n} entity is shorter than the {window} rows window: scored with the rows they have, "
+                       "flagged in {column}", "{n} entities are shorter than the {window} rows window: scored with the rows "
+                       "they have, flagged in {column}", n_short, window=longest, column=SHORT_COLUMN)
+        result.notes.append(note)
     result.seconds = time.perf_counter() - started
-    state.set_progress(start + span, f"Scored {path.name}")
+    state.set_progress(start + span, tr("Scored {name}", name=path.name))
     return result

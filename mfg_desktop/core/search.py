@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from mfg_desktop.core.errors import Cancelled, TrainingError
+from mfg_desktop.core.i18n import N_, tr
 from mfg_desktop.core.jobs import JobState, ensure_state
 from mfg_desktop.core.network import NetworkSpec
 from mfg_desktop.core.recipe import Recipe
@@ -43,7 +44,8 @@ from mfg_desktop.core.split import SplitSpec
 WIDTHS = (32, 64, 128, 256)
 DROPOUTS = (0.0, 0.1, 0.2, 0.3)
 EMBEDDINGS = (0, 4, 8, 16)  # 0: no piecewise-linear encoding
-FINISHED, STOPPED, FAILED, CANCELLED = "finished", "stopped by ASHA", "failed", "cancelled"
+# stored in the run as they are; shown through tr()
+FINISHED, STOPPED, FAILED, CANCELLED = N_("finished"), N_("stopped by ASHA"), N_("failed"), N_("cancelled")
 
 
 @dataclass
@@ -62,9 +64,10 @@ class Trial:
         cfg = ", ".join(f"{k} {v}" for k, v in self.config.items())
         score = "—" if self.score is None else f"{self.score:.4f}"
         extra = f" ({self.error})" if self.error else ""
-        mark = "  <- best" if self.best else ""
-        return (f"trial {self.number}: {cfg}: {self.score_name} {score} after {self.epochs_run} epochs, "
-                f"{self.status}{extra}, {self.seconds:.1f} s{mark}")
+        mark = "  <- " + tr("best") if self.best else ""
+        return tr("trial {number}: {config}: {metric} {score} after {epochs} epochs, {status}{error}, {seconds:.1f} s",
+                  number=self.number, config=cfg, metric=self.score_name, score=score, epochs=self.epochs_run,
+                  status=tr(self.status), error=extra, seconds=self.seconds) + mark
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,7 +76,7 @@ class Trial:
 def candidate_specs(base: NetworkSpec, n: int, seed: int = 0) -> list[tuple[dict[str, Any], NetworkSpec]]:
     """``n`` networks to try: the base one, then random variations drawn from ``seed``."""
     if n < 1:
-        raise TrainingError("A search needs at least one configuration.")
+        raise TrainingError(tr("A search needs at least one configuration."))
     rng = np.random.default_rng(int(seed) + 7919)
     out: list[tuple[dict[str, Any], NetworkSpec]] = []
     seen: set[str] = set()
@@ -168,8 +171,9 @@ def search_run(
     if not finished:
         if state.is_interruption_requested():
             raise Cancelled()
-        reasons = "; ".join(f"trial {t.number}: {t.error or t.status}" for t in trials)
-        raise TrainingError(f"No configuration of the search finished training ({reasons}).")
+        reasons = "; ".join(tr("trial {number}: {reason}", number=t.number, reason=t.error or tr(t.status))
+                            for t in trials)
+        raise TrainingError(tr("No configuration of the search finished training ({reasons}).", reasons=reasons))
     best = max(finished, key=lambda t: (t.score, -t.number))
     best.best = True
     run = runs[best.number]
@@ -280,7 +284,7 @@ def _tune_helpers(tune: Any) -> dict[str, type]:
             state = _LIVE_STATES.get(self.key)
             if state is not None:
                 state.set_progress(min(self.reported / max(self.total, 1), 0.99),
-                                   f"search: {self.reported} trial epochs done")
+                                   tr("search: {epochs} trial epochs done", epochs=self.reported))
 
     class StopOnCancel(tune.Stopper):
         def __init__(self, key: int) -> None:
@@ -353,7 +357,7 @@ def _search_on_cluster(df, recipe, split_spec, candidates, seed, class_weight, s
             trial.epochs_run = run.epochs_run
             trial.seconds = float(run.duration_s)
             if not run.cancelled:
-                run.device = f"{run.device} on a Ray cluster node"
+                run.device = tr("{device} on a Ray cluster node", device=run.device)
                 runs[number] = run
         else:
             trial.status = CANCELLED if state.is_interruption_requested() else STOPPED
@@ -365,5 +369,5 @@ def _search_on_cluster(df, recipe, split_spec, candidates, seed, class_weight, s
     if on_trial is not None:
         for trial in trials:
             on_trial(trial)
-    state.set_progress(1.0, f"search: {len(runs)} of {n} trials finished")
+    state.set_progress(1.0, tr("search: {finished} of {trials} trials finished", finished=len(runs), trials=n))
     return trials, runs

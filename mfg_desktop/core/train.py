@@ -41,6 +41,7 @@ from mfg_desktop.core.backend import describe_device, import_keras
 from mfg_desktop.core.decisions import Candidate, choose_model, make_candidate
 from mfg_desktop.core.errors import Cancelled, DataError, TrainingError
 from mfg_desktop.core.fingerprint import data_fingerprint, file_sha256, frame_fingerprint  # noqa: F401 - also known from here
+from mfg_desktop.core.i18n import N_, tr
 from mfg_desktop.core.jobs import JobState, ensure_state
 from mfg_desktop.core.network import (
     NetworkSpec,
@@ -70,7 +71,7 @@ MIN_TRAIN_ROWS = 10
 AUTO, NETWORK, TREES = "auto", "network", "trees"
 MODEL_CHOICES = (AUTO, NETWORK, TREES)
 DEFAULT_MODEL = AUTO
-MODEL_TEXT = {NETWORK: "network", TREES: "LightGBM trees"}
+MODEL_TEXT = {NETWORK: N_("network"), TREES: N_("LightGBM trees")}
 
 
 @dataclass
@@ -264,7 +265,7 @@ def make_progress_callback(
                 best_epoch=self.best_epoch,
                 val_pr_auc=_opt_float(logs.get("val_pr_auc")),
             )
-            state.set_progress(done / epochs, f"epoch {done}/{epochs}")
+            state.set_progress(done / epochs, tr("epoch {done}/{epochs}", done=done, epochs=epochs))
             state.set_partial_result(update)
             if printer is not None:
                 printer(update)
@@ -429,11 +430,11 @@ class TrainingRun:
 
     def summary(self) -> str:
         """One line for a list of runs: the key numbers side by side."""
-        parts = [f"{self.created[:19].replace('T', ' ')}", f"{self.network.epochs} max epochs",
-                 f"best epoch {self.best_epoch}"]
+        parts = [f"{self.created[:19].replace('T', ' ')}", tr("{epochs} max epochs", epochs=self.network.epochs),
+                 tr("best epoch {epoch}", epoch=self.best_epoch)]
         parts += [f"{k} {v:.4g}" for k, v in self.metrics.items()]
         if self.cancelled:
-            parts.append("cancelled")
+            parts.append(tr("cancelled"))
         return ", ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
@@ -526,11 +527,11 @@ class TrainingRun:
         which = which or self.chosen
         if which == TREES:
             if self.trees is None:
-                raise TrainingError("This run has no tree model.")
+                raise TrainingError(tr("This run has no tree model."))
             raw = self.trees.predict(x)
         else:
             if self.model is None:
-                raise TrainingError("This run has no network.")
+                raise TrainingError(tr("This run has no network."))
             raw = predict_outputs(self.model, x, self.task, batch_size)
         cand = self.candidates.get(which)
         return cand.calibrate(raw, self.task) if calibrated and cand is not None else raw
@@ -645,50 +646,53 @@ def train_run(
     """
     state = ensure_state(state)
     if model_choice not in MODEL_CHOICES:
-        raise TrainingError(f"Unknown model choice '{model_choice}'.", hint=f"Use one of: {', '.join(MODEL_CHOICES)}.")
+        raise TrainingError(tr("Unknown model choice '{choice}'.", choice=model_choice),
+                            hint=tr("Use one of: {choices}.", choices=", ".join(MODEL_CHOICES)))
     if (cost_fn is None) != (cost_fp is None) or any(c is not None and not (math.isfinite(c) and c >= 0)
                                                      for c in (cost_fn, cost_fp)) or (cost_fn == 0 and cost_fp == 0):
-        raise TrainingError("Give both costs (a missed defect and a false alarm), each zero or positive and "
-                            "not both zero.", hint="E.g. a missed defect costs 20, a false alarm 1.")
+        raise TrainingError(tr("Give both costs (a missed defect and a false alarm), each zero or positive and "
+                               "not both zero."), hint=tr("E.g. a missed defect costs 20, a false alarm 1."))
     t_start = time.perf_counter()
-    state.set_progress(0.0, "checking the data")
+    state.set_progress(0.0, tr("checking the data"))
     if df is None or len(df) == 0:
-        raise TrainingError("The table has no rows to train on.", hint="Load a file with data rows.")
+        raise TrainingError(tr("The table has no rows to train on."), hint=tr("Load a file with data rows."))
     recipe.check()
     y_all = target_series(df, recipe.target)
     labelled = y_all.notna().to_numpy()
     if not labelled.any():
-        raise TrainingError("The target has no values: every row is missing.", column=str(y_all.name),
-                            hint="Pick another target column.")
+        raise TrainingError(tr("The target has no values: every row is missing."), column=str(y_all.name),
+                            hint=tr("Pick another target column."))
     positions = np.flatnonzero(labelled)
     frame = df.iloc[positions]
     y = y_all.iloc[positions]
     task = recipe.task or detect_task(y)
     check_target(y, task)
     if len(frame) < MIN_TRAIN_ROWS:
-        raise TrainingError(f"Only {len(frame)} rows have a target value; at least {MIN_TRAIN_ROWS} are needed "
-                            "to train and validate.", hint="Load more data.")
+        raise TrainingError(tr("Only {rows} rows have a target value; at least {needed} are needed "
+                               "to train and validate.", rows=len(frame), needed=MIN_TRAIN_ROWS),
+                            hint=tr("Load more data."))
 
     split = make_split(frame, y, split_spec, task)
     train_pos, valid_pos, test_pos = (np.asarray(a, dtype=np.int64) for a in (split.train, split.valid, split.test))
     if len(train_pos) < 2 or len(valid_pos) < 1:
         raise TrainingError(
-            f"The split leaves {len(train_pos)} training and {len(valid_pos)} validation rows; training needs "
-            "both.", hint="Load more rows or give validation a larger share.")
+            tr("The split leaves {train} training and {valid} validation rows; training needs "
+               "both.", train=len(train_pos), valid=len(valid_pos)),
+            hint=tr("Load more rows or give validation a larger share."))
     state.check_cancelled()
 
-    state.set_progress(0.0, "fitting the recipe on the training rows")
+    state.set_progress(0.0, tr("fitting the recipe on the training rows"))
     fitted = fit_recipe(recipe, frame.iloc[train_pos])
     if fitted.n_features < 1:
-        raise TrainingError("No usable inputs after the recipe.", hint="Keep at least one input column.")
+        raise TrainingError(tr("No usable inputs after the recipe."), hint=tr("Keep at least one input column."))
     try:
         x_all = fitted.transform(frame)
         y_enc = fitted.encode_target(frame)
     except DataError as exc:
         raise TrainingError(exc.message, file=exc.file, row=exc.row, column=exc.column, hint=exc.hint) from exc
     if not np.all(np.isfinite(x_all)):
-        raise TrainingError("Missing or infinite values are left after the recipe.",
-                            hint="Choose an imputation for every column with gaps.")
+        raise TrainingError(tr("Missing or infinite values are left after the recipe."),
+                            hint=tr("Choose an imputation for every column with gaps."))
     n_classes = fitted.label_mapping.n_classes if task != REGRESSION else 0
     x_train, y_train = x_all[train_pos], y_enc[train_pos]
     x_valid, y_valid = x_all[valid_pos], y_enc[valid_pos]
@@ -697,8 +701,9 @@ def train_run(
         absent = [fitted.label_mapping.classes[i] for i in range(n_classes) if seen[i] == 0]
         if absent:
             raise TrainingError(
-                f"The class(es) {', '.join(map(repr, absent))} have no training rows after the split.",
-                column=str(y.name), hint="Load more rows of those classes, or use a random stratified split.")
+                tr("The class(es) {classes} have no training rows after the split.",
+                   classes=", ".join(map(repr, absent))),
+                column=str(y.name), hint=tr("Load more rows of those classes, or use a random stratified split."))
 
     weights = _resolve_class_weights(class_weight, task, y.iloc[train_pos], y_train, n_classes)
     state.check_cancelled()
@@ -736,7 +741,7 @@ def train_run(
                                                seconds=float(info["seconds"]), detail=info, **costs)
     chosen, reason = choose_model({name: c.validation for name, c in candidates.items()}, task)
     if model_choice == AUTO and trees is None:
-        reason += "; training was cancelled before the trees were finished"
+        reason = tr("{reason}; training was cancelled before the trees were finished", reason=reason)
     run = TrainingRun(
         id=uuid.uuid4().hex[:12],
         recipe=recipe,
@@ -774,7 +779,7 @@ def train_run(
     if len(test_pos):
         from mfg_desktop.core.evaluate import attach_evaluation, evaluate_run
 
-        state.set_progress(1.0, "evaluating on the held-out test rows")
+        state.set_progress(1.0, tr("evaluating on the held-out test rows"))
         try:
             attach_evaluation(run, evaluate_run(run, df, importance=False, baselines=test_baselines))
         except DataError as exc:  # the model is fine; its file then carries no evaluation, and says so
@@ -803,7 +808,7 @@ def _fit_network(net_spec: NetworkSpec, n_features: int, task: str, n_classes: i
                                     n_train=len(x_train), task=task, loss=resolve_loss(net_spec, task),
                                     patience=net_spec.patience, validation=(x_valid, y_valid),
                                     monitor=monitor, mode=mode, printer=printer)
-    state.set_progress(0.0, f"training on {device}")
+    state.set_progress(0.0, tr("training on {device}", device=device))
     try:
         model.fit(callbacks=[bridge], **fit_arguments(x_train, y_train, task, epochs=net_spec.epochs,
                                                       batch_size=batch_size, class_weight=weights))
@@ -812,15 +817,15 @@ def _fit_network(net_spec: NetworkSpec, n_features: int, task: str, n_classes: i
     except Exception as exc:
         if _is_out_of_memory(exc):
             raise TrainingError(
-                "Training ran out of memory.",
-                hint="Reduce the batch size or the number of rows (or columns), then train again.",
+                tr("Training ran out of memory."),
+                hint=tr("Reduce the batch size or the number of rows (or columns), then train again."),
             ) from exc
         raise
     if bridge.best_weights is None:
         if bridge.cancelled:
             raise Cancelled()
-        raise TrainingError("Training diverged from the first epoch (the loss is not a number).",
-                            hint="Lower the learning rate, or check the inputs for extreme values.")
+        raise TrainingError(tr("Training diverged from the first epoch (the loss is not a number)."),
+                            hint=tr("Lower the learning rate, or check the inputs for extreme values."))
     return {"model": model, "history": bridge.history, "best_epoch": bridge.best_epoch,
             "epochs_run": bridge.epochs_done, "stopped_early": bridge.stopped_early,
             "cancelled": bridge.cancelled}
@@ -834,13 +839,13 @@ def _resolve_class_weights(choice: Any, task: str, y_raw: pd.Series, y_train: np
         weights = {int(k): float(v) for k, v in choice.items()}
         bad = [k for k in weights if not 0 <= k < n_classes] + [k for k, v in weights.items() if not v > 0]
         if bad:
-            raise TrainingError(f"Class weights must be positive and for class indices 0..{n_classes - 1}.")
+            raise TrainingError(tr("Class weights must be positive and for class indices 0..{last}.", last=n_classes - 1))
         return {c: weights.get(c, 1.0) for c in range(n_classes)}
     if choice == "auto":
         if not suggest_class_weights(y_raw, task):
             return None
     elif choice is not True:
-        raise TrainingError(f"Unknown class-weight choice {choice!r}; use auto, on or off.")
+        raise TrainingError(tr("Unknown class-weight choice {choice}; use auto, on or off.", choice=repr(choice)))
     return class_weights(y_train, n_classes)
 
 

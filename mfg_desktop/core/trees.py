@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from mfg_desktop.core.errors import Cancelled, ModelFileError, TrainingError
+from mfg_desktop.core.i18n import N_, tr
 from mfg_desktop.core.jobs import JobState, ensure_state
 from mfg_desktop.core.task import BINARY, MULTICLASS, REGRESSION
 
@@ -54,17 +55,17 @@ class TreeSpec:
     def __post_init__(self) -> None:
         problems = []
         if not self.learning_rate > 0:
-            problems.append("learning rate must be positive")
+            problems.append(tr("learning rate must be positive"))
         if self.num_leaves < 2 or self.min_data_in_leaf < 1:
-            problems.append("trees need at least 2 leaves and 1 row per leaf")
+            problems.append(tr("trees need at least 2 leaves and 1 row per leaf"))
         if not (0 < self.feature_fraction <= 1 and 0 < self.bagging_fraction <= 1):
-            problems.append("feature and bagging fractions must be in (0, 1]")
+            problems.append(tr("feature and bagging fractions must be in (0, 1]"))
         if self.max_rounds < 1 or self.early_stopping_rounds < 1:
-            problems.append("rounds and early-stopping rounds must be at least 1")
+            problems.append(tr("rounds and early-stopping rounds must be at least 1"))
         if self.lambda_l2 < 0:
-            problems.append("L2 regularisation cannot be negative")
+            problems.append(tr("L2 regularisation cannot be negative"))
         if problems:
-            raise TrainingError("Tree settings: " + "; ".join(problems) + ".")
+            raise TrainingError(tr("Tree settings: {problems}.", problems="; ".join(problems)))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -85,7 +86,8 @@ TREE_PRESETS: dict[str, TreeSpec] = {
 
 def tree_preset(name: str) -> TreeSpec:
     if name not in TREE_PRESETS:
-        raise TrainingError(f"Unknown preset '{name}'.", hint=f"Use one of: {', '.join(TREE_PRESETS)}.")
+        raise TrainingError(tr("Unknown preset '{name}'.", name=name),
+                            hint=tr("Use one of: {choices}.", choices=", ".join(TREE_PRESETS)))
     return TreeSpec.from_dict(TREE_PRESETS[name].to_dict())
 
 
@@ -157,10 +159,10 @@ def _objective(task: str, n_classes: int) -> dict[str, Any]:
         return {"objective": "multiclass", "num_class": int(n_classes), "metric": "multi_logloss"}
     if task == REGRESSION:
         return {"objective": "regression", "metric": "rmse"}
-    raise TrainingError(f"Unknown task '{task}'.")
+    raise TrainingError(tr("Unknown task '{task}'.", task=task))
 
 
-METRIC_TEXT = {"average_precision": "PR-AUC", "multi_logloss": "log-loss", "rmse": "RMSE"}
+METRIC_TEXT = {"average_precision": "PR-AUC", "multi_logloss": N_("log-loss"), "rmse": "RMSE"}
 
 
 def fit_trees(
@@ -189,8 +191,8 @@ def fit_trees(
     state = ensure_state(state)
     t0 = time.perf_counter()
     if len(x_valid) == 0:
-        raise TrainingError("The trees need validation rows for early stopping.",
-                            hint="Give the split a validation share above 0.")
+        raise TrainingError(tr("The trees need validation rows for early stopping."),
+                            hint=tr("Give the split a validation share above 0."))
     params = {
         **_objective(task, n_classes),
         "learning_rate": spec.learning_rate, "num_leaves": spec.num_leaves,
@@ -206,7 +208,7 @@ def fit_trees(
     valid_set = lgb.Dataset(np.asarray(x_valid, dtype=np.float64), np.asarray(y_valid, dtype=np.float64),
                             reference=train_set, params={"verbosity": -1})
     metric = params["metric"]
-    text = METRIC_TEXT[metric]
+    text = tr(METRIC_TEXT[metric])
     history: list[float] = []
     last_emit = [0.0]
 
@@ -221,12 +223,15 @@ def fit_trees(
             last_emit[0] = now
             higher = metric == "average_precision"
             best = int(np.nanargmax(history) if higher else np.nanargmin(history)) + 1 if history else 0
+            # TRANSLATORS: keep "LightGBM: " at the start as it is (the window and the CLI look for it)
             state.set_progress(done / spec.max_rounds,
-                               f"LightGBM: round {done} of at most {spec.max_rounds}, best {best} "
-                               f"(validation {text} {history[best - 1]:.4f})")
+                               tr("LightGBM: round {done} of at most {rounds}, best {best} "
+                                  "(validation {metric} {value:.4f})", done=done, rounds=spec.max_rounds, best=best,
+                                  metric=text, value=history[best - 1]))
 
     progress.order = 5  # type: ignore[attr-defined]  # before early stopping, so every round is seen
-    state.set_progress(0.0, f"LightGBM: fitting trees on {len(x_train):,} training rows")
+    # TRANSLATORS: keep "LightGBM: " at the start as it is (the window and the CLI look for it)
+    state.set_progress(0.0, tr("LightGBM: fitting trees on {rows:,} training rows", rows=len(x_train)))
     booster = lgb.train(params, train_set, num_boost_round=spec.max_rounds, valid_sets=[valid_set],
                         valid_names=["validation"],
                         callbacks=[progress, lgb.early_stopping(spec.early_stopping_rounds, verbose=False)])
@@ -236,7 +241,8 @@ def fit_trees(
     info = {"best_round": best, "rounds_run": len(history), "metric": metric,
             "history": [float(v) for v in history], "seconds": time.perf_counter() - t0,
             "spec": spec.to_dict()}
-    state.set_progress(1.0, f"LightGBM: {best} rounds kept of {len(history)} run")
+    # TRANSLATORS: keep "LightGBM: " at the start as it is (the window and the CLI look for it)
+    state.set_progress(1.0, tr("LightGBM: {kept} rounds kept of {run} run", kept=best, run=len(history)))
     return model, info
 
 
@@ -265,13 +271,13 @@ def check_tree_text(text: str) -> None:
     """Raise ValueError naming the first line that is not what LightGBM writes for a model."""
     lines = text.split("\n")
     if len(lines) < 3 or lines[0] != "tree" or not lines[1].startswith("version="):
-        raise ValueError("it does not start like a LightGBM model ('tree', 'version=...')")
+        raise ValueError(tr("it does not start like a LightGBM model ('tree', 'version=...')"))
     in_trees = False
     ended = False
     for number, line in enumerate(lines, start=1):
         if ended:
             if line.strip():
-                raise ValueError(f"line {number} follows '{END_OF_TREES}'")
+                raise ValueError(tr("line {number} follows '{end}'", number=number, end=END_OF_TREES))
             continue
         if number == 1 or line == "":
             continue
@@ -283,28 +289,29 @@ def check_tree_text(text: str) -> None:
             continue
         key, sep, value = line.partition("=")
         if not sep:
-            raise ValueError(f"line {number} is not 'name=value'")
+            raise ValueError(tr("line {number} is not 'name=value'", number=number))
         if in_trees:
             if key not in _TREE_KEYS or (value and not _NUMBERS.match(value)):
-                raise ValueError(f"line {number} ('{key[:40]}') is not a tree's numbers")
+                raise ValueError(tr("line {number} ('{key}') is not a tree's numbers", number=number, key=key[:40]))
         else:
             pattern = _HEADER_KEYS.get(key)
             if pattern is None or not pattern.match(value):
-                raise ValueError(f"line {number} ('{key[:40]}') is not a LightGBM model header")
+                raise ValueError(tr("line {number} ('{key}') is not a LightGBM model header", number=number,
+                                    key=key[:40]))
     if not ended:
-        raise ValueError(f"it has no '{END_OF_TREES}' line (truncated)")
+        raise ValueError(tr("it has no '{end}' line (truncated)", end=END_OF_TREES))
 
 
 def trees_from_text(data: bytes, task: str, n_classes: int, n_features: int, *, file: Any = None) -> TreeModel:
     """The tree model stored as LightGBM text, checked before and after LightGBM reads it."""
     def refuse(why: str) -> ModelFileError:
-        return ModelFileError(f"The model file's tree part is not a valid LightGBM model ({why}); it is refused.",
-                              file=file, hint="Use the file as saved by mfg_desktop.")
+        return ModelFileError(tr("The model file's tree part is not a valid LightGBM model ({why}); it is refused.",
+                                 why=why), file=file, hint=tr("Use the file as saved by mfg_desktop."))
 
     try:
         text = data.decode("ascii")
     except UnicodeDecodeError as exc:
-        raise refuse("it is not plain text") from exc
+        raise refuse(tr("it is not plain text")) from exc
     try:
         check_tree_text(text)
     except ValueError as exc:
@@ -313,9 +320,10 @@ def trees_from_text(data: bytes, task: str, n_classes: int, n_features: int, *, 
     try:
         booster = lgb.Booster(model_str=text)
     except Exception as exc:  # lightgbm.basic.LightGBMError and anything its parser raises
-        raise refuse(f"LightGBM cannot read it: {exc}") from exc
+        raise refuse(tr("LightGBM cannot read it: {reason}", reason=exc)) from exc
     outputs = 1 if task != MULTICLASS else n_classes
     if booster.num_feature() != n_features or booster.num_model_per_iteration() != outputs:
-        raise refuse(f"it has {booster.num_feature()} inputs and {booster.num_model_per_iteration()} outputs, "
-                     f"the recipe {n_features} and {outputs}")
+        raise refuse(tr("it has {inputs} inputs and {outputs} outputs, the recipe {recipe_inputs} and "
+                        "{recipe_outputs}", inputs=booster.num_feature(), outputs=booster.num_model_per_iteration(),
+                        recipe_inputs=n_features, recipe_outputs=outputs))
     return TreeModel(booster, task, n_classes)

@@ -29,6 +29,7 @@ from typing import Any
 from mfg_desktop.core.atomic import write_bytes_atomic
 from mfg_desktop.core.bundle import LoadedModel
 from mfg_desktop.core.errors import Cancelled, DataError
+from mfg_desktop.core.i18n import tr
 from mfg_desktop.core.ingest import SUPPORTED_SUFFIXES
 from mfg_desktop.core.jobs import JobState, ensure_state
 from mfg_desktop.core.score import (
@@ -86,12 +87,13 @@ class FolderWatcher:
         self.folder = Path(folder)
         self.out_dir = Path(out_dir)
         if not self.folder.is_dir():
-            raise DataError("the folder to watch does not exist.", file=self.folder, hint="Choose an existing folder.")
+            raise DataError(tr("the folder to watch does not exist."), file=self.folder,
+                            hint=tr("Choose an existing folder."))
         if os.path.normcase(os.path.abspath(self.folder)) == os.path.normcase(os.path.abspath(self.out_dir)):
             raise DataError(
-                "the output folder must not be the watched folder.",
+                tr("the output folder must not be the watched folder."),
                 file=self.out_dir,
-                hint="Choose a separate folder for the scored files.",
+                hint=tr("Choose a separate folder for the scored files."),
             )
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.model = as_loaded_model(model)
@@ -190,7 +192,8 @@ class FolderWatcher:
                 if self.stable_s > 0:
                     if name not in self._waiting_told:
                         self._waiting_told.add(name)
-                        self._emit(WatchEvent("waiting", f"{name}: waiting until it is completely written", path))
+                        self._emit(WatchEvent("waiting", tr("{name}: waiting until it is completely written",
+                                                            name=name), path))
                     continue
                 seen = self._seen[name]
             if now - seen.since < self.stable_s or signature[0] == 0:
@@ -203,8 +206,8 @@ class FolderWatcher:
                 # Rewritten with the very same content: only the modification time changed.
                 self._dealt_with[name] = signature
                 self._forget(name)
-                self._emit(WatchEvent("unchanged", f"{name}: rewritten with the same content; not scored again",
-                                      path))
+                self._emit(WatchEvent("unchanged", tr("{name}: rewritten with the same content; not scored again",
+                                                      name=name), path))
                 continue
             result = self._score(path, signature, sha256, state)
             if result is not None:
@@ -229,11 +232,12 @@ class FolderWatcher:
         except PermissionError:
             return None  # still locked by the writer (Windows): try again at the next poll
         except Exception as exc:  # noqa: BLE001 - one bad file must not stop the watcher
-            message = f"{name}: failed ({type(exc).__name__}: {exc})"
+            reason = f"{type(exc).__name__}: {exc}"  # an unexpected error: its own words, for IT
+            message = tr("{name}: failed ({reason})", name=name, reason=reason)
             self._remember(name, signature, sha256, "failed", message, None)
             self._emit(WatchEvent("failed", message, path))
             return None
-        if result.rejected and "permission denied" in (result.error or ""):
+        if result.rejected and _locked(path):
             return None  # still locked by the writer (Windows): try again at the next poll
         self._forget(name)
         self.results.append(result)
@@ -245,7 +249,8 @@ class FolderWatcher:
     def run(self, state: JobState | None = None) -> list[FileScore]:
         """Poll every ``poll_s`` seconds until ``state`` is cancelled; returns what it scored."""
         state = ensure_state(state)
-        self._emit(WatchEvent("started", f"watching {self.folder} -> {self.out_dir}", self.folder))
+        self._emit(WatchEvent("started", tr("watching {folder} -> {out_dir}", folder=self.folder, out_dir=self.out_dir),
+                              self.folder))
         try:
             while not state.is_interruption_requested():
                 self.poll_once(state)
@@ -254,8 +259,20 @@ class FolderWatcher:
                     time.sleep(min(SLEEP_STEP_S, max(deadline - self.clock(), 0.0)))
         except Cancelled:
             pass
-        self._emit(WatchEvent("stopped", f"stopped watching {self.folder}", self.folder))
+        self._emit(WatchEvent("stopped", tr("stopped watching {folder}", folder=self.folder), self.folder))
         return list(self.results)
+
+
+def _locked(path: Path) -> bool:
+    """Whether ``path`` cannot be opened for reading now (a writer holds it locked, on Windows).
+    Asked of the file, not read from the rejection's text, which is in the user's language."""
+    try:
+        with open(path, "rb"):
+            return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
 
 
 def _sha256(path: Path, state: JobState) -> str:

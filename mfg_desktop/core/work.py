@@ -22,6 +22,7 @@ from typing import Any
 
 from mfg_desktop import __version__
 from mfg_desktop.core.errors import MfgError
+from mfg_desktop.core.i18n import tr
 
 SUFFIX = ".mfgwork"
 FORMAT_NAME = "mfg-desktop work"
@@ -92,17 +93,18 @@ class Work:
     def from_dict(cls, d: Any, path: str | Path | None = None) -> Work:
         """Check and rebuild; a wrong or missing field is a :class:`WorkFileError` naming it."""
         check = _Checker(path)
-        check.kind(d, dict, "the file")
+        check.kind(d, dict, tr("the file"))
         if d.get("format") != FORMAT_NAME:
-            raise check.error("it is not an mfg-desktop work file (no 'format' marker)")
+            raise check.error(tr("it is not an mfg-desktop work file (no 'format' marker)"))
         version = d.get("version")
         if not isinstance(version, int) or isinstance(version, bool):
-            raise check.error("its 'version' field is missing or not a number")
+            raise check.error(tr("its 'version' field is missing or not a number"))
         if version > FORMAT_VERSION:
             raise WorkFileError(
-                f"The work file has format version {version}; this app reads version {FORMAT_VERSION}.",
+                tr("The work file has format version {version}; this app reads version {readable}.",
+                   version=version, readable=FORMAT_VERSION),
                 file=path,
-                hint="Open it with the newer mfg-desktop that saved it.",
+                hint=tr("Open it with the newer mfg-desktop that saved it."),
             )
         data = check.kind(d.get("data"), dict, "'data'")
         files = [
@@ -118,11 +120,11 @@ class Work:
         if options is not None:
             unknown = sorted(set(options) - set(READ_OPTION_FIELDS))
             if unknown:
-                raise check.error(f"'data.read_options' has unknown setting(s) {', '.join(unknown)}")
+                raise check.error(tr("'data.read_options' has unknown setting(s) {names}", names=", ".join(unknown)))
         target = d.get("target")
         if not (target is None or isinstance(target, str) or
                 (isinstance(target, list) and all(isinstance(t, str) for t in target))):
-            raise check.error("'target' must be a column name or a list of column names")
+            raise check.error(tr("'target' must be a column name or a list of column names"))
         models = [
             ModelFileRef(
                 path=check.kind(m.get("path"), str, f"'models[{i}].path'"),
@@ -154,15 +156,16 @@ class _Checker:
 
     def error(self, what: str) -> WorkFileError:
         return WorkFileError(
-            f"The work file is damaged: {what}.",
+            tr("The work file is damaged: {what}.", what=what),
             file=self.path,
-            hint="Open another work file, or load the data again and save new work.",
+            hint=tr("Open another work file, or load the data again and save new work."),
         )
 
     def kind(self, value: Any, expected: type, name: str) -> Any:
         # bool is an int in Python; a size of True is as wrong as a size of "12"
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-            raise self.error(f"{name} must be {_kind_name(expected)}, not {_kind_name(type(value))}")
+            raise self.error(tr("{name} must be {expected}, not {found}", name=name, expected=_kind_name(expected),
+                                found=_kind_name(type(value))))
         return value
 
     def optional(self, value: Any, expected: type, name: str) -> Any:
@@ -170,8 +173,8 @@ class _Checker:
 
 
 def _kind_name(kind: type) -> str:
-    return {dict: "an object", list: "a list", str: "a text", int: "a whole number", bool: "true or false",
-            type(None): "null", float: "a number"}.get(kind, kind.__name__)
+    return {dict: tr("an object"), list: tr("a list"), str: tr("a text"), int: tr("a whole number"),
+            bool: tr("true or false"), type(None): "null", float: tr("a number")}.get(kind, kind.__name__)
 
 
 # --------------------------------------------------------------------------------------------
@@ -208,15 +211,16 @@ def check_data_files(work: Work) -> list[str]:
     for ref in work.data_files:
         path = Path(ref.path)
         if not path.is_file():
-            problems.append(f"{path.name} is missing (was {ref.path}).")
+            problems.append(tr("{name} is missing (was {path}).", name=path.name, path=ref.path))
             continue
         try:
             changed = path.stat().st_size != ref.size or file_ref(path).sha256 != ref.sha256
         except OSError as exc:
-            problems.append(f"{path.name} cannot be read ({exc.strerror or exc}).")
+            problems.append(tr("{name} cannot be read ({reason}).", name=path.name, reason=exc.strerror or exc))
             continue
         if changed:
-            problems.append(f"{path.name} has changed since the work was saved (its fingerprint differs).")
+            problems.append(tr("{name} has changed since the work was saved (its fingerprint differs).",
+                               name=path.name))
     return problems
 
 
@@ -227,8 +231,8 @@ def write_bytes_atomic(path: Path, data: bytes, error: type[MfgError] = WorkFile
     try:
         return atomic.write_bytes_atomic(path, data)
     except OSError as exc:
-        raise error(f"Could not write the file ({exc.strerror or exc}).", file=path,
-                    hint="Check that the folder exists and is writable and the disk is not full.") from None
+        raise error(tr("Could not write the file ({reason}).", reason=exc.strerror or exc), file=path,
+                    hint=tr("Check that the folder exists and is writable and the disk is not full.")) from None
 
 
 def write_work(work: Work, path: str | Path) -> Path:
@@ -247,29 +251,29 @@ def read_work(path: str | Path) -> Work:
         size = path.stat().st_size
         if size > MAX_BYTES:
             raise WorkFileError(
-                f"The file is {size / 1e6:.0f} MB; a work file is a few kilobytes.", file=path,
-                hint="Pick the .mfgwork file saved by File › Save work.",
+                tr("The file is {size:.0f} MB; a work file is a few kilobytes.", size=size / 1e6), file=path,
+                hint=tr("Pick the .mfgwork file saved by File › Save work."),
             )
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise WorkFileError("The work file does not exist.", file=path,
-                            hint="Check the path, or pick the file in File › Open work.") from None
+        raise WorkFileError(tr("The work file does not exist."), file=path,
+                            hint=tr("Check the path, or pick the file in File › Open work.")) from None
     except OSError as exc:
-        raise WorkFileError(f"The work file cannot be read ({exc.strerror or exc}).", file=path,
-                            hint="Check its permissions.") from None
+        raise WorkFileError(tr("The work file cannot be read ({reason}).", reason=exc.strerror or exc), file=path,
+                            hint=tr("Check its permissions.")) from None
     try:
         d = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
-        raise WorkFileError("The work file is not text (it is not UTF-8).", file=path,
-                            hint="Pick the .mfgwork file saved by File › Save work.") from None
+        raise WorkFileError(tr("The work file is not text (it is not UTF-8)."), file=path,
+                            hint=tr("Pick the .mfgwork file saved by File › Save work.")) from None
     except json.JSONDecodeError as exc:
         raise WorkFileError(
-            f"The work file is damaged: it is not valid JSON (line {exc.lineno}, column {exc.colno}: "
-            f"{exc.msg}).", file=path,
-            hint="It may have been cut short; open another work file or save the work again.") from None
+            tr("The work file is damaged: it is not valid JSON (line {line}, column {column}: {reason}).",
+               line=exc.lineno, column=exc.colno, reason=exc.msg), file=path,
+            hint=tr("It may have been cut short; open another work file or save the work again.")) from None
     except RecursionError:
-        raise WorkFileError("The work file is damaged: it is nested far too deeply.", file=path,
-                            hint="Pick the .mfgwork file saved by File › Save work.") from None
+        raise WorkFileError(tr("The work file is damaged: it is nested far too deeply."), file=path,
+                            hint=tr("Pick the .mfgwork file saved by File › Save work.")) from None
     return Work.from_dict(d, path)
 
 
