@@ -55,7 +55,7 @@ def log_loss(y: np.ndarray, proba: np.ndarray) -> float:
 SELECTION_METRIC = {BINARY: "pr_auc", MULTICLASS: "accuracy", REGRESSION: "rmse"}
 SELECTION_TEXT = {"pr_auc": "PR-AUC", "accuracy": "accuracy", "rmse": "RMSE", "log_loss": "log-loss",
                   "roc_auc": "ROC-AUC", "mae": "MAE", "r2": "R²"}
-MODEL_TEXT = {"network": "network", "trees": "LightGBM trees"}
+MODEL_TEXT = {"network": "network", "trees": "LightGBM trees", "blend": "network + LightGBM (averaged)"}
 
 
 def validation_scores(y: np.ndarray, outputs: np.ndarray, task: str) -> dict[str, float]:

@@ -45,7 +45,7 @@ from mfg_desktop.core.task import BINARY, REGRESSION, target_columns, target_ser
 TRIVIAL = "trivial"
 HGB = "HistGradientBoosting"
 NETWORK = "network"
-MODEL_LABEL = {"network": "network", "trees": "LightGBM"}
+MODEL_LABEL = {"network": "network", "trees": "LightGBM", "blend": "network + LightGBM"}
 CLASSIFICATION_KEYS = ("accuracy", "balanced_accuracy", "precision", "recall", "f1", "precision_macro",
                        "recall_macro", "f1_macro", "roc_auc", "pr_auc")
 REGRESSION_KEYS = ("mae", "rmse", "r2")
