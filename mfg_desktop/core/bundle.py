@@ -445,7 +445,8 @@ def load_model_file(path: str | Path) -> LoadedModel:
             trees = trees_from_text(members[TREES_MEMBER], task, max(fitted.label_mapping.n_classes, 2),
                                     fitted.n_features, file=path)
         run = TrainingRun.from_dict(run_info, fitted, split_rows, model=model, trees=trees)
-        if {"network": model, "trees": trees}.get(run.chosen) is None:
+        needed = {"network": (model,), "trees": (trees,), "blend": (model, trees)}.get(run.chosen, (None,))
+        if any(part is None for part in needed):
             raise ValueError(tr("the chosen model ({model}) is not in the file", model=run.chosen))
         if run.history_spec:  # checked now, not at the first scoring
             from mfg_desktop.core.history import HistorySpec

@@ -57,7 +57,7 @@ SELECTION_METRIC = {BINARY: "pr_auc", MULTICLASS: "accuracy", REGRESSION: "rmse"
 # shown through tr() (the language is chosen after import); the acronyms read the same in every language
 SELECTION_TEXT = {"pr_auc": "PR-AUC", "accuracy": N_("accuracy"), "rmse": "RMSE", "log_loss": N_("log-loss"),
                   "roc_auc": "ROC-AUC", "mae": "MAE", "r2": "R²"}
-MODEL_TEXT = {"network": N_("network"), "trees": N_("LightGBM trees")}
+MODEL_TEXT = {"network": N_("network"), "trees": N_("LightGBM trees"), "blend": N_("network + LightGBM (averaged)")}
 
 
 def validation_scores(y: np.ndarray, outputs: np.ndarray, task: str) -> dict[str, float]:

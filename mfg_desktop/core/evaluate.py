@@ -48,7 +48,7 @@ HGB = "HistGradientBoosting"
 NETWORK = "network"
 # Labels are shown through tr() where they are displayed (marked here: the language is chosen after import);
 # the keys, and these English values, are what stored evaluations and other modules compare with.
-MODEL_LABEL = {"network": N_("network"), "trees": "LightGBM"}
+MODEL_LABEL = {"network": N_("network"), "trees": "LightGBM", "blend": N_("network + LightGBM")}
 CLASSIFICATION_KEYS = ("accuracy", "balanced_accuracy", "precision", "recall", "f1", "precision_macro",
                        "recall_macro", "f1_macro", "roc_auc", "pr_auc")
 REGRESSION_KEYS = ("mae", "rmse", "r2")

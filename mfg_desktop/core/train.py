@@ -71,7 +71,9 @@ MIN_TRAIN_ROWS = 10
 AUTO, NETWORK, TREES = "auto", "network", "trees"
 MODEL_CHOICES = (AUTO, NETWORK, TREES)
 DEFAULT_MODEL = AUTO
-MODEL_TEXT = {NETWORK: N_("network"), TREES: N_("LightGBM trees")}
+# Auto's third candidate: the network's and the trees' raw outputs averaged (no model of its own)
+BLEND = "blend"
+MODEL_TEXT = {NETWORK: N_("network"), TREES: N_("LightGBM trees"), BLEND: N_("network + LightGBM (averaged)")}
 
 
 @dataclass
@@ -402,8 +404,11 @@ class TrainingRun:
         return self.model is not None or self.trees is not None
 
     def trained_models(self) -> list[str]:
-        """The chosen model first, then the other one (when both were trained)."""
+        """The chosen model first, then the other one(s): the network and the trees when both were
+        trained, and their average when that is the one Auto kept."""
         present = [name for name, m in ((NETWORK, self.model), (TREES, self.trees)) if m is not None]
+        if self.chosen == BLEND:
+            present.append(BLEND)
         return sorted(present, key=lambda name: name != self.chosen)
 
     def candidate(self, which: str | None = None) -> Candidate | None:
@@ -525,7 +530,10 @@ class TrainingRun:
         """Outputs for a prepared matrix: (n, n_classes) probabilities, or (n,) values, from the
         chosen model (or ``which``), calibrated where the run found that it helps."""
         which = which or self.chosen
-        if which == TREES:
+        if which == BLEND:
+            raw = blend_outputs(self.predict_matrix(x, batch_size, NETWORK, calibrated=False),
+                                self.predict_matrix(x, batch_size, TREES, calibrated=False))
+        elif which == TREES:
             if self.trees is None:
                 raise TrainingError(tr("This run has no tree model."))
             raw = self.trees.predict(x)
@@ -535,6 +543,13 @@ class TrainingRun:
             raw = predict_outputs(self.model, x, self.task, batch_size)
         cand = self.candidates.get(which)
         return cand.calibrate(raw, self.task) if calibrated and cand is not None else raw
+
+
+def blend_outputs(network: np.ndarray, trees: np.ndarray) -> np.ndarray:
+    """The two models' raw outputs averaged: probabilities per class, or regression values. Two
+    model families that err differently (smooth network, axis-aligned trees) average to fewer errors
+    than either often enough for Auto to try it on the validation rows."""
+    return (np.asarray(network, dtype=np.float64) + np.asarray(trees, dtype=np.float64)) / 2.0
 
 
 def predict_outputs(model: Any, x: np.ndarray, task: str, batch_size: int = 8192) -> np.ndarray:
@@ -713,15 +728,16 @@ def train_run(
     network_run: dict[str, Any] = {"model": None, "history": {}, "best_epoch": 0, "epochs_run": 0,
                                    "stopped_early": False, "cancelled": False}
     candidates: dict[str, Candidate] = {}
+    raw_valid: dict[str, np.ndarray] = {}  # each model's uncalibrated outputs on the validation rows
     costs = {"cost_fn": cost_fn, "cost_fp": cost_fp, "seed": int(seed)}
     if model_choice in (AUTO, NETWORK):
         state.set_stage(NETWORK)
         t_net = time.perf_counter()
         network_run = _fit_network(net_spec, fitted.n_features, task, n_classes, x_train, y_train, x_valid,
                                    y_valid, weights, seed, mixed, device, state, printer)
-        candidates[NETWORK] = make_candidate(
-            NETWORK, y_valid, predict_outputs(network_run["model"], x_valid, task), task,
-            seconds=time.perf_counter() - t_net, **costs)
+        raw_valid[NETWORK] = predict_outputs(network_run["model"], x_valid, task)
+        candidates[NETWORK] = make_candidate(NETWORK, y_valid, raw_valid[NETWORK], task,
+                                             seconds=time.perf_counter() - t_net, **costs)
     trees = None
     if model_choice in (AUTO, TREES) and not network_run["cancelled"]:
         from mfg_desktop.core.trees import fit_trees
@@ -737,8 +753,12 @@ def train_run(
                 raise
             network_run["cancelled"] = True  # keep the network; the trees were not finished
         else:
-            candidates[TREES] = make_candidate(TREES, y_valid, trees.predict(x_valid), task,
+            raw_valid[TREES] = trees.predict(x_valid)
+            candidates[TREES] = make_candidate(TREES, y_valid, raw_valid[TREES], task,
                                                seconds=float(info["seconds"]), detail=info, **costs)
+    if model_choice == AUTO and NETWORK in raw_valid and TREES in raw_valid:
+        candidates[BLEND] = make_candidate(BLEND, y_valid, blend_outputs(raw_valid[NETWORK], raw_valid[TREES]),
+                                           task, seconds=0.0, **costs)
     chosen, reason = choose_model({name: c.validation for name, c in candidates.items()}, task)
     if model_choice == AUTO and trees is None:
         reason = tr("{reason}; training was cancelled before the trees were finished", reason=reason)

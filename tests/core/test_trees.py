@@ -3,9 +3,11 @@ model file's tree part (a crafted one is refused before LightGBM reads it)."""
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import pickle
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -59,7 +61,7 @@ def saved(auto_run, tmp_path_factory) -> Path:
 
 def test_auto_trains_both_and_keeps_the_better_validation_score(auto_run, stages):
     assert stages == ["network", "trees"]
-    assert set(auto_run.candidates) == {"network", "trees"}
+    assert set(auto_run.candidates) == {"network", "trees", "blend"}
     assert auto_run.trees is not None and auto_run.model is not None
     scores = {n: c.validation["pr_auc"] for n, c in auto_run.candidates.items()}
     assert auto_run.chosen == max(scores, key=scores.get)
@@ -67,6 +69,23 @@ def test_auto_trains_both_and_keeps_the_better_validation_score(auto_run, stages
     assert any(m.startswith("LightGBM: round") for m in auto_run.progress_messages)
     detail = auto_run.candidates["trees"].detail
     assert 1 <= detail["best_round"] <= detail["rounds_run"] and auto_run.trees.n_trees == detail["best_round"]
+
+
+def test_auto_also_tries_the_average_of_both_models_on_the_validation_rows(auto_run, frame):
+    from mfg_desktop.core.decisions import validation_scores
+
+    x_valid = auto_run.fitted.transform(frame.iloc[auto_run.split_valid])
+    y_valid = auto_run.fitted.encode_target(frame.iloc[auto_run.split_valid][auto_run.recipe.target])
+    raw = {w: auto_run.predict_matrix(x_valid, which=w, calibrated=False) for w in ("network", "trees", "blend")}
+    np.testing.assert_allclose(raw["blend"], (raw["network"] + raw["trees"]) / 2)
+    assert auto_run.candidates["blend"].validation == pytest.approx(validation_scores(y_valid, raw["blend"], "binary"))
+    # a file whose choice is the average holds both models and scores with both
+    run = copy.copy(auto_run)
+    run.chosen, run.threshold = "blend", auto_run.candidates["blend"].threshold
+    loaded = load_model_file(save_model_file(run, Path(tempfile.mkdtemp()) / "blend.mfgmodel"))
+    np.testing.assert_allclose(loaded.predict_outputs(frame.iloc[:100]),
+                               auto_run.predict_matrix(auto_run.fitted.transform(frame.iloc[:100]), which="blend"),
+                               atol=1e-6)
 
 
 def test_binary_threshold_is_chosen_on_validation_rows_and_stored_with_three_decimals(auto_run):
@@ -84,11 +103,11 @@ def test_model_file_keeps_both_models_and_the_choice(auto_run, saved, frame):
     assert {"network.json", "model.weights.h5", TREES_MEMBER} <= names
     assert text.startswith("tree\nversion=") and "pickle" not in text
     assert run_json["models"]["chosen"] == auto_run.chosen
-    assert set(run_json["models"]["candidates"]) == {"network", "trees"}
+    assert set(run_json["models"]["candidates"]) == {"network", "trees", "blend"}
     loaded = load_model_file(saved)
     assert loaded.run.chosen == auto_run.chosen and loaded.run.threshold == auto_run.threshold
     x = auto_run.fitted.transform(frame.iloc[:200])
-    for which in ("network", "trees"):
+    for which in ("network", "trees", "blend"):
         np.testing.assert_allclose(loaded.run.predict_matrix(x, which=which),
                                    auto_run.predict_matrix(x, which=which), atol=1e-6)
     out = loaded.predict_frame(frame.iloc[:200])
@@ -99,12 +118,13 @@ def test_model_file_keeps_both_models_and_the_choice(auto_run, saved, frame):
 def test_evaluate_shows_both_models_side_by_side(auto_run, frame):
     ev = evaluate_run(auto_run, frame, importance=False)
     other = "trees" if auto_run.chosen == "network" else "network"
-    assert ev.model_name == auto_run.chosen and list(ev.models) == [auto_run.chosen, other]
+    expected = [auto_run.chosen, other] + (["trees"] if auto_run.chosen == "blend" else [])
+    assert ev.model_name == auto_run.chosen and list(ev.models) == expected
     d = ev.to_dict()
     assert d["models"][other]["threshold"] == auto_run.candidates[other].threshold
     assert "metrics_at_0.5" in d["models"][other] and d["choice_reason"] == auto_run.choice_reason
     columns = model_columns(ev)
-    label = {"network": "network", "trees": "LightGBM"}
+    label = {"network": "network", "trees": "LightGBM", "blend": "network + LightGBM"}
     assert columns[:2] == [f"{label[auto_run.chosen]} (chosen)", label[other]]
     pr_auc = dict(metrics_table(ev))["pr_auc"]
     assert pr_auc[:2] == [ev.metrics["pr_auc"], d["models"][other]["metrics"]["pr_auc"]]

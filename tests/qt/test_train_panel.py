@@ -155,7 +155,7 @@ def test_an_auto_run_says_which_model_it_fits_and_which_it_kept(panel, main_wind
     with qtbot.waitSignal(job.ended, timeout=180_000):
         pass
     run = main_window.session.current_run
-    assert run is not None and run.model_choice == "auto" and set(run.candidates) == {"network", "trees"}
+    assert run is not None and run.model_choice == "auto" and set(run.candidates) == {"network", "trees", "blend"}
     network_at = seen.index("Fitting the network…")
     trees_at = seen.index("Fitting LightGBM trees…")
     assert network_at < trees_at

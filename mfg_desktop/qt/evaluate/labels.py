@@ -33,5 +33,6 @@ def metric_label(key: str) -> str:
 def model_labels() -> dict[str, str]:
     tr = QCoreApplication.translate
     return {"network": tr(CONTEXT, "Network"), "trees": tr(CONTEXT, "LightGBM trees"),
+            "blend": tr(CONTEXT, "Network + LightGBM (averaged)"),
             "HistGradientBoosting": tr(CONTEXT, "Gradient boosting"),
             "trivial": tr(CONTEXT, "Trivial baseline")}

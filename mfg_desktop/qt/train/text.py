@@ -94,6 +94,8 @@ def model_label(name: str) -> str:
     """A model's name in words: "network" -> "network", "trees" -> "LightGBM trees"."""
     if name == "trees":
         return translate("TrainPanel", "LightGBM trees")
+    if name == "blend":
+        return translate("TrainPanel", "network + LightGBM (averaged)")
     return translate("TrainPanel", "network")
 
 
