@@ -62,7 +62,7 @@ def auto_run(frame):
 
 def test_the_auto_reason_and_the_decisions_are_chinese(auto_run, chinese):
     run = auto_run
-    assert set(run.candidates) == {"network", "trees"}
+    assert set(run.candidates) == {"network", "trees", "blend"}
     reason = run.choice_reason
     assert "验证集" in reason and "PR-AUC" in reason and "对比" in reason, reason
     chosen = "神经网络" if run.chosen == "network" else "梯度提升树 (LightGBM)"
