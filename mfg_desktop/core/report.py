@@ -650,7 +650,7 @@ def _model_section(run: Any, loaded: Any) -> list[Block]:
     out.append(KeyValues([
         (tr("Device"), tr("{device} (mixed precision)", device=run.device) if run.mixed_precision else run.device),
         (tr("Duration"), fmt_seconds(run.duration_s)),
-        (tr("Epochs run"), f"{run.epochs_run}; {stop}"),
+        (tr("Epochs run"), tr("{epochs}; {how}", epochs=run.epochs_run, how=stop)),
         (tr("Best epoch"), tr("{epoch} (its weights are the model's)", epoch=run.best_epoch)),
         (tr("Validation metrics"), ", ".join(f"{k} {fmt_metric(v)}" for k, v in run.metrics.items())),
         (tr("Software"), ", ".join(f"{k} {v}" for k, v in versions.items() if k != "backend_version")

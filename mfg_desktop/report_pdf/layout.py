@@ -53,6 +53,9 @@ class PageLayout(ChartBlocks):
         self.y = self.top
         self.spill_page = False  # the cover page
         self._fonts: dict[tuple, QFont] = {}
+        # every string painted, the page frame's and the charts' included: what the PDF's text map
+        # is checked against (fonts.fix_cjk_text_map)
+        self.painted: list[str] = []
 
     # -- fonts and text ---------------------------------------------------------------------
     def font(self, size: float, bold: bool = False, italic: bool = False, mono: bool = False) -> QFont:
@@ -86,9 +89,9 @@ class PageLayout(ChartBlocks):
     def text_width(self, font: QFont, text: str) -> float:
         return max((self.metrics(font).horizontalAdvance(line) for line in text.split("\n")), default=0.0)
 
-    @staticmethod
-    def draw_text(p: QPainter, font: QFont, rect: QRectF, text: str, color: QColor = INK,
+    def draw_text(self, p: QPainter, font: QFont, rect: QRectF, text: str, color: QColor = INK,
                   align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignLeft, anywhere: bool = False) -> None:
+        self.painted.append(text)
         p.setFont(font)
         p.setPen(color)
         wrap = Qt.TextFlag.TextWrapAnywhere if anywhere else Qt.TextFlag.TextWordWrap

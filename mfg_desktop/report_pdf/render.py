@@ -103,7 +103,7 @@ def render_pdf(doc: rp.ReportDocument, path: str | Path, state: JobState | None 
         buffer.close()
     pdf = bytes(data.data())
     if fonts.cjk is not None:
-        pdf = fix_cjk_text_map(pdf, doc.text(), fonts.cjk)
+        pdf = fix_cjk_text_map(pdf, "\n".join(lay.painted), fonts.cjk)
     state.set_progress(0.95, tr("Writing {file}", file=path.name))
     write_atomic(path, pdf)
     state.set_progress(1.0, tr("Report written: {file}", file=path.name))
