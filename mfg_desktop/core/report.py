@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -293,12 +293,15 @@ def _join(items: Sequence[str]) -> str:
     return tr(", ").join(items)
 
 
-def _utc_text(iso: str) -> str:
-    """A stored UTC time stamp (``2026-03-02T08:30:00+00:00``) as the language writes dates, with "UTC"."""
+def _stored_time(iso: Any) -> str:
+    """A stored time stamp (``2026-03-02T08:30:00+00:00``) as the language writes dates; "UTC" after
+    one stored in UTC (training and scoring times are), so it is not read as local time."""
     try:
-        return format_datetime(datetime.fromisoformat(iso)) + " UTC"
-    except (TypeError, ValueError):  # an old or hand-edited file: show what it holds
-        return str(iso)[:19].replace("T", " ") + " UTC"
+        moment = datetime.fromisoformat(str(iso))
+    except ValueError:  # an old or hand-edited file: show what it holds
+        return str(iso)[:19].replace("T", " ")
+    in_utc = moment.tzinfo is not None and moment.utcoffset() == timedelta(0)
+    return format_datetime(moment) + (" UTC" if in_utc else "")
 
 
 # --------------------------------------------------------------------------------------------
@@ -413,7 +416,7 @@ def _model_cover(run: Any, loaded: Any, evaluation: Any, settings: ReportSetting
                  date: datetime) -> list[Block]:
     rows = _identity_rows(run, loaded, settings, date)
     rows += [
-        (tr("Trained"), _utc_text(run.created)),
+        (tr("Trained"), _stored_time(run.created)),
         (tr("Target"), _target_text(run)),
         (tr("Task"), _task_text(run.task)),
     ]
@@ -936,7 +939,7 @@ def _file_blocks(s: Mapping[str, Any], run: Any) -> list[Block]:
     if s.get("output"):
         kv.append((tr("Output"), str(s["output"])))
     if s.get("scored_at"):
-        kv.append((tr("Scored"), str(s["scored_at"])))
+        kv.append((tr("Scored"), _stored_time(s["scored_at"])))
     counts = s.get("class_counts") or {}
     if counts:
         total = max(sum(int(v) for v in counts.values()), 1)
