@@ -150,3 +150,19 @@ def test_chinese_text_wraps_inside_its_table_cell(chinese, tmp_path):
         assert float(x1) <= right_edge + 0.5, word
         if any("\u4e00" <= ch <= "\u9fff" for ch in word) and float(x0) > 60 and word != "值":  # not its header
             assert float(x1) < value_column, f"{word!r} runs into the value column"
+
+
+def test_cli_report_follows_mfg_lang(chinese, ai4i_small_run, tmp_path, capsys):
+    """`MFG_LANG=zh_CN mfg-desktop report MODEL --out FILE` writes the Chinese report, on A4 by default."""
+    from mfg_desktop import cli
+    from mfg_desktop.core.bundle import save_model_file
+
+    model = save_model_file(ai4i_small_run.run, tmp_path / "failure.mfgmodel")
+    out = tmp_path / "报告.pdf"
+    assert cli.main(["report", str(model), "--out", str(out), "--plant", "苏州工厂", "--line", "三号线",
+                     "--sections", "model,training"]) == 0
+    assert capsys.readouterr().out.strip().endswith(", A4)")
+    pages = pdftotext(out)
+    assert pages[0].startswith("模型报告 — 苏州工厂 · 三号线") and "目录：模型、训练曲线。" in pages[0]
+    text = " ".join(pages)
+    assert "网络结构" in text and "训练曲线" in text and f"第 {len(pages)} 页，共 {len(pages)} 页" in text
