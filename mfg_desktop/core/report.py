@@ -44,6 +44,7 @@ VALUE_WORDS = frozenset({
     N_("median"), N_("mean"), N_("most_frequent"), N_("constant"), N_("none"),
     N_("standard"), N_("minmax"), N_("robust"), N_("onehot"),
     N_("scored"), N_("partial"), N_("rejected"),  # a scored file's status
+    N_("auto"),  # the network's loss and early-stopping monitor when the task chooses them
 })
 MAX_CURVE_POINTS = 400  # ROC/PR points kept per curve: plenty for a printed chart
 MAX_SCATTER_POINTS = 1500
@@ -556,9 +557,10 @@ def _preparation_section(run: Any) -> list[Block]:
         if p.role == "drop":
             rows.append([p.name, tr("left out"), "", "", p.reason])
         elif p.role == "categorical":
-            rows.append([p.name, tr("category"), _value_text(p.impute), _value_text(p.encode), p.reason])
+            rows.append([p.name, tr("category"), _value_text(p.impute), _value_text(p.encode), _value_text(p.reason)])
         else:
-            rows.append([p.name, _value_text(p.role), _value_text(p.impute), _value_text(p.scale), p.reason])
+            rows.append([p.name, _value_text(p.role), _value_text(p.impute), _value_text(p.scale),
+                         _value_text(p.reason)])
     out.append(Table([tr("column"), tr("role"), tr("missing values"), tr("scaling / encoding"), tr("why")], rows))
     if recipe.derived:
         out.append(Table([tr("derived column"), tr("formula")], [[d.name, d.expression] for d in recipe.derived],
@@ -640,10 +642,10 @@ def _model_section(run: Any, loaded: Any) -> list[Block]:
         (tr("Learning-rate schedule"),
          trn("{schedule} with {n} warm-up epoch", "{schedule} with {n} warm-up epochs", spec.warmup_epochs,
              schedule=spec.lr_schedule) if spec.lr_schedule == "cosine" else spec.lr_schedule),
-        (tr("Loss"), spec.loss),
+        (tr("Loss"), _value_text(spec.loss)),
         (tr("Batch size"), str(spec.batch_size)),
         (tr("Epochs"), tr("at most {epochs}, patience {patience}, monitor {monitor}", epochs=spec.epochs,
-                          patience=spec.patience, monitor=spec.monitor)),
+                          patience=spec.patience, monitor=_value_text(spec.monitor))),
         (tr("Seed"), str(run.seed)),
     ]))
     stop = (tr("cancelled by the user") if run.cancelled else
