@@ -17,25 +17,35 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from mfg_desktop import __version__
+from mfg_desktop.core.i18n import N_, format_datetime, tr, trn
 from mfg_desktop.core.task import BINARY, MULTICLASS, REGRESSION
 
 # Sections of the model report, in order; the user may leave any of them out.
 SECTIONS = ("data", "preparation", "model", "training", "evaluation", "importance")
-SECTION_TITLES = {
-    "data": "Data",
-    "preparation": "Preparation",
-    "model": "Model",
-    "training": "Training curves",
-    "evaluation": "Evaluation",
-    "importance": "Feature importance",
+SECTION_TITLES = {  # shown as tr(SECTION_TITLES[key]): the language is chosen after import
+    "data": N_("Data"),
+    "preparation": N_("Preparation"),
+    "model": N_("Model"),
+    "training": N_("Training curves"),
+    "evaluation": N_("Evaluation"),
+    "importance": N_("Feature importance"),
 }
+# The recipe's and the profile's machine words (roles, imputation, scaling, column kinds): English
+# shows them as they are stored, other languages translate them; anything else is the user's own text.
+VALUE_WORDS = frozenset({
+    N_("numeric"), N_("integer"), N_("boolean"), N_("categorical"), N_("text"), N_("datetime"), N_("drop"),
+    N_("median"), N_("mean"), N_("most_frequent"), N_("constant"), N_("none"),
+    N_("standard"), N_("minmax"), N_("robust"), N_("onehot"),
+    N_("scored"), N_("partial"), N_("rejected"),  # a scored file's status
+    N_("auto"),  # the network's loss and early-stopping monitor when the task chooses them
+})
 MAX_CURVE_POINTS = 400  # ROC/PR points kept per curve: plenty for a printed chart
 MAX_SCATTER_POINTS = 1500
 FLAGGED_ROWS_SHOWN = 15
@@ -222,7 +232,7 @@ def fmt_num(v: Any, digits: int = 4) -> str:
     if isinstance(v, str):
         return v
     if isinstance(v, bool | np.bool_):
-        return "yes" if v else "no"
+        return tr("yes") if v else tr("no")
     if isinstance(v, int | np.integer):
         return f"{int(v):,}"
     f = float(v)
@@ -240,9 +250,10 @@ def fmt_share(v: Any) -> str:
 def fmt_seconds(s: float) -> str:
     s = float(s)
     if s < 60:
-        return f"{s:.1f} s"
+        return tr("{seconds:.1f} s", seconds=s)
     m, sec = divmod(round(s), 60)
-    return f"{m} min {sec:02d} s" if m < 60 else f"{m // 60} h {m % 60:02d} min"
+    return tr("{minutes} min {seconds:02d} s", minutes=m, seconds=sec) if m < 60 else \
+        tr("{hours} h {minutes:02d} min", hours=m // 60, minutes=m % 60)
 
 
 def _thin(x: np.ndarray, y: np.ndarray, limit: int) -> tuple[list[float], list[float]]:
@@ -268,6 +279,32 @@ def _header(settings: ReportSettings, title: str) -> str:
     return f"{title} — {where}" if where else title
 
 
+def _header_right(run: Any, date: datetime) -> str:
+    return tr("model {id} · {date}", id=run.id, date=format_datetime(date, with_time=False))
+
+
+def _value_text(value: Any) -> str:
+    """A recipe or profile word (``median``, ``numeric``) in the report's language; other text as it is."""
+    text = "" if value is None else str(value)
+    return tr(text) if text in VALUE_WORDS else text
+
+
+def _join(items: Sequence[str]) -> str:
+    # TRANSLATORS: the separator between the items of a list in a sentence (Chinese: 、)
+    return tr(", ").join(items)
+
+
+def _stored_time(iso: Any) -> str:
+    """A stored time stamp (``2026-03-02T08:30:00+00:00``) as the language writes dates; "UTC" after
+    one stored in UTC (training and scoring times are), so it is not read as local time."""
+    try:
+        moment = datetime.fromisoformat(str(iso))
+    except ValueError:  # an old or hand-edited file: show what it holds
+        return str(iso)[:19].replace("T", " ")
+    in_utc = moment.tzinfo is not None and moment.utcoffset() == timedelta(0)
+    return format_datetime(moment) + (" UTC" if in_utc else "")
+
+
 # --------------------------------------------------------------------------------------------
 # the model report
 
@@ -291,20 +328,20 @@ def build_model_report(
     if unknown:
         from mfg_desktop.core.errors import MfgError
 
-        raise MfgError(f"Unknown report section(s): {', '.join(unknown)}.",
-                       hint=f"Choose from: {', '.join(SECTIONS)}.")
+        raise MfgError(tr("Unknown report section(s): {sections}.", sections=", ".join(unknown)),
+                       hint=tr("Choose from: {sections}.", sections=", ".join(SECTIONS)))
     if evaluation is not None and getattr(evaluation, "run", None) is not None and evaluation.run is not run \
             and getattr(evaluation.run, "id", None) != run.id:
         from mfg_desktop.core.errors import MfgError
 
-        raise MfgError("The evaluation belongs to another model than the one reported.",
-                       hint="Evaluate this model, then export the report again.")
-    title = settings.title.strip() or "Model report"
+        raise MfgError(tr("The evaluation belongs to another model than the one reported."),
+                       hint=tr("Evaluate this model, then export the report again."))
+    title = settings.title.strip() or tr("Model report")
     date = _now(settings)
     doc = ReportDocument(
         title=title, kind="model",
         header_left=_header(settings, title),
-        header_right=f"model {run.id} · {date:%Y-%m-%d}",
+        header_right=_header_right(run, date),
         cover=_model_cover(run, loaded, evaluation, settings, title, date),
         blocks=[], paper=settings.paper, created=date.isoformat(timespec="seconds"),
     )
@@ -318,7 +355,7 @@ def build_model_report(
     }
     for key in SECTIONS:
         if key in settings.sections:
-            doc.blocks += [Heading(SECTION_TITLES[key], 1), *builders[key]()]
+            doc.blocks += [Heading(tr(SECTION_TITLES[key]), 1), *builders[key]()]
     return doc
 
 
@@ -328,8 +365,8 @@ def _target_text(run: Any) -> str:
 
 
 def _task_text(task: str) -> str:
-    return {BINARY: "yes/no (binary classification)", MULTICLASS: "classes (multiclass classification)",
-            REGRESSION: "a number (regression)"}.get(task, task)
+    return {BINARY: tr("yes/no (binary classification)"), MULTICLASS: tr("classes (multiclass classification)"),
+            REGRESSION: tr("a number (regression)")}.get(task, task)
 
 
 def _headline(run: Any, evaluation: Any) -> list[Block]:
@@ -338,36 +375,41 @@ def _headline(run: Any, evaluation: Any) -> list[Block]:
 
     if evaluation is None:
         vals = ", ".join(f"{k.replace('val_', '').replace('_', '-')} {fmt_metric(v)}" for k, v in run.metrics.items())
-        return [Paragraph(f"Not evaluated on held-out test rows yet. On the validation rows: {vals}.", "note")]
+        return [Paragraph(tr("Not evaluated on held-out test rows yet. On the validation rows: {values}.",
+                             values=vals), "note")]
     key = evaluation.main_metric
     ours = evaluation.metrics.get(key)
-    text = (f"On {evaluation.n_rows:,} held-out rows ({evaluation.note}), the model reaches "
-            f"{METRIC_TEXT.get(key, key)} {fmt_metric(ours)}")
+    metric = tr(METRIC_TEXT.get(key, key))
     hgb = evaluation.baselines.get(HGB, {}).get(key)
     if hgb is not None and math.isfinite(float(hgb)):
-        text += f"; the gradient-boosting baseline {fmt_metric(hgb)} on the same rows"
+        text = tr("On {rows:,} held-out rows ({note}), the model reaches {metric} {value}; the gradient-boosting "
+                  "baseline {baseline} on the same rows.", rows=evaluation.n_rows, note=evaluation.note,
+                  metric=metric, value=fmt_metric(ours), baseline=fmt_metric(hgb))
+    else:
+        text = tr("On {rows:,} held-out rows ({note}), the model reaches {metric} {value}.",
+                  rows=evaluation.n_rows, note=evaluation.note, metric=metric, value=fmt_metric(ours))
     keys = {BINARY: ("pr_auc", "roc_auc", "recall", "precision"),
             MULTICLASS: ("balanced_accuracy", "accuracy", "f1_macro", "roc_auc"),
             REGRESSION: ("r2", "mae", "rmse")}[evaluation.task]
     base = evaluation.baselines.get(HGB, {})
-    rows = [[METRIC_TEXT.get(k, k), fmt_metric(evaluation.metrics.get(k)), fmt_metric(base.get(k))]
+    rows = [[tr(METRIC_TEXT.get(k, k)), fmt_metric(evaluation.metrics.get(k)), fmt_metric(base.get(k))]
             for k in keys if k in evaluation.metrics]
-    return [Paragraph(text + "."), Table(["key result", "this model", "gradient boosting"], rows,
-                                         align=["l", "r", "r"])]
+    return [Paragraph(text), Table([tr("key result"), tr("this model"), tr("gradient boosting")], rows,
+                                   align=["l", "r", "r"])]
 
 
 def _identity_rows(run: Any, loaded: Any, settings: ReportSettings, date: datetime) -> list[tuple[str, str]]:
     """Who, where, when and which model: the first rows of every report's cover."""
     rows = [
-        ("Plant", settings.plant.strip() or "—"),
-        ("Line", settings.line.strip() or "—"),
-        ("Author", settings.author.strip() or "—"),
-        ("Date", f"{date:%Y-%m-%d %H:%M}"),
-        ("App version", f"mfg-desktop {__version__}"),
-        ("Model id", run.id),
+        (tr("Plant"), settings.plant.strip() or "—"),
+        (tr("Line"), settings.line.strip() or "—"),
+        (tr("Author"), settings.author.strip() or "—"),
+        (tr("Date"), format_datetime(date)),
+        (tr("App version"), f"mfg-desktop {__version__}"),
+        (tr("Model id"), run.id),
     ]
     if loaded is not None and getattr(loaded, "path", None):
-        rows.append(("Model file", Path(loaded.path).name))
+        rows.append((tr("Model file"), Path(loaded.path).name))
     return rows
 
 
@@ -375,18 +417,20 @@ def _model_cover(run: Any, loaded: Any, evaluation: Any, settings: ReportSetting
                  date: datetime) -> list[Block]:
     rows = _identity_rows(run, loaded, settings, date)
     rows += [
-        ("Trained", run.created[:19].replace("T", " ") + " UTC"),
-        ("Target", _target_text(run)),
-        ("Task", _task_text(run.task)),
+        (tr("Trained"), _stored_time(run.created)),
+        (tr("Target"), _target_text(run)),
+        (tr("Task"), _task_text(run.task)),
     ]
     if run.task == BINARY:
-        rows.append(("Positive class", str(run.fitted.label_mapping.positive_class)))
+        rows.append((tr("Positive class"), str(run.fitted.label_mapping.positive_class)))
     blocks: list[Block] = [Heading(title, 0), KeyValues(rows), *_headline(run, evaluation)]
     if run.cancelled:
-        blocks.append(Paragraph(f"Training was cancelled after {run.epochs_run} epochs; the model keeps the best "
-                                f"weights so far (epoch {run.best_epoch}).", "warning"))
-    included = [SECTION_TITLES[s] for s in SECTIONS if s in settings.sections]
-    blocks.append(Paragraph("Contents: " + ", ".join(included) + ".", "note"))
+        blocks.append(Paragraph(trn("Training was cancelled after {n} epoch; the model keeps the best weights so "
+                                    "far (epoch {best}).", "Training was cancelled after {n} epochs; the model "
+                                    "keeps the best weights so far (epoch {best}).", run.epochs_run,
+                                    best=run.best_epoch), "warning"))
+    included = [tr(SECTION_TITLES[s]) for s in SECTIONS if s in settings.sections]
+    blocks.append(Paragraph(tr("Contents: {sections}.", sections=_join(included)), "note"))
     return blocks
 
 
@@ -395,23 +439,23 @@ def _model_cover(run: Any, loaded: Any, evaluation: Any, settings: ReportSetting
 
 def _data_section(run: Any, profile: Any, target_report: Any) -> list[Block]:
     fp = run.data_fingerprint or {}
-    out: list[Block] = [Heading("Training data", 2)]
+    out: list[Block] = [Heading(tr("Training data"), 2)]
     files = fp.get("files") or []
     if files:
-        out.append(Table(["file", "size", "sha256"],
-                         [[str(f.get("name")), _size(f.get("size")), str(f.get("sha256") or "not readable")]
+        out.append(Table([tr("file"), tr("size"), "sha256"],
+                         [[str(f.get("name")), _size(f.get("size")), str(f.get("sha256") or tr("not readable"))]
                           for f in files], align=["l", "r", "l"], mono=[2]))
     else:
-        out.append(Paragraph("The model was trained on a table without a file name (e.g. pasted or built in "
-                             "the session); its content fingerprint identifies it.", "note"))
+        out.append(Paragraph(tr("The model was trained on a table without a file name (e.g. pasted or built in "
+                                "the session); its content fingerprint identifies it."), "note"))
     out.append(KeyValues([
-        ("Rows", fmt_int(fp.get("rows"))),
-        ("Columns", fmt_int(fp.get("columns"))),
-        ("Table fingerprint (sha256)", str(fp.get("frame_sha256") or "—")),
+        (tr("Rows"), fmt_int(fp.get("rows"))),
+        (tr("Columns"), fmt_int(fp.get("columns"))),
+        (tr("Table fingerprint (sha256)"), str(fp.get("frame_sha256") or "—")),
     ]))
     if profile is None:
-        out.append(Paragraph("No data profile was given, so data-quality findings are not part of this report. "
-                             "Load the training data (or pass --data FILE on the command line) to include them.",
+        out.append(Paragraph(tr("No data profile was given, so data-quality findings are not part of this report. "
+                                "Load the training data (or pass --data FILE on the command line) to include them."),
                              "note"))
     else:
         out += _profile_blocks(profile)
@@ -431,25 +475,25 @@ def _size(n: Any) -> str:
 
 
 def _profile_blocks(profile: Any) -> list[Block]:
-    out: list[Block] = [Heading("Data quality", 2), KeyValues([
-        ("Rows profiled", fmt_int(profile.rows)),
-        ("Columns", fmt_int(profile.n_columns)),
-        ("Duplicate rows", fmt_int(profile.duplicate_rows)),
+    out: list[Block] = [Heading(tr("Data quality"), 2), KeyValues([
+        (tr("Rows profiled"), fmt_int(profile.rows)),
+        (tr("Columns"), fmt_int(profile.n_columns)),
+        (tr("Duplicate rows"), fmt_int(profile.duplicate_rows)),
     ])]
     rows = []
     for c in profile.columns:
-        notes = [n for flag, n in ((c.constant, "constant"), (c.near_constant, "near-constant"),
-                                   (c.identifier_like, "id-like")) if flag]
+        notes = [n for flag, n in ((c.constant, tr("constant")), (c.near_constant, tr("near-constant")),
+                                   (c.identifier_like, tr("id-like"))) if flag]
         missing = f"{c.missing:,} ({c.missing_share * 100:.1f} %)" if c.missing else "0"
-        rows.append([c.name, c.kind, missing, fmt_int(c.distinct), _cell(c.min), _cell(c.mean), _cell(c.max),
-                     fmt_int(c.outliers) if c.outliers else "", ", ".join(notes)])
-    out.append(Table(["column", "kind", "missing", "distinct", "min", "mean", "max", "outliers", "notes"], rows,
-                     align=["l", "l", "r", "r", "r", "r", "r", "r", "l"]))
+        rows.append([c.name, _value_text(c.kind), missing, fmt_int(c.distinct), _cell(c.min), _cell(c.mean),
+                     _cell(c.max), fmt_int(c.outliers) if c.outliers else "", _join(notes)])
+    out.append(Table([tr("column"), tr("kind"), tr("missing"), tr("distinct"), tr("min"), tr("mean"), tr("max"),
+                      tr("outliers"), tr("notes")], rows, align=["l", "l", "r", "r", "r", "r", "r", "r", "l"]))
     warnings = [f"{c.name}: {w}" for c in profile.columns for w in c.warnings] + list(profile.warnings)
     if warnings:
-        out += [Paragraph("Findings and warnings:"), Bullets(warnings, "warning")]
+        out += [Paragraph(tr("Findings and warnings:")), Bullets(warnings, "warning")]
     else:
-        out.append(Paragraph("No data-quality warnings.", "note"))
+        out.append(Paragraph(tr("No data-quality warnings."), "note"))
     return out
 
 
@@ -467,23 +511,24 @@ def _leak_blocks(run: Any, target_report: Any) -> list[Block]:
     reasons: dict[str, str] = {}
     if target_report is not None:
         reasons = {s.column: s.reason for s in target_report.leak_suspects}
-    out: list[Block] = [Heading("Leak suspects", 2)]
-    rows = [[col, reason, "kept as an input (the user's choice)" if col in inputs else "left out of the inputs"]
+    out: list[Block] = [Heading(tr("Leak suspects"), 2)]
+    rows = [[col, reason, tr("kept as an input (the user's choice)") if col in inputs else tr("left out of the inputs")]
             for col, reason in reasons.items()]
     if rows:
-        out.append(Table(["column", "why it is suspected", "what was done"], rows))
+        out.append(Table([tr("column"), tr("why it is suspected"), tr("what was done")], rows))
     elif target_report is not None:
-        out.append(Paragraph("No column looks like a leak of the target.", "note"))
+        out.append(Paragraph(tr("No column looks like a leak of the target."), "note"))
     dropped = [p for p in run.recipe.columns if p.role == "drop" and p.name not in reasons]
     if dropped:
-        out.append(Paragraph("Other columns left out of the inputs, with the reason recorded in the recipe:"))
-        out.append(Table(["column", "reason"], [[p.name, p.reason or "left out by the user"] for p in dropped]))
+        out.append(Paragraph(tr("Other columns left out of the inputs, with the reason recorded in the recipe:")))
+        out.append(Table([tr("column"), tr("reason")], [[p.name, p.reason or tr("left out by the user")]
+                                                       for p in dropped]))
     if target_report is None and not dropped:
-        out.append(Paragraph("No target analysis was given; every column was used as an input.", "note"))
+        out.append(Paragraph(tr("No target analysis was given; every column was used as an input."), "note"))
     if target_report is not None:
         extra = target_report.other_warnings()
         if extra:
-            out += [Paragraph("Target warnings:"), Bullets(extra, "warning")]
+            out += [Paragraph(tr("Target warnings:")), Bullets(extra, "warning")]
     return out
 
 
@@ -493,60 +538,68 @@ def _leak_blocks(run: Any, target_report: Any) -> list[Block]:
 def _preparation_section(run: Any) -> list[Block]:
     recipe = run.recipe
     fitted = run.fitted
-    out: list[Block] = [Heading("Target", 2)]
-    kv = [("Target", _target_text(run)), ("Task", _task_text(run.task))]
+    out: list[Block] = [Heading(tr("Target"), 2)]
+    kv = [(tr("Target"), _target_text(run)), (tr("Task"), _task_text(run.task))]
     if run.task != REGRESSION:
-        kv.append(("Classes", ", ".join(map(str, run.classes))))
+        kv.append((tr("Classes"), ", ".join(map(str, run.classes))))
     if run.task == BINARY:
-        kv.append(("Positive class", str(fitted.label_mapping.positive_class)))
+        kv.append((tr("Positive class"), str(fitted.label_mapping.positive_class)))
     if run.class_weights:
-        kv.append(("Class weights", ", ".join(f"{run.classes[k]}: {v:.3g}" for k, v in run.class_weights.items())))
+        kv.append((tr("Class weights"),
+                   ", ".join(f"{run.classes[k]}: {v:.3g}" for k, v in run.class_weights.items())))
     elif run.task != REGRESSION:
-        kv.append(("Class weights", "none"))
+        kv.append((tr("Class weights"), tr("none")))
     out.append(KeyValues(kv))
 
-    out.append(Heading("Recipe per column", 2))
+    out.append(Heading(tr("Recipe per column"), 2))
     rows = []
     for p in recipe.columns:
         if p.role == "drop":
-            rows.append([p.name, "left out", "", "", p.reason])
+            rows.append([p.name, tr("left out"), "", "", p.reason])
         elif p.role == "categorical":
-            rows.append([p.name, "category", p.impute, p.encode, p.reason])
+            rows.append([p.name, tr("category"), _value_text(p.impute), _value_text(p.encode), _value_text(p.reason)])
         else:
-            rows.append([p.name, p.role, p.impute, p.scale, p.reason])
-    out.append(Table(["column", "role", "missing values", "scaling / encoding", "why"], rows))
+            rows.append([p.name, _value_text(p.role), _value_text(p.impute), _value_text(p.scale),
+                         _value_text(p.reason)])
+    out.append(Table([tr("column"), tr("role"), tr("missing values"), tr("scaling / encoding"), tr("why")], rows))
     if recipe.derived:
-        out.append(Table(["derived column", "formula"], [[d.name, d.expression] for d in recipe.derived],
-                         caption="Derived columns (computed the same way when predicting)"))
-    notes = [f"The network reads {fitted.n_features} numbers per row."]
+        out.append(Table([tr("derived column"), tr("formula")], [[d.name, d.expression] for d in recipe.derived],
+                         caption=tr("Derived columns (computed the same way when predicting)")))
+    notes = [trn("The network reads {n} number per row.", "The network reads {n} numbers per row.",
+                 int(fitted.n_features))]
     if recipe.add_missing_indicators:
-        notes.append("Columns with missing values in training get a 0/1 'was missing' indicator.")
+        notes.append(tr("Columns with missing values in training get a 0/1 'was missing' indicator."))
     out.append(Paragraph(" ".join(notes), "note"))
 
     ratios = fitted.explained_variance_ratio
     if recipe.pca.enabled and ratios is not None and len(ratios):
         ratios = np.asarray(ratios, dtype=np.float64)
         cumulative = np.cumsum(ratios)
-        out.append(Heading("PCA", 2))
-        out.append(Paragraph(f"PCA keeps {len(ratios)} components, explaining {cumulative[-1] * 100:.1f} % of the "
-                             "variance of the prepared training columns."))
+        out.append(Heading(tr("PCA"), 2))
+        out.append(Paragraph(trn("PCA keeps {n} component, explaining {share:.1f} % of the variance of the "
+                                 "prepared training columns.", "PCA keeps {n} components, explaining {share:.1f} % "
+                                 "of the variance of the prepared training columns.", len(ratios),
+                                 share=cumulative[-1] * 100)))
         k = np.arange(1, len(ratios) + 1, dtype=float)
-        out.append(LineChart("Explained variance", "components", "share of variance", [
-            Series("cumulative", k.tolist(), cumulative.tolist(), "line+points"),
-            Series("per component", k.tolist(), ratios.tolist(), "line+points"),
+        out.append(LineChart(tr("Explained variance"), tr("components"), tr("share of variance"), [
+            Series(tr("cumulative"), k.tolist(), cumulative.tolist(), "line+points"),
+            Series(tr("per component"), k.tolist(), ratios.tolist(), "line+points"),
         ], y_range=(0.0, 1.0)))
 
     spec = run.split_spec
-    out.append(Heading("Split", 2))
-    how = {"random": "random" + (", stratified by class" if spec.stratify and run.task != REGRESSION else ""),
-           "time": f"by time: column {spec.column!r}, the latest rows held out",
-           "group": f"by group: column {spec.column!r}, each group in one part only"}.get(spec.method, spec.method)
-    out.append(Table(["part", "share", "rows", "used for"], [
-        ["training", f"{spec.train * 100:.0f} %", f"{len(run.split_train):,}", "fitting the recipe and the network"],
-        ["validation", f"{spec.valid * 100:.0f} %", f"{len(run.split_valid):,}",
-         "early stopping, best epoch, threshold"],
-        ["test", f"{spec.test * 100:.0f} %", f"{len(run.split_test):,}", "the evaluation in this report"],
-    ], align=["l", "r", "r", "l"], caption=f"Split: {how}; seed {spec.seed}"))
+    out.append(Heading(tr("Split"), 2))
+    stratified = spec.stratify and run.task != REGRESSION
+    how = {"random": tr("random, stratified by class") if stratified else tr("random"),
+           "time": tr("by time: column {column!r}, the latest rows held out", column=spec.column),
+           "group": tr("by group: column {column!r}, each group in one part only", column=spec.column),
+           }.get(spec.method, spec.method)
+    out.append(Table([tr("part"), tr("share"), tr("rows"), tr("used for")], [
+        [tr("training"), f"{spec.train * 100:.0f} %", f"{len(run.split_train):,}",
+         tr("fitting the recipe and the network")],
+        [tr("validation"), f"{spec.valid * 100:.0f} %", f"{len(run.split_valid):,}",
+         tr("early stopping, best epoch, threshold")],
+        [tr("test"), f"{spec.test * 100:.0f} %", f"{len(run.split_test):,}", tr("the evaluation in this report")],
+    ], align=["l", "r", "r", "l"], caption=tr("Split: {how}; seed {seed}", how=how, seed=spec.seed)))
     return out
 
 
@@ -559,7 +612,7 @@ def architecture_rows(model: Any) -> list[list[str]]:
     for layer in getattr(model, "layers", []):
         try:
             shape = tuple(layer.output.shape)
-            shape_text = "(" + ", ".join("batch" if d is None else str(d) for d in shape) + ")"
+            shape_text = "(" + ", ".join(tr("batch") if d is None else str(d) for d in shape) + ")"
         except (AttributeError, ValueError):
             shape_text = ""
         rows.append([layer.name, type(layer).__name__, shape_text, f"{int(layer.count_params()):,}"])
@@ -568,39 +621,44 @@ def architecture_rows(model: Any) -> list[list[str]]:
 
 def _model_section(run: Any, loaded: Any) -> list[Block]:
     spec = run.network
-    out: list[Block] = [Heading("Architecture", 2)]
+    out: list[Block] = [Heading(tr("Architecture"), 2)]
     if run.model is not None:
         rows = architecture_rows(run.model)
         total = int(run.model.count_params())
-        out.append(Table(["layer", "type", "output shape", "parameters"], rows, align=["l", "l", "l", "r"]))
-        out.append(Paragraph(f"Parameters: {total:,} in total.", "body"))
+        out.append(Table([tr("layer"), tr("type"), tr("output shape"), tr("parameters")], rows,
+                         align=["l", "l", "l", "r"]))
+        out.append(Paragraph(tr("Parameters: {total:,} in total.", total=total), "body"))
     hidden = " → ".join(str(u) for u in spec.hidden)
-    encoding = (f"piecewise-linear encoding, {spec.n_bins} bins, embedding {spec.embedding_dim}"
-                if spec.numeric_encoding == "ple" else "none")
-    out.append(Heading("Training settings", 2))
+    encoding = (tr("piecewise-linear encoding, {bins} bins, embedding {dim}", bins=spec.n_bins,
+                   dim=spec.embedding_dim) if spec.numeric_encoding == "ple" else tr("none"))
+    layers = tr("{hidden} units, {activation}", hidden=hidden, activation=spec.activation)
+    out.append(Heading(tr("Training settings"), 2))
     out.append(KeyValues([
-        ("Hidden layers", f"{hidden} units, {spec.activation}" + (", batch norm" if spec.batch_norm else "")),
-        ("Dropout", f"{spec.dropout:g}"),
-        ("Input handling", ("smooth clipping, " if spec.smooth_clip else "") + encoding),
-        ("Optimizer", f"{spec.optimizer}, learning rate {spec.learning_rate:g}, weight decay {spec.weight_decay:g}"),
-        ("Learning-rate schedule", spec.lr_schedule + (f" with {spec.warmup_epochs} warm-up epochs"
-                                                        if spec.lr_schedule == "cosine" else "")),
-        ("Loss", spec.loss),
-        ("Batch size", str(spec.batch_size)),
-        ("Epochs", f"at most {spec.epochs}, patience {spec.patience}, monitor {spec.monitor}"),
-        ("Seed", str(run.seed)),
+        (tr("Hidden layers"), tr("{layers}, batch norm", layers=layers) if spec.batch_norm else layers),
+        (tr("Dropout"), f"{spec.dropout:g}"),
+        (tr("Input handling"), tr("smooth clipping, {encoding}", encoding=encoding) if spec.smooth_clip else encoding),
+        (tr("Optimizer"), tr("{optimizer}, learning rate {rate:g}, weight decay {decay:g}", optimizer=spec.optimizer,
+                             rate=spec.learning_rate, decay=spec.weight_decay)),
+        (tr("Learning-rate schedule"),
+         trn("{schedule} with {n} warm-up epoch", "{schedule} with {n} warm-up epochs", spec.warmup_epochs,
+             schedule=spec.lr_schedule) if spec.lr_schedule == "cosine" else spec.lr_schedule),
+        (tr("Loss"), _value_text(spec.loss)),
+        (tr("Batch size"), str(spec.batch_size)),
+        (tr("Epochs"), tr("at most {epochs}, patience {patience}, monitor {monitor}", epochs=spec.epochs,
+                          patience=spec.patience, monitor=_value_text(spec.monitor))),
+        (tr("Seed"), str(run.seed)),
     ]))
-    stop = ("cancelled by the user" if run.cancelled else
-            "stopped early (no improvement for the patience)" if run.stopped_early else "ran all epochs")
+    stop = (tr("cancelled by the user") if run.cancelled else
+            tr("stopped early (no improvement for the patience)") if run.stopped_early else tr("ran all epochs"))
     versions = run.versions or {}
-    out.append(Heading("Run", 2))
+    out.append(Heading(tr("Run"), 2))
     out.append(KeyValues([
-        ("Device", run.device + (" (mixed precision)" if run.mixed_precision else "")),
-        ("Duration", fmt_seconds(run.duration_s)),
-        ("Epochs run", f"{run.epochs_run}; {stop}"),
-        ("Best epoch", f"{run.best_epoch} (its weights are the model's)"),
-        ("Validation metrics", ", ".join(f"{k} {fmt_metric(v)}" for k, v in run.metrics.items())),
-        ("Software", ", ".join(f"{k} {v}" for k, v in versions.items() if k != "backend_version")
+        (tr("Device"), tr("{device} (mixed precision)", device=run.device) if run.mixed_precision else run.device),
+        (tr("Duration"), fmt_seconds(run.duration_s)),
+        (tr("Epochs run"), tr("{epochs}; {how}", epochs=run.epochs_run, how=stop)),
+        (tr("Best epoch"), tr("{epoch} (its weights are the model's)", epoch=run.best_epoch)),
+        (tr("Validation metrics"), ", ".join(f"{k} {fmt_metric(v)}" for k, v in run.metrics.items())),
+        (tr("Software"), ", ".join(f"{k} {v}" for k, v in versions.items() if k != "backend_version")
          + (f" ({versions['backend_version']})" if "backend_version" in versions else "")),
     ]))
     return out
@@ -615,7 +673,7 @@ def training_charts(run: Any) -> list[LineChart]:
 
     h = run.history
     metric = metric_name(run.task)
-    marker = [(float(run.best_epoch), f"best epoch {run.best_epoch}")] if run.best_epoch else []
+    marker = [(float(run.best_epoch), tr("best epoch {epoch}", epoch=run.best_epoch))] if run.best_epoch else []
 
     def series(key: str, name: str) -> Series | None:
         values = h.get(key) or []
@@ -623,25 +681,27 @@ def training_charts(run: Any) -> list[LineChart]:
             return None
         return Series(name, [float(i) for i in range(1, len(values) + 1)], [float(v) for v in values], "line+points")
 
-    charts = [LineChart("Loss", "epoch", "loss",
-                        [s for s in (series("loss", "training"), series("val_loss", "validation")) if s],
+    training, validation, epoch = tr("training"), tr("validation"), tr("epoch")
+    charts = [LineChart(tr("Loss"), epoch, tr("loss"),
+                        [s for s in (series("loss", training), series("val_loss", validation)) if s],
                         markers=marker)]
-    label = "mean absolute error" if metric == "mae" else metric
-    charts.append(LineChart(label.capitalize(), "epoch", label,
-                            [s for s in (series(metric, "training"), series(f"val_{metric}", "validation")) if s],
+    label = {"mae": tr("mean absolute error"), "accuracy": tr("accuracy")}.get(metric, metric)
+    charts.append(LineChart(label[:1].upper() + label[1:], epoch, label,
+                            [s for s in (series(metric, training), series(f"val_{metric}", validation)) if s],
                             markers=marker))
     if h.get("val_pr_auc"):
-        charts.append(LineChart("Validation PR-AUC (what early stopping follows)", "epoch", "PR-AUC",
-                                [s for s in (series("val_pr_auc", "validation"),) if s], markers=marker))
+        charts.append(LineChart(tr("Validation PR-AUC (what early stopping follows)"), epoch, "PR-AUC",
+                                [s for s in (series("val_pr_auc", validation),) if s], markers=marker))
     return [c for c in charts if c.series]
 
 
 def _training_section(run: Any) -> list[Block]:
     charts = training_charts(run)
     if not charts:
-        return [Paragraph("No training history was recorded.", "note")]
-    out: list[Block] = [Paragraph(f"{run.epochs_run} epochs; the dashed line marks the best epoch "
-                                  f"({run.best_epoch}), whose weights the model keeps.", "note")]
+        return [Paragraph(tr("No training history was recorded."), "note")]
+    out: list[Block] = [Paragraph(trn("{n} epoch; the dashed line marks the best epoch ({best}), whose weights the "
+                                      "model keeps.", "{n} epochs; the dashed line marks the best epoch ({best}), "
+                                      "whose weights the model keeps.", run.epochs_run, best=run.best_epoch), "note")]
     out += charts
     return out
 
@@ -653,36 +713,38 @@ def _evaluation_section(run: Any, ev: Any, settings: ReportSettings) -> list[Blo
     from mfg_desktop.core.evaluate import METRIC_TEXT, MODEL_LABEL, metrics_table, model_columns
 
     if ev is None:
-        return [Paragraph("This model has not been evaluated on held-out rows. Evaluate it (Evaluate step, or "
-                          "pass --data FILE on the command line) to include metrics, baselines, the confusion "
-                          "matrix and curves.", "note")]
-    out: list[Block] = [Paragraph(f"Rows used: {ev.n_rows:,} — {ev.note}.")]
+        return [Paragraph(tr("This model has not been evaluated on held-out rows. Evaluate it (Evaluate step, or "
+                             "pass --data FILE on the command line) to include metrics, baselines, the confusion "
+                             "matrix and curves."), "note")]
+    out: list[Block] = [Paragraph(tr("Rows used: {rows:,} — {note}.", rows=ev.n_rows, note=ev.note))]
     if getattr(ev, "data_text", None):  # read from the model file: say which data it measured
-        out.append(Paragraph(f"Stored in the model file when the model was trained: measured on the held-out test "
-                             f"rows of {ev.data_text}. No data was given for this report.", "note"))
+        out.append(Paragraph(tr("Stored in the model file when the model was trained: measured on the held-out test "
+                                "rows of {data}. No data was given for this report.", data=ev.data_text), "note"))
     if len(ev.models) > 1:
-        label = MODEL_LABEL.get(ev.model_name, ev.model_name)
-        out.append(Paragraph(f"Model: {label}, chosen on the validation rows: {ev.choice_reason}. The other "
-                             "model is shown beside it for comparison."))
+        label = tr(MODEL_LABEL.get(ev.model_name, ev.model_name))
+        out.append(Paragraph(tr("Model: {model}, chosen on the validation rows: {reason}. The other model is shown "
+                                "beside it for comparison.", model=label, reason=ev.choice_reason)))
     out += [Paragraph(n, "warning") for n in ev.notes]
-    names = {"network": "network", "trivial": "trivial baseline", "HistGradientBoosting": "gradient boosting"}
-    header = ["metric", *(names.get(n, n) for n in model_columns(ev))]
-    rows = [[METRIC_TEXT.get(k, k), *(fmt_metric(v) for v in values)] for k, values in metrics_table(ev)]
-    out.append(Table(header, rows, align=["l"] + ["r"] * (len(header) - 1), caption="Metrics beside the baselines"))
+    names = {"network": tr("network"), "trivial": tr("trivial baseline"), "HistGradientBoosting": tr("gradient boosting")}
+    header = [tr("metric"), *(names.get(n, n) for n in model_columns(ev))]
+    rows = [[tr(METRIC_TEXT.get(k, k)), *(fmt_metric(v) for v in values)] for k, values in metrics_table(ev)]
+    out.append(Table(header, rows, align=["l"] + ["r"] * (len(header) - 1),
+                     caption=tr("Metrics beside the baselines")))
     if ev.baseline_note:
         out.append(Paragraph(ev.baseline_note, "note"))
     if ev.task == BINARY:
         out += _threshold_blocks(ev, settings)
     if ev.task != REGRESSION and ev.confusion is not None:
         conf = ev.confusion
-        out.append(Heatmap("Confusion matrix (count and share of the actual class)", list(conf.labels),
-                           conf.counts.astype(int).tolist(), [[float(v) for v in r] for r in conf.shares]))
+        out.append(Heatmap(tr("Confusion matrix (count and share of the actual class)"), list(conf.labels),
+                           conf.counts.astype(int).tolist(), [[float(v) for v in r] for r in conf.shares],
+                           row_title=tr("actual"), column_title=tr("predicted")))
         out += _curve_charts(ev)
         if ev.per_class:
-            out.append(Table(["class", "precision", "recall", "F1", "rows"],
+            out.append(Table([tr("class"), tr("precision"), tr("recall"), "F1", tr("rows")],
                              [[c, fmt_metric(m["precision"]), fmt_metric(m["recall"]), fmt_metric(m["f1"]),
                                fmt_int(m["support"])] for c, m in ev.per_class.items()],
-                             align=["l", "r", "r", "r", "r"], caption="Per class"))
+                             align=["l", "r", "r", "r", "r"], caption=tr("Per class")))
     elif ev.task == REGRESSION:
         out += _regression_charts(ev)
     return out
@@ -694,16 +756,20 @@ def _threshold_blocks(ev: Any, settings: ReportSettings) -> list[Block]:
     t = float(ev.threshold if ev.threshold is not None else 0.5)
     positive = ev.classes[1]
     tn, fp, fn, tp = (int(v) for v in np.asarray(ev.confusion.counts).ravel())
-    kv = [("Decision threshold", f"p({positive}) ≥ {t:.3f}"),
-          ("On the evaluated rows", f"{tp:,} caught, {fn:,} missed, {fp:,} false alarms, {tn:,} correct passes")]
+    kv = [(tr("Decision threshold"), f"p({positive}) ≥ {t:.3f}"),
+          (tr("On the evaluated rows"), tr("{caught:,} caught, {missed:,} missed, {false_alarms:,} false alarms, "
+                                           "{passes:,} correct passes", caught=tp, missed=fn, false_alarms=fp,
+                                           passes=tn))]
     cm, cf = settings.cost_missed, settings.cost_false_alarm
     if cm is not None and cf is not None:
-        kv.append(("Costs", f"a missed {positive} (false negative) costs {cm:g}, a false alarm {cf:g}"))
-        kv.append(("Cost on the evaluated rows", f"{fn * cm + fp * cf:,.1f}"))
+        kv.append((tr("Costs"), tr("a missed {positive} (false negative) costs {missed:g}, a false alarm {alarm:g}",
+                                   positive=positive, missed=cm, alarm=cf)))
+        kv.append((tr("Cost on the evaluated rows"), f"{fn * cm + fp * cf:,.1f}"))
         if ev.valid_y is not None and ev.valid_p is not None and len(ev.valid_y):
-            kv.append(("Cost on the validation rows",
-                       f"{expected_cost(ev.valid_y, ev.valid_p, t, cm, cf):,.1f} ({len(ev.valid_y):,} rows)"))
-    return [Heading("Threshold and cost", 2), KeyValues(kv)]
+            kv.append((tr("Cost on the validation rows"),
+                       trn("{cost:,.1f} ({n:,} row)", "{cost:,.1f} ({n:,} rows)", len(ev.valid_y),
+                           cost=expected_cost(ev.valid_y, ev.valid_p, t, cm, cf))))
+    return [Heading(tr("Threshold and cost"), 2), KeyValues(kv)]
 
 
 def _curve_charts(ev: Any) -> list[Block]:
@@ -714,7 +780,7 @@ def _curve_charts(ev: Any) -> list[Block]:
     if not ev.curves.roc:
         return []
     binary = ev.task == BINARY
-    model = MODEL_LABEL.get(getattr(ev, "model_name", "network"), "network")  # the chosen model's curves
+    model = tr(MODEL_LABEL.get(getattr(ev, "model_name", "network"), "network"))  # the chosen model's curves
     roc_series, pr_series = [], []
     for name, (fpr, tpr) in ev.curves.roc.items():
         label = f"{model} (AUC {fmt_metric(ev.metrics.get('roc_auc'))})" if binary else str(name)
@@ -723,36 +789,40 @@ def _curve_charts(ev: Any) -> list[Block]:
         label = f"{model} (AP {fmt_metric(ev.metrics.get('pr_auc'))})" if binary else str(name)
         pr_series.append(Series(label, *_thin(recall, precision, MAX_CURVE_POINTS)))
     stored = getattr(ev, "baseline_curves", {}).get(HGB)
+    boosting = tr("gradient boosting")
     if binary and stored is not None and stored.roc:  # from a model file: the points, no rows
         base = ev.baselines.get(HGB, {})
         (fpr, tpr), = stored.roc.values()
         (recall, precision), = stored.pr.values()
-        roc_series.append(Series(f"gradient boosting (AUC {fmt_metric(base.get('roc_auc'))})", *_thin(fpr, tpr, MAX_CURVE_POINTS)))
-        pr_series.append(Series(f"gradient boosting (AP {fmt_metric(base.get('pr_auc'))})",
+        roc_series.append(Series(f"{boosting} (AUC {fmt_metric(base.get('roc_auc'))})",
+                                 *_thin(fpr, tpr, MAX_CURVE_POINTS)))
+        pr_series.append(Series(f"{boosting} (AP {fmt_metric(base.get('pr_auc'))})",
                                 *_thin(recall, precision, MAX_CURVE_POINTS)))
     elif binary and HGB in ev.baseline_outputs and len(np.unique(ev.y)) == 2:
         p = np.asarray(ev.baseline_outputs[HGB])[:, 1]
         fpr, tpr, _ = roc_curve(ev.y == 1, p)
         precision, recall, _ = precision_recall_curve(ev.y == 1, p)
         base = ev.baselines[HGB]
-        roc_series.append(Series(f"gradient boosting (AUC {fmt_metric(base.get('roc_auc'))})",
+        roc_series.append(Series(f"{boosting} (AUC {fmt_metric(base.get('roc_auc'))})",
                                  *_thin(fpr, tpr, MAX_CURVE_POINTS)))
-        pr_series.append(Series(f"gradient boosting (AP {fmt_metric(base.get('pr_auc'))})",
+        pr_series.append(Series(f"{boosting} (AP {fmt_metric(base.get('pr_auc'))})",
                                 *_thin(recall, precision, MAX_CURVE_POINTS)))
-    title_suffix = "" if binary else " (one class against the rest)"
-    roc = LineChart("ROC curve" + title_suffix, "false positive rate", "true positive rate", roc_series,
+    roc_title = tr("ROC curve") if binary else tr("ROC curve (one class against the rest)")
+    pr_title = tr("Precision-recall curve") if binary else tr("Precision-recall curve (one class against the rest)")
+    roc = LineChart(roc_title, tr("false positive rate"), tr("true positive rate"), roc_series,
                     diagonal=True, x_range=(0, 1), y_range=(0, 1), square=True)
-    pr = LineChart("Precision-recall curve" + title_suffix, "recall", "precision", pr_series,
+    pr = LineChart(pr_title, tr("recall"), tr("precision"), pr_series,
                    x_range=(0, 1), y_range=(0, 1.02), square=True)
-    return [Heading("Curves", 2), ChartRow([roc, pr])]
+    return [Heading(tr("Curves"), 2), ChartRow([roc, pr])]
 
 
 def _regression_charts(ev: Any) -> list[Block]:
     stored = getattr(ev, "residual_histogram", None)
     if stored is not None:  # from a model file: the histogram, not the rows
         counts, edges = stored
-        return [Heading("Predictions", 2), BarChart("Residuals (actual − predicted)", [], [float(c) for c in counts],
-                                                    value_label="rows", horizontal=False, x_edges=list(edges))]
+        return [Heading(tr("Predictions"), 2), BarChart(tr("Residuals (actual − predicted)"), [],
+                                                        [float(c) for c in counts], value_label=tr("rows"),
+                                                        horizontal=False, x_edges=list(edges))]
     if getattr(ev, "y", None) is None:
         return []
     y = np.asarray(ev.y, dtype=np.float64)
@@ -763,16 +833,16 @@ def _regression_charts(ev: Any) -> list[Block]:
     if len(y) > MAX_SCATTER_POINTS:
         keep = np.sort(np.random.default_rng(0).choice(len(y), MAX_SCATTER_POINTS, replace=False))
     lo, hi = float(min(y.min(), pred.min())), float(max(y.max(), pred.max()))
-    scatter = LineChart("Predicted against actual", "predicted", "actual",
-                        [Series("rows", pred[keep].tolist(), y[keep].tolist(), "points")],
+    scatter = LineChart(tr("Predicted against actual"), tr("predicted"), tr("actual"),
+                        [Series(tr("rows"), pred[keep].tolist(), y[keep].tolist(), "points")],
                         diagonal=True, x_range=(lo, hi), y_range=(lo, hi), square=True)
     residuals = y - pred
     counts, edges = np.histogram(residuals, bins=30)
-    hist = BarChart("Residuals (actual − predicted)", [], counts.astype(float).tolist(), value_label="rows",
+    hist = BarChart(tr("Residuals (actual − predicted)"), [], counts.astype(float).tolist(), value_label=tr("rows"),
                     horizontal=False, x_edges=edges.tolist())
-    note = [] if len(keep) == len(y) else [Paragraph(f"The scatter shows {len(keep):,} of {len(y):,} rows, "
-                                                     "drawn at random.", "note")]
-    return [Heading("Predictions", 2), ChartRow([scatter, hist]), *note]
+    note = [] if len(keep) == len(y) else [Paragraph(tr("The scatter shows {shown:,} of {rows:,} rows, drawn at "
+                                                        "random.", shown=len(keep), rows=len(y)), "note")]
+    return [Heading(tr("Predictions"), 2), ChartRow([scatter, hist]), *note]
 
 
 # -- importance ------------------------------------------------------------------------------
@@ -783,20 +853,22 @@ def _importance_section(ev: Any) -> list[Block]:
 
     imp = getattr(ev, "importance", None) if ev is not None else None
     if imp is None:
-        return [Paragraph("Feature importance was not measured (it comes with the evaluation).", "note")]
-    metric = MAIN_METRIC_TEXT.get(imp.metric, imp.metric)
+        return [Paragraph(tr("Feature importance was not measured (it comes with the evaluation)."), "note")]
+    metric = tr(MAIN_METRIC_TEXT.get(imp.metric, imp.metric))
+    drop = tr("drop in {metric}", metric=metric)
     mean = np.asarray(imp.mean, dtype=np.float64)
     std = np.asarray(imp.std, dtype=np.float64)
     labels = [str(c) for c in imp.columns]
-    chart = BarChart(f"Permutation importance: drop in {metric}", labels,
+    chart = BarChart(tr("Permutation importance: drop in {metric}", metric=metric), labels,
                      [0.0 if not math.isfinite(v) else float(v) for v in mean],
-                     [0.0 if not math.isfinite(v) else float(v) for v in std], value_label=f"drop in {metric}")
+                     [0.0 if not math.isfinite(v) else float(v) for v in std], value_label=drop)
     rows = [[str(i), c, f"{m:+.4f}" if math.isfinite(m) else "—", f"{s:.4f}" if math.isfinite(s) else "—"]
             for i, (c, m, s) in enumerate(zip(labels, mean, std, strict=True), start=1)]
     return [Paragraph(imp.note, "note"), chart,
-            Table(["rank", "column", f"drop in {metric}", "std"], rows, align=["r", "l", "r", "r"],
-                  caption=f"{imp.n_repeats} shuffles of {imp.n_rows:,} rows; score without shuffling "
-                          f"{fmt_metric(imp.baseline_score)}")]
+            Table([tr("rank"), tr("column"), drop, tr("std")], rows, align=["r", "l", "r", "r"],
+                  caption=trn("{n} shuffle of {rows:,} rows; score without shuffling {score}",
+                              "{n} shuffles of {rows:,} rows; score without shuffling {score}", imp.n_repeats,
+                              rows=imp.n_rows, score=fmt_metric(imp.baseline_score)))]
 
 
 # --------------------------------------------------------------------------------------------
@@ -814,32 +886,34 @@ def build_batch_report(model: Any, file_scores: Sequence[Any], settings: ReportS
     run, loaded = _run_of(model)
     summaries = [s.to_dict() if hasattr(s, "to_dict") else dict(s) for s in file_scores]
     if not summaries:
-        raise MfgError("There are no scored files to report on.", hint="Score files on the Predict step first.")
-    title = settings.title.strip() or "Batch scoring report"
+        raise MfgError(tr("There are no scored files to report on."), hint=tr("Score files on the Predict step first."))
+    title = settings.title.strip() or tr("Batch scoring report")
     date = _now(settings)
     total_read = sum(int(s.get("rows_read") or 0) for s in summaries)
     total_scored = sum(int(s.get("rows_scored") or 0) for s in summaries)
     rejected_files = sum(1 for s in summaries if s.get("status") == "rejected")
     cover_rows = _identity_rows(run, loaded, settings, date)
-    cover_rows += [("Target", _target_text(run)), ("Task", _task_text(run.task))]
+    cover_rows += [(tr("Target"), _target_text(run)), (tr("Task"), _task_text(run.task))]
     if run.task == BINARY:
         t = run.threshold if run.threshold is not None else 0.5
-        cover_rows.append(("Flagged when", f"p({run.fitted.label_mapping.positive_class}) ≥ {t:.3f}"))
-    cover_rows.append(("Files", (f"{len(summaries)} ({rejected_files} rejected); {total_scored:,} of "
-                                 f"{total_read:,} rows scored")))
+        cover_rows.append((tr("Flagged when"), f"p({run.fitted.label_mapping.positive_class}) ≥ {t:.3f}"))
+    cover_rows.append((tr("Files"), tr("{files} ({rejected} rejected); {scored:,} of {read:,} rows scored",
+                                       files=len(summaries), rejected=rejected_files, scored=total_scored,
+                                       read=total_read)))
     cover: list[Block] = [Heading(title, 0), KeyValues(cover_rows)]
     others = sorted({str(s.get("model_id")) for s in summaries if s.get("model_id") not in (None, run.id)})
     if others:
-        cover.append(Paragraph(f"Some files were scored by another model ({', '.join(others)}) than the one named "
-                               "above; their numbers are that model's.", "warning"))
+        cover.append(Paragraph(tr("Some files were scored by another model ({models}) than the one named above; "
+                                  "their numbers are that model's.", models=", ".join(others)), "warning"))
 
-    blocks: list[Block] = [Heading("Summary", 1)]
+    blocks: list[Block] = [Heading(tr("Summary"), 1)]
     binary = run.task == BINARY
-    header = ["file", "status", "rows read", "scored", "rejected"] + (["flagged", "flagged share"] if binary else [])
+    header = [tr("file"), tr("status"), tr("rows read"), tr("scored"), tr("rejected")] + (
+        [tr("flagged"), tr("flagged share")] if binary else [])
     rows = []
     for s in summaries:
-        row = [str(s.get("file")), str(s.get("status")), fmt_int(s.get("rows_read")), fmt_int(s.get("rows_scored")),
-               fmt_int(s.get("rows_rejected"))]
+        row = [str(s.get("file")), _value_text(s.get("status")), fmt_int(s.get("rows_read")),
+               fmt_int(s.get("rows_scored")), fmt_int(s.get("rows_rejected"))]
         if binary:
             scored = int(s.get("rows_scored") or 0)
             flagged = int(s.get("flagged_count") or 0)
@@ -849,62 +923,64 @@ def build_batch_report(model: Any, file_scores: Sequence[Any], settings: ReportS
     drifted = [f"{s.get('file')}: {', '.join(d['column'] for d in s.get('drift') or [] if d.get('flagged'))}"
                for s in summaries if any(d.get("flagged") for d in s.get("drift") or [])]
     if drifted:
-        blocks += [Paragraph("Files with drift warnings:"), Bullets(drifted, "warning")]
+        blocks += [Paragraph(tr("Files with drift warnings:")), Bullets(drifted, "warning")]
     for s in summaries:
         blocks += _file_blocks(s, run)
     return ReportDocument(title=title, kind="batch", header_left=_header(settings, title),
-                          header_right=f"model {run.id} · {date:%Y-%m-%d}", cover=cover, blocks=blocks,
+                          header_right=_header_right(run, date), cover=cover, blocks=blocks,
                           paper=settings.paper, created=date.isoformat(timespec="seconds"))
 
 
 def _file_blocks(s: Mapping[str, Any], run: Any) -> list[Block]:
     out: list[Block] = [Heading(str(s.get("file")), 1)]
-    rows_text = (f"{fmt_int(s.get('rows_read'))} read, {fmt_int(s.get('rows_scored'))} scored, "
-                 f"{fmt_int(s.get('rows_rejected'))} rejected")
-    kv = [("Status", str(s.get("status"))), ("Rows", rows_text)]
+    rows_text = tr("{read} read, {scored} scored, {rejected} rejected", read=fmt_int(s.get("rows_read")),
+                   scored=fmt_int(s.get("rows_scored")), rejected=fmt_int(s.get("rows_rejected")))
+    kv = [(tr("Status"), _value_text(s.get("status"))), (tr("Rows"), rows_text)]
     if s.get("sha256"):
         kv.append(("sha256", str(s["sha256"])))
     if s.get("output"):
-        kv.append(("Output", str(s["output"])))
+        kv.append((tr("Output"), str(s["output"])))
     if s.get("scored_at"):
-        kv.append(("Scored", str(s["scored_at"])))
+        kv.append((tr("Scored"), _stored_time(s["scored_at"])))
     counts = s.get("class_counts") or {}
     if counts:
         total = max(sum(int(v) for v in counts.values()), 1)
-        kv.append(("Predicted", ", ".join(f"{k}: {int(v):,} ({int(v) / total * 100:.1f} %)" for k, v in counts.items())))
+        kv.append((tr("Predicted"),
+                   ", ".join(f"{k}: {int(v):,} ({int(v) / total * 100:.1f} %)" for k, v in counts.items())))
     if s.get("value_summary"):
-        kv.append(("Predicted values", ", ".join(f"{k} {fmt_num(v)}" for k, v in s["value_summary"].items())))
+        kv.append((tr("Predicted values"), ", ".join(f"{k} {fmt_num(v)}" for k, v in s["value_summary"].items())))
     out.append(KeyValues(kv))
     if s.get("error"):
         out.append(Paragraph(str(s["error"]), "warning"))
     schema = list(s.get("schema") or [])
     rejects = list(s.get("rejects") or [])
-    out.append(Heading("Schema", 2))
+    out.append(Heading(tr("Schema"), 2))
     if schema or rejects:
         out.append(Bullets(schema + rejects, "warning"))
     else:
-        out.append(Paragraph("Every required column present with the expected types.", "note"))
+        out.append(Paragraph(tr("Every required column present with the expected types."), "note"))
     drift = [d for d in s.get("drift") or [] if d.get("kind") != "datetime"]
     if drift:
-        out.append(Heading("Drift against the training data", 2))
+        out.append(Heading(tr("Drift against the training data"), 2))
         rows = [[str(d["column"]), fmt_num(d.get("psi"), 3) if d.get("psi") is not None else "—",
                  fmt_share(d.get("out_of_range_share")), fmt_share(d.get("missing_share")),
-                 "; ".join(d.get("reasons") or []) or "ok"] for d in drift]
-        out.append(Table(["column", "PSI", "outside training range", "missing", "finding"], rows,
+                 "; ".join(d.get("reasons") or []) or tr("ok")] for d in drift]
+        out.append(Table([tr("column"), "PSI", tr("outside training range"), tr("missing"), tr("finding")], rows,
                          align=["l", "r", "r", "r", "l"],
-                         caption="PSI below 0.1: stable; 0.1-0.25: moderate shift; above 0.25: significant shift"))
+                         caption=tr("PSI below 0.1: stable; 0.1-0.25: moderate shift; above 0.25: significant "
+                                    "shift")))
     for note in s.get("drift_notes") or []:
         out.append(Paragraph(str(note), "note"))
     flagged = s.get("flagged_rows") or {}
     if flagged.get("rows"):
         shown = len(flagged["rows"])
-        out.append(Heading("First flagged rows", 2))
+        out.append(Heading(tr("First flagged rows"), 2))
         rows = flagged["rows"]
         text_columns = {i for r in rows for i, v in enumerate(r) if isinstance(v, str)}  # identifiers: left
         out.append(Table([str(c) for c in flagged["columns"]], [[fmt_num(v) for v in r] for r in rows],
                          align=["l" if i in text_columns else "r" for i in range(len(flagged["columns"]))],
-                         caption=f"The first {shown} of {int(s.get('flagged_count') or 0):,} flagged rows "
-                                 "(row: the data row in the file)"))
+                         caption=tr("The first {shown} of {flagged:,} flagged rows (row: the data row in the "
+                                    "file)", shown=shown, flagged=int(s.get("flagged_count") or 0))))
     for note in s.get("notes") or []:
         out.append(Paragraph(str(note), "note"))
     return out

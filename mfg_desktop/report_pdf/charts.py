@@ -18,6 +18,7 @@ from PySide6.QtGui import (
 )
 
 from mfg_desktop.core import report as rp
+from mfg_desktop.core.i18n import tr
 from mfg_desktop.report_pdf.style import GREY, INK, MM, PT, SERIES_STYLES
 
 
@@ -423,7 +424,8 @@ class _BarChartPainter:
             p.drawLine(QPointF(px(t), plot.bottom()), QPointF(px(t), plot.bottom() + 3 * PT))
             lay.draw_text(p, tick_f, QRectF(px(t) - 30 * PT, plot.bottom() + 4 * PT, 60 * PT, 10 * PT),
                           _tick_text(t, step), INK, Qt.AlignmentFlag.AlignHCenter)
-        note = c.value_label + ("; bars: mean, whiskers: ± one standard deviation" if c.errors else "")
+        note = tr("{label}; bars: mean, whiskers: ± one standard deviation", label=c.value_label) if c.errors \
+            else c.value_label
         lay.draw_text(p, lay.font(8, italic=True), QRectF(plot.left(), plot.bottom() + 15 * PT, plot.width(), 11 * PT),
                       note, GREY, Qt.AlignmentFlag.AlignHCenter)
 

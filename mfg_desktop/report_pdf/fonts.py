@@ -17,6 +17,9 @@ from PySide6.QtGui import (
     QFontDatabase,
 )
 
+from mfg_desktop.core import i18n
+from mfg_desktop.core.i18n import N_
+
 LETTER_TERRITORIES = {QLocale.Country.UnitedStates, QLocale.Country.Canada}
 LATIN_FAMILIES = ("DejaVu Sans", "Segoe UI", "Arial", "Helvetica Neue", "Helvetica", "Liberation Sans",
                   "Noto Sans", "Cantarell")
@@ -24,9 +27,10 @@ MONO_FAMILIES = ("DejaVu Sans Mono", "Consolas", "Menlo", "Liberation Mono", "Co
 CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN", "Microsoft YaHei",
                 "Microsoft YaHei UI", "PingFang SC", "Hiragino Sans GB", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei",
                 "SimHei", "SimSun", "Noto Sans CJK TC", "Noto Sans CJK JP", "Noto Sans CJK KR")
-NO_CJK_WARNING = ("No font with Chinese, Japanese or Korean characters was found on this computer, so such "
-                  "text (e.g. column names) shows as empty boxes in the PDF. Install a CJK font (for example "
-                  "Noto Sans CJK or Microsoft YaHei) and export the report again.")
+# shown as tr(NO_CJK_WARNING): the language is chosen after import
+NO_CJK_WARNING = N_("No font with Chinese, Japanese or Korean characters was found on this computer, so such "
+                    "text (e.g. column names) shows as empty boxes in the PDF. Install a CJK font (for example "
+                    "Noto Sans CJK or Microsoft YaHei) and export the report again.")
 
 
 
@@ -57,10 +61,17 @@ class Fonts:
     latin: str
     mono: str
     cjk: str | None
+    # The CJK font leads (its own Latin letters and digits, which are tabular) in a report with CJK
+    # text: a line's height and baseline come from the fonts on it, so with the Latin font first a
+    # cell of digits sat higher than a Chinese cell beside it.
+    cjk_first: bool = False
 
     def families(self, mono: bool = False) -> list[str]:
-        first = self.mono if mono else self.latin
-        return [first, self.cjk] if self.cjk else [first]
+        if not self.cjk:
+            return [self.mono if mono else self.latin]
+        if self.cjk_first and not mono:
+            return [self.cjk, self.latin]
+        return [self.mono if mono else self.latin, self.cjk]
 
 
 @lru_cache(maxsize=1)
@@ -83,7 +94,9 @@ def pick_fonts() -> Fonts:
 
 
 def paper_for_locale(locale: QLocale | None = None) -> str:
-    """Letter in the US and Canada, A4 elsewhere."""
+    """Letter in the US and Canada, A4 elsewhere; A4 for a report in Chinese (China's paper)."""
+    if locale is None and i18n.is_chinese():
+        return "A4"
     locale = locale or QLocale()
     return "Letter" if locale.territory() in LETTER_TERRITORIES else "A4"
 

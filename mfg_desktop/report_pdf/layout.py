@@ -7,6 +7,7 @@ header row."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -20,7 +21,9 @@ from PySide6.QtGui import (
 )
 
 from mfg_desktop import __version__
+from mfg_desktop.core import i18n
 from mfg_desktop.core import report as rp
+from mfg_desktop.core.i18n import tr
 from mfg_desktop.report_pdf.charts import ChartBlocks
 from mfg_desktop.report_pdf.fonts import Fonts
 from mfg_desktop.report_pdf.style import ACCENT, GREY, HEADER_FILL, INK, MM, PT, RULE, WARN_BAR, ZEBRA
@@ -50,6 +53,9 @@ class PageLayout(ChartBlocks):
         self.y = self.top
         self.spill_page = False  # the cover page
         self._fonts: dict[tuple, QFont] = {}
+        # every string painted, the page frame's and the charts' included: what the PDF's text map
+        # is checked against (fonts.fix_cjk_text_map)
+        self.painted: list[str] = []
 
     # -- fonts and text ---------------------------------------------------------------------
     def font(self, size: float, bold: bool = False, italic: bool = False, mono: bool = False) -> QFont:
@@ -59,11 +65,15 @@ class PageLayout(ChartBlocks):
             f.setFamilies(self.fonts.families(mono))
             f.setPointSizeF(size)
             f.setBold(bold)
-            f.setItalic(italic)
+            # Chinese type has no italic: a slanted CJK glyph is a machine-made oblique that reads as a mistake
+            f.setItalic(italic and not i18n.is_chinese())
             f.setKerning(True)
             f.setHintingPreference(QFont.HintingPreference.PreferNoHinting)
-            # No "fi"/"fl" ligatures: the PDF's text must read back (copy, search) as typed.
-            for tag in ("liga", "clig"):
+            # No "fi"/"fl" ligatures: the PDF's text must read back (copy, search) as typed. No local
+            # forms either: Noto Sans CJK swaps the digits of a Latin run for glyphs outside its
+            # character map, which Qt's PDF writer then cannot map back (copied "0.1.0" read ". .").
+            # The SC face already draws Simplified Chinese shapes without them.
+            for tag in ("liga", "clig", "locl"):
                 f.setFeature(QFont.Tag(tag), 0)
             self._fonts[key] = f
         return self._fonts[key]
@@ -79,13 +89,16 @@ class PageLayout(ChartBlocks):
     def text_width(self, font: QFont, text: str) -> float:
         return max((self.metrics(font).horizontalAdvance(line) for line in text.split("\n")), default=0.0)
 
-    @staticmethod
-    def draw_text(p: QPainter, font: QFont, rect: QRectF, text: str, color: QColor = INK,
+    def draw_text(self, p: QPainter, font: QFont, rect: QRectF, text: str, color: QColor = INK,
                   align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignLeft, anywhere: bool = False) -> None:
+        self.painted.append(text)
         p.setFont(font)
         p.setPen(color)
         wrap = Qt.TextFlag.TextWrapAnywhere if anywhere else Qt.TextFlag.TextWordWrap
-        p.drawText(rect, int(align) | int(Qt.AlignmentFlag.AlignTop) | int(wrap), text)
+        # never clipped: Qt cuts text taller than its box, and a CJK line is taller than a Latin one
+        # of the same point size, so a label box sized for Latin text would shave the lowest strokes
+        p.drawText(rect, int(align) | int(Qt.AlignmentFlag.AlignTop) | int(wrap) | int(Qt.TextFlag.TextDontClip),
+                   text)
 
     # -- pages -------------------------------------------------------------------------------
     def new_page(self) -> None:
@@ -149,10 +162,10 @@ class PageLayout(ChartBlocks):
             self.add(lambda p, y=y: (self.draw_text(p, font, QRectF(self.left, y, self.width, h), block.text, ACCENT),
                                      self._rule(p, y + h + 3 * PT, ACCENT, 2.0)))
             sub = self.font(10, italic=True)
-            sub_text = {"model": "What the model was trained on, how it was built, and how well it does on "
-                                 "held-out data.",
-                        "batch": "What a model made of a batch of files: counts, schema and drift warnings, "
-                                 "flagged rows."}.get(self.doc.kind, "")
+            sub_text = {"model": tr("What the model was trained on, how it was built, and how well it does on "
+                                    "held-out data."),
+                        "batch": tr("What a model made of a batch of files: counts, schema and drift warnings, "
+                                    "flagged rows.")}.get(self.doc.kind, "")
             sh = self.text_height(sub, self.width, sub_text)
             y2 = y + h + 8 * PT
             self.add(lambda p, y=y2: self.draw_text(p, sub, QRectF(self.left, y, self.width, sh), sub_text, GREY))
@@ -194,7 +207,7 @@ class PageLayout(ChartBlocks):
                 }.get(style, self.font(9.5))
         color = GREY if style == "note" else INK
         indent = 8 * PT if style == "warning" else 0.0
-        text = ("Warning: " + block.text) if style == "warning" else block.text
+        text = tr("Warning: {text}", text=block.text) if style == "warning" else block.text
         h = self.text_height(font, self.width - indent, text, anywhere=style == "mono")
         self.ensure(h)
         y = self.y
@@ -327,7 +340,7 @@ class PageLayout(ChartBlocks):
         def place_header(continued: bool) -> None:
             if block.caption:
                 y = self.y
-                text = block.caption + (" (continued)" if continued else "")
+                text = tr("{caption} (continued)", caption=block.caption) if continued else block.caption
                 self.add(lambda p, y=y, text=text: self.draw_text(
                     p, cap_font, QRectF(self.left, y, self.width, cap_h), text, INK))
                 self.y += cap_h
@@ -336,7 +349,7 @@ class PageLayout(ChartBlocks):
                                      rule(p, y)))
             self.y += header_h
 
-        rows = block.rows or [["(none)"] + [""] * (len(block.header) - 1)]
+        rows = block.rows or [[tr("(none)")] + [""] * (len(block.header) - 1)]
         first_h = row_height(rows[0], body)
         self.ensure(cap_h + header_h + first_h)
         place_header(False)
@@ -365,8 +378,14 @@ class PageLayout(ChartBlocks):
         foot = self.page_h - 12 * MM
         self._rule(p, foot - 3 * PT, RULE, 0.6)
         self.draw_text(p, small, QRectF(self.left, foot, self.width * 0.7, 12 * PT),
-                       f"mfg-desktop {__version__} · created {self.doc.created[:16].replace('T', ' ')}", GREY)
+                       tr("mfg-desktop {version} · created {date}", version=__version__, date=self._created()), GREY)
         self.draw_text(p, bold, QRectF(self.left + self.width * 0.5, foot, self.width * 0.5, 12 * PT),
-                       f"page {page} of {pages}", INK, Qt.AlignmentFlag.AlignRight)
+                       tr("page {page} of {pages}", page=page, pages=pages), INK, Qt.AlignmentFlag.AlignRight)
+
+    def _created(self) -> str:
+        try:
+            return i18n.format_datetime(datetime.fromisoformat(self.doc.created))
+        except ValueError:  # a document built by hand: show what it holds
+            return self.doc.created[:16].replace("T", " ")
 
 

@@ -15,7 +15,7 @@ failure leaves the previous file at that path as it was."""
 from __future__ import annotations
 
 import errno
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +28,11 @@ from PySide6.QtGui import (
 )
 
 from mfg_desktop import __version__
+from mfg_desktop.core import i18n
 from mfg_desktop.core import report as rp
 from mfg_desktop.core.atomic import atomic_write
 from mfg_desktop.core.errors import MfgError
+from mfg_desktop.core.i18n import tr
 from mfg_desktop.core.jobs import JobState, ensure_state
 from mfg_desktop.report_pdf.fonts import (
     NO_CJK_WARNING,
@@ -62,12 +64,14 @@ def render_pdf(doc: rp.ReportDocument, path: str | Path, state: JobState | None 
     ensure_gui_app()
     fonts = pick_fonts()
     warnings: list[str] = []
-    if fonts.cjk is None and rp.needs_cjk(doc.text()):
-        warnings.append(NO_CJK_WARNING)
+    has_cjk = rp.needs_cjk(doc.text())
+    if fonts.cjk is None and has_cjk:
+        warnings.append(tr(NO_CJK_WARNING))
+    fonts = replace(fonts, cjk_first=has_cjk or i18n.is_chinese())
     paper = paper or (doc.paper if doc.paper not in (None, "", "auto") else paper_for_locale())
     if paper not in ("A4", "Letter"):
-        raise MfgError(f"Unknown paper size {paper!r}; use A4 or Letter.")
-    state.set_progress(0.05, "Laying out the report")
+        raise MfgError(tr("Unknown paper size {paper!r}; use A4 or Letter.", paper=paper))
+    state.set_progress(0.05, tr("Laying out the report"))
     data = QByteArray()
     buffer = QBuffer(data)
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
@@ -83,7 +87,7 @@ def render_pdf(doc: rp.ReportDocument, path: str | Path, state: JobState | None 
     pages = [page for page in lay.pages if page] or [[]]
     painter = QPainter()
     if not painter.begin(writer):
-        raise MfgError("The PDF could not be started (Qt's PDF writer refused).", file=path)
+        raise MfgError(tr("The PDF could not be started (Qt's PDF writer refused)."), file=path)
     try:
         for i, page in enumerate(pages):
             state.check_cancelled()
@@ -92,16 +96,17 @@ def render_pdf(doc: rp.ReportDocument, path: str | Path, state: JobState | None 
             lay.paint_frame(painter, i + 1, len(pages))
             for draw in page:
                 draw(painter)
-            state.set_progress(0.1 + 0.8 * (i + 1) / len(pages), f"Drawing page {i + 1} of {len(pages)}")
+            state.set_progress(0.1 + 0.8 * (i + 1) / len(pages),
+                               tr("Drawing page {page} of {pages}", page=i + 1, pages=len(pages)))
     finally:
         painter.end()
         buffer.close()
     pdf = bytes(data.data())
     if fonts.cjk is not None:
-        pdf = fix_cjk_text_map(pdf, doc.text(), fonts.cjk)
-    state.set_progress(0.95, f"Writing {path.name}")
+        pdf = fix_cjk_text_map(pdf, "\n".join(lay.painted), fonts.cjk)
+    state.set_progress(0.95, tr("Writing {file}", file=path.name))
     write_atomic(path, pdf)
-    state.set_progress(1.0, f"Report written: {path.name}")
+    state.set_progress(1.0, tr("Report written: {file}", file=path.name))
     return RenderResult(path=path, pages=len(pages), warnings=warnings, font=", ".join(fonts.families()),
                         paper=paper)
 
@@ -110,11 +115,11 @@ def render_pdf(doc: rp.ReportDocument, path: str | Path, state: JobState | None 
 def _check_target(path: Path) -> None:
     folder = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
-        raise MfgError("The report path is a folder, not a file name.", file=path,
-                       hint="Give a file name ending in .pdf.")
+        raise MfgError(tr("The report path is a folder, not a file name."), file=path,
+                       hint=tr("Give a file name ending in .pdf."))
     if not folder.is_dir():
-        raise MfgError("The folder to write the report into does not exist.", file=path,
-                       hint="Choose an existing folder.")
+        raise MfgError(tr("The folder to write the report into does not exist."), file=path,
+                       hint=tr("Choose an existing folder."))
 
 
 def _write_bytes(fh: Any, data: bytes) -> None:
@@ -133,11 +138,12 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 def _write_error(exc: OSError, path: Path) -> MfgError:
     if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
-        return MfgError("The report could not be written: the disk is full.", file=path,
-                        hint="Free some space or choose another drive; the previous file was left as it was.")
+        return MfgError(tr("The report could not be written: the disk is full."), file=path,
+                        hint=tr("Free some space or choose another drive; the previous file was left as it was."))
     if isinstance(exc, PermissionError) or exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return MfgError(f"The report could not be written: no permission to write in {path.parent}.", file=path,
-                        hint="Choose a folder you can write to, or close the PDF if a viewer holds it open.")
-    return MfgError(f"The report could not be written ({exc.strerror or exc}).", file=path,
-                    hint="Check the folder and the free disk space; the previous file was left as it was.")
+        return MfgError(tr("The report could not be written: no permission to write in {folder}.",
+                           folder=path.parent), file=path,
+                        hint=tr("Choose a folder you can write to, or close the PDF if a viewer holds it open."))
+    return MfgError(tr("The report could not be written ({reason}).", reason=exc.strerror or exc), file=path,
+                    hint=tr("Check the folder and the free disk space; the previous file was left as it was."))
 
