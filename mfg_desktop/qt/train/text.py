@@ -163,7 +163,7 @@ def summary_html(summary: PreparationSummary) -> str:
         translate("TrainPanel", "<b>Target:</b> {t}").format(t=html.escape(summary.target)),
         translate("TrainPanel", "{n} inputs").format(n=summary.inputs),
         translate("TrainPanel", "{m} split {a:.0%} / {b:.0%} / {c:.0%}").format(
-            m=html.escape(summary.split_method), a=train, b=valid, c=test
+            m=html.escape(split_label(summary.split_method)), a=train, b=valid, c=test
         ),
     ]
     if summary.derived:
@@ -179,12 +179,27 @@ def summary_html(summary: PreparationSummary) -> str:
     return " &nbsp;·&nbsp; ".join(parts)
 
 
+def split_label(method: str) -> str:
+    """A split's command-line form ("random", "time:COL", "group:COL") in words."""
+    kind, _, column = method.partition(":")
+    if kind == "time":
+        return translate("TrainPanel", "by time ({column})").format(column=column)
+    if kind == "group":
+        return translate("TrainPanel", "by group ({column})").format(column=column)
+    return translate("TrainPanel", "random")
+
+
+def preset_label(name: str) -> str:
+    names = {"fast": translate("TrainPanel", "fast"), "balanced": translate("TrainPanel", "balanced"),
+             "thorough": translate("TrainPanel", "thorough")}
+    return names.get(name, name)
+
+
 def label_text(label: RunLabel | None) -> str:
     if label is None:
         return translate("TrainPanel", "—")
-    return (
-        translate("TrainPanel", "{name} (edited)").format(name=label.preset) if label.edited else label.preset
-    )
+    name = preset_label(label.preset)
+    return translate("TrainPanel", "{name} (edited)").format(name=name) if label.edited else name
 
 
 def data_text(row: RunRow) -> str:
