@@ -26,11 +26,11 @@ def no_model_html() -> str:
 
 
 def _metric_name(key: str) -> str:
-    """A model card's metric key ("val_pr_auc") in words ("validation PR-AUC")."""
+    """A model card's metric key ("val_pr_auc") in words ("PR-AUC (validation)")."""
     from mfg_desktop.qt.evaluate.labels import metric_label
 
     if key.startswith("val_"):
-        return tr("validation {metric}").format(metric=metric_label(key[len("val_"):]))
+        return tr("{metric} (validation)").format(metric=metric_label(key[len("val_"):]))
     return metric_label(key)
 
 
