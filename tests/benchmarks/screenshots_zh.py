@@ -74,6 +74,7 @@ def _shoot(out: Path, prefix: str, steps: set[str] | None) -> list[Path]:
     with tempfile.TemporaryDirectory(prefix="mfg-shot-data-") as folder:
         data = small_ai4i(ROOT / "tests" / "data" / "ai4i2020.csv", Path(folder))
         walk(window, wait_until, data, Path(folder), at_step)
+        window.ctx.closing = True  # close without the "save the trained model?" question
         window.close()
     del translators
     return written
@@ -88,14 +89,14 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     if args.scaled_child:  # the child the parent started with QT_SCALE_FACTOR=1.5
         for path in _shoot(args.out, "zh_150_", None if args.all_scaled else {SCALED_STEP}):
-            print(f"wrote {path}")
+            print(f"wrote {path}", flush=True)
         return
     env = dict(os.environ, QT_SCALE_FACTOR="1.5")
     child = [sys.executable, __file__, "--scaled-child", "--out", str(args.out)] + (["--all-scaled"] if args.all_scaled else [])
     scaled = subprocess.Popen(child, env=env)
     try:
         for path in _shoot(args.out, "zh_", None):
-            print(f"wrote {path}")
+            print(f"wrote {path}", flush=True)
     finally:
         if scaled.wait() != 0:
             sys.exit(f"the 150 % run failed (exit status {scaled.returncode})")

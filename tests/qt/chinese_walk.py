@@ -165,6 +165,26 @@ def collect(top: QWidget, step: str = "") -> list[Seen]:
     return [Seen(plain(text).strip(), where, step) for text, where in found if text and plain(text).strip()]
 
 
+def clipped(top: QWidget, step: str = "") -> list[Seen]:
+    """Visible labels and buttons too small for their text: a wrapped label lower than its text
+    needs at its width, or a one-line label or button narrower than its text (a few pixels spare)."""
+    found = []
+    widgets = [*top.findChildren(QLabel), *top.findChildren(QAbstractButton)]
+    for widget in [w for w in widgets if w.isVisible() and w.text()]:
+        if isinstance(widget, QLabel) and widget.wordWrap():
+            short = widget.height() + 2 < widget.heightForWidth(widget.width())
+        elif isinstance(widget, QLabel) and widget.textFormat() != Qt.TextFormat.PlainText and "<" in widget.text():
+            continue  # rich text lays out by its own rules; the wrapped case above covers the long ones
+        else:
+            short = widget.width() + 2 < widget.sizeHint().width()
+        if short:
+            size = f"{widget.width()}x{widget.height()}, needs {widget.sizeHint().width()}x" + (
+                f"{widget.heightForWidth(widget.width())}" if isinstance(widget, QLabel) and widget.wordWrap()
+                else f"{widget.sizeHint().height()}")
+            found.append(Seen(plain(widget.text()).strip(), f"{_name(widget)} ({size})", step))
+    return found
+
+
 def user_words(frame: pd.DataFrame, paths: Iterable[str | Path]) -> set[str]:
     """The words of the user's data: column names, text values and file names."""
     words = set()

@@ -11,7 +11,7 @@ import time
 
 import pandas as pd
 import pytest
-from chinese_walk import collect, each_tab, english, report_lines, small_ai4i, user_words, walk
+from chinese_walk import clipped, collect, each_tab, english, report_lines, small_ai4i, user_words, walk
 
 from mfg_desktop.core import i18n
 
@@ -43,7 +43,7 @@ def test_every_step_of_the_window_reads_chinese(chinese, qtbot, ai4i_path, tmp_p
     window.show()
     qtbot.waitExposed(window)
     allowed = user_words(pd.read_csv(data_path), [data_path, tmp_path / "batch_0412.csv", tmp_path / "report.pdf"])
-    seen = []
+    seen, cut_off = [], []
 
     def wait_until(condition, timeout_s: float) -> None:
         qtbot.waitUntil(lambda: bool(condition()), timeout=int(timeout_s * 1000))
@@ -51,9 +51,11 @@ def test_every_step_of_the_window_reads_chinese(chinese, qtbot, ai4i_path, tmp_p
     def at_step(step: str, top) -> None:
         qtbot.wait(50)
         seen.extend(collect(top, step))
+        cut_off.extend(clipped(top, step))
         for tab in each_tab(top):
             qtbot.wait(20)
             seen.extend(collect(top, f"{step} › {tab}"))
+            cut_off.extend(clipped(top, f"{step} › {tab}"))
 
     started = time.perf_counter()
     try:
@@ -74,7 +76,12 @@ def test_every_step_of_the_window_reads_chinese(chinese, qtbot, ai4i_path, tmp_p
         print(f"\n{len(seen)} texts seen in {time.perf_counter() - started:.0f} s; {len(lines)} distinct ones in English:")
         for line in lines:
             print("  ", line)
+        cut_lines = report_lines(cut_off)
+        print(f"{len(cut_lines)} texts cut off at 1366 x 768:")
+        for line in cut_lines:
+            print("  ", line)
     assert len({s.step for s in seen}) >= 7 and len(seen) > 300  # the walk really saw the steps
+    assert not cut_lines, f"{len(cut_lines)} texts do not fit their widget, listed above"
     assert not lines, f"{len(lines)} texts in English, listed above"
 
 
