@@ -35,7 +35,7 @@ AUTOSAVE_NAME = "autosave.mfgwork"
 CLEAN_EXIT_NAME = "clean-exit"
 SESSION_LOCK_NAME = "session.lock"
 AUTOSAVE_DELAY_MS = 1500  # after the last change: a burst of changes (a restore, a proposal) saves once
-WORK_FILTER = "mfg-desktop work (*.mfgwork)"
+WORK_FILTER = N_("mfg-desktop work (*.mfgwork)")
 # The jobs whose result would be lost by closing (by job name), in words. Others (profiling, a
 # recipe proposal, a preview) are recomputed in seconds and are stopped without asking.
 WORK_JOBS = {
