@@ -117,16 +117,12 @@ def outcome_text(run: Any, monitor: str | None) -> str:
     """How a training ended, which model was kept and why, and how long it took."""
     kept = ""
     if run.choice_reason:
-        kept = " " + translate("TrainPanel", "Kept the {model}: {reason}.").format(
+        kept = translate("TrainPanel", "Kept the {model}: {reason}.").format(
             model=model_label(run.chosen), reason=run.choice_reason
         )
+    took = translate("TrainPanel", "Took {t}.").format(t=clock(run.duration_s))
     if run.epochs_run == 0 and run.chosen == "trees":  # the network was not asked for
-        return (
-            translate("TrainPanel", "Fitted the LightGBM trees.")
-            + kept
-            + " "
-            + translate("TrainPanel", "Took {t}.").format(t=clock(run.duration_s))
-        )
+        return sentences(translate("TrainPanel", "Fitted the LightGBM trees."), kept, took)
     if run.cancelled:
         text = translate(
             "TrainPanel",
@@ -139,12 +135,15 @@ def outcome_text(run: Any, monitor: str | None) -> str:
         )
     else:
         text = translate("TrainPanel", "Finished {n} epochs; best epoch {best}.")
-    return (
-        text.format(n=run.epochs_run, best=run.best_epoch, what=monitor_text(monitor))
-        + kept
-        + " "
-        + translate("TrainPanel", "Took {t}.").format(t=clock(run.duration_s))
-    )
+    return sentences(text.format(n=run.epochs_run, best=run.best_epoch, what=monitor_text(monitor)), kept, took)
+
+
+def sentences(*parts: str) -> str:
+    """Whole sentences one after another, as the language writes them (Chinese: no space after 。)."""
+    text = ""
+    for part in (p for p in parts if p):
+        text = translate("TrainPanel", "{first} {then}").format(first=text, then=part) if text else part
+    return text
 
 
 def missing_text(missing: str) -> str:
