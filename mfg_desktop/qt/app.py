@@ -24,8 +24,9 @@ class CatalogTranslator(QTranslator):
     """Qt's ``tr()`` and ``QCoreApplication.translate()`` answered from the app's one gettext catalog
     (``core.i18n``), so the window, the core and the CLI share every translation."""
 
-    def translate(self, context: str, source: str, disambiguation: str | None = None, n: int = -1) -> str:
-        return i18n.lookup(source)
+    def translate(self, context: str, source: str, disambiguation: str | None = None, n: int = -1) -> str | None:
+        # None, not "": PySide6 hands "" to Qt as an empty translation (a blank label), None as "none here"
+        return i18n.lookup(source) or None
 
     def isEmpty(self) -> bool:
         return False

@@ -123,7 +123,7 @@ def _load_job(paths: list[str], options: ReadOptions | None, state) -> LoadedDat
     from mfg_desktop.core.work import file_ref
 
     data = load_files(paths, options, state=state)
-    state.set_progress(1.0, "fingerprinting the files")
+    state.set_progress(1.0, QCoreApplication.translate("MainWindow", "fingerprinting the files"))
     for loaded in data.files:  # for saved work: hashed here, never on the GUI thread (file_ref caches)
         try:
             file_ref(loaded.path)

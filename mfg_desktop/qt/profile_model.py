@@ -172,7 +172,7 @@ class ProfileModel(QAbstractTableModel):
             lines = []
             if col.name in self._leaks:
                 lines.append(self._leaks[col.name])
-            lines.extend(col.warnings)
+            lines.extend(w for w in col.warnings if w not in lines)  # a leak reason may also be a warning
             lines.append(
                 QCoreApplication.translate("ProfileModel", "pandas dtype: {dtype}").format(dtype=col.dtype)
             )
@@ -194,7 +194,7 @@ class ProfileModel(QAbstractTableModel):
             return _value_text(getattr(col, key))
         if key == "outliers":
             return f"{col.outliers:,}" if col.outliers else ""
-        notes = ", ".join(self._notes(col))
+        notes = QCoreApplication.translate("ProfileModel", ", ").join(self._notes(col))  # Chinese: 、
         if col.warnings:
             first = col.warnings[0]
             more = len(col.warnings) - 1

@@ -356,10 +356,13 @@ def _steps(folder: Path, progress: _Progress) -> str:
         window.deleteLater()
         QCoreApplication.processEvents()
         del translators
-    return (f"self-test passed: window shown {shown_after:.2f} s after launch (TensorFlow not loaded yet), "
-            f"loaded {rows:,} rows, trained {EPOCHS} epochs (val loss {val_loss:.3f}) on {run.device}, "
-            f"evaluated on {evaluation.n_rows:,} held-out rows ({evaluated}), scored {scored.rows_scored:,} rows, "
-            f"report {pages} pages, crash report checked; {process_age_s():.1f} s total")
+    return QCoreApplication.translate(
+        "SelfTest", "self-test passed: window shown {shown:.2f} s after launch (TensorFlow not loaded yet), "
+        "loaded {rows:,} rows, trained {epochs} epochs (val loss {loss:.3f}) on {device}, "
+        "evaluated on {n:,} held-out rows ({metrics}), scored {scored:,} rows, "
+        "report {pages} pages, crash report checked; {total:.1f} s total",
+    ).format(shown=shown_after, rows=rows, epochs=EPOCHS, loss=val_loss, device=run.device, n=evaluation.n_rows,
+             metrics=evaluated, scored=scored.rows_scored, pages=pages, total=process_age_s())
 
 
 PROVOKED = "self-test: a provoked unexpected error"
@@ -425,12 +428,17 @@ def _metrics_text(evaluation: Any) -> str:
 
 
 def _fail(step: str, reason: str) -> None:
-    print(f"self-test failed at {step}: {reason}", file=sys.stderr, flush=True)
+    from PySide6.QtCore import QCoreApplication
+
+    text = QCoreApplication.translate("SelfTest", "self-test failed at {step}: {reason}")
+    print(text.format(step=step, reason=reason), file=sys.stderr, flush=True)
 
 
 def _time_out(progress: _Progress, timeout_s: float) -> None:
     """Watchdog: a hung step ends the process (worker threads cannot be stopped any other way)."""
-    _fail(progress.step, f"timed out after {timeout_s:g} s")
+    from PySide6.QtCore import QCoreApplication
+
+    _fail(progress.step, QCoreApplication.translate("SelfTest", "timed out after {s:g} s").format(s=timeout_s))
     if progress.folder is not None:
         import shutil
 

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QMessageBox
 
 from mfg_desktop.core.crash import StepHistory
 from mfg_desktop.core.errors import MfgError
+from mfg_desktop.core.i18n import N_
 from mfg_desktop.qt.error_dialog import set_crash_sources
 from mfg_desktop.qt.settings import app_settings, config_dir
 from mfg_desktop.qt.workers import running_jobs
@@ -34,18 +35,18 @@ AUTOSAVE_NAME = "autosave.mfgwork"
 CLEAN_EXIT_NAME = "clean-exit"
 SESSION_LOCK_NAME = "session.lock"
 AUTOSAVE_DELAY_MS = 1500  # after the last change: a burst of changes (a restore, a proposal) saves once
-WORK_FILTER = "mfg-desktop work (*.mfgwork)"
+WORK_FILTER = N_("mfg-desktop work (*.mfgwork)")
 # The jobs whose result would be lost by closing (by job name), in words. Others (profiling, a
 # recipe proposal, a preview) are recomputed in seconds and are stopped without asking.
 WORK_JOBS = {
-    "train": "training",
-    "save model": "saving a model",
-    "save-model": "saving a model",
-    "score": "scoring",
-    "export": "exporting scored files",
-    "watch": "watching a folder",
-    "report": "writing a report",
-    "batch report": "writing a batch report",
+    "train": N_("training a model"),
+    "save model": N_("saving a model"),
+    "save-model": N_("saving a model"),
+    "score": N_("scoring"),
+    "export": N_("exporting scored files"),
+    "watch": N_("watching a folder"),
+    "report": N_("writing a report"),
+    "batch report": N_("writing a batch report"),
 }
 
 
@@ -254,7 +255,7 @@ class WorkController(QObject):
         if unsaved:
             lines.append(self.tr("{n} trained model(s) not saved to a model file.").format(n=len(unsaved)))
         if jobs:
-            names = ", ".join(sorted({WORK_JOBS[job.name] for job in jobs}))
+            names = ", ".join(sorted({self.tr(WORK_JOBS[job.name]) for job in jobs}))
             lines.append(self.tr("Still running: {names} (it will be stopped).").format(names=names))
         answer = self.ask_before_closing(lines)
         if answer == QMessageBox.StandardButton.Discard:

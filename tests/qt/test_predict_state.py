@@ -138,5 +138,5 @@ def test_the_model_card_escapes_what_the_file_says():
             "app_version": "0.1.0"}
     html = model_card_html(card, "m.mfgmodel")
     assert "target &lt;fail&gt;" in html and "<fail>" not in html
-    assert "10 rows (x.csv), fingerprint 0123456789ab" in html and "val_accuracy 0.812" in html
+    assert "10 rows (x.csv), fingerprint 0123456789ab" in html and "Accuracy (validation) 0.812" in html
     assert "flag when p(1) ≥ 0.40" in html and "2026-01-02 03:04:05 with mfg-desktop 0.1.0" in html

@@ -239,7 +239,7 @@ def test_quit_asks_while_work_is_running_but_not_for_a_profile(qtbot, monkeypatc
     training = run_in_thread(runs_until_cancelled, name="train")
     profiling = run_in_thread(runs_until_cancelled, name="profile")
     assert not window.close()
-    assert "Still running: training (it will be stopped)" in asked[0] and "profile" not in asked[0]
+    assert "Still running: training a model (it will be stopped)" in asked[0] and "profile" not in asked[0]
     assert training.is_running()  # Cancel: nothing was stopped
     training.cancel()
     qtbot.waitUntil(lambda: not training.is_running(), timeout=5_000)

@@ -28,7 +28,10 @@ class StartPage(QWidget):
             )
         )
         text.setWordWrap(True)
-        text.setMaximumWidth(TEXT_WIDTH)
+        # A centred (aligned) layout item does not ask a wrapped label its height for its width,
+        # so the second line was cut off (in Chinese the first too): fix both.
+        text.setFixedWidth(TEXT_WIDTH)
+        text.setMinimumHeight(text.heightForWidth(TEXT_WIDTH))
         open_button = QPushButton(self.tr("Open files…"))
         open_button.clicked.connect(self.open_files_requested)
         sample_button = QPushButton(self.tr("Open sample data"))

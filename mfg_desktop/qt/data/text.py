@@ -102,10 +102,12 @@ def quality_notes_html(profile: DataProfile, notes: ColumnNotes | None) -> str:
         if notes.is_target:
             lines.append(tr("This is the target."))
         lines += notes.warnings
-        items = _items(lines) or f"<li>{html.escape(tr('No problems found.'))}</li>"
+        none_found = tr("No problems found.")  # outside the f-string, where the extractor sees it
+        items = _items(lines) or f"<li>{html.escape(none_found)}</li>"
         blocks.append(f"<b>{html.escape(notes.name)}</b><ul style='margin:2px'>{items}</ul>")
     if profile.warnings:
-        blocks.append(f"<b>{html.escape(tr('Whole table'))}</b><ul style='margin:2px'>{_items(profile.warnings)}</ul>")
+        whole = tr("Whole table")
+        blocks.append(f"<b>{html.escape(whole)}</b><ul style='margin:2px'>{_items(profile.warnings)}</ul>")
     elif notes is None:
         blocks.append(html.escape(tr("No table-wide problems found.")))
     return "".join(blocks)
@@ -148,7 +150,8 @@ def report_html(report: TargetReport) -> str:
         parts.append(f"<p style='color:#b3261e; font-weight:600; margin:0'>⚠ {html.escape(title)}</p>"
                      f"<ul style='margin-top:2px'>{items}</ul>")
     else:
-        parts.append(f"<p style='color:#2e7d32'>{html.escape(tr('No likely leaks found.'))}</p>")
+        no_leaks = tr("No likely leaks found.")
+        parts.append(f"<p style='color:#2e7d32'>{html.escape(no_leaks)}</p>")
     others = other_target_warnings(report)
     if others:
         parts.append(f"<p style='font-weight:600; margin:0'>{html.escape(tr('Notes'))}</p><ul>{_items(others)}</ul>")

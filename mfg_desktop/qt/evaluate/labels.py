@@ -8,21 +8,21 @@ CONTEXT = "EvaluatePanel"
 
 
 def metric_labels() -> dict[str, str]:
-    tr = QCoreApplication.translate
+    translate = QCoreApplication.translate  # this name: the extractor reads translate(context, text)
     return {
-        "accuracy": tr(CONTEXT, "Accuracy"),
-        "balanced_accuracy": tr(CONTEXT, "Balanced accuracy"),
-        "precision": tr(CONTEXT, "Precision"),
-        "recall": tr(CONTEXT, "Recall"),
-        "f1": tr(CONTEXT, "F1"),
-        "precision_macro": tr(CONTEXT, "Precision (macro)"),
-        "recall_macro": tr(CONTEXT, "Recall (macro)"),
-        "f1_macro": tr(CONTEXT, "F1 (macro)"),
-        "roc_auc": tr(CONTEXT, "ROC-AUC"),
-        "pr_auc": tr(CONTEXT, "PR-AUC"),
-        "mae": tr(CONTEXT, "Mean absolute error"),
-        "rmse": tr(CONTEXT, "Root mean squared error"),
-        "r2": tr(CONTEXT, "R² (explained variance)"),
+        "accuracy": translate(CONTEXT, "Accuracy"),
+        "balanced_accuracy": translate(CONTEXT, "Balanced accuracy"),
+        "precision": translate(CONTEXT, "Precision"),
+        "recall": translate(CONTEXT, "Recall"),
+        "f1": translate(CONTEXT, "F1"),
+        "precision_macro": translate(CONTEXT, "Precision (macro)"),
+        "recall_macro": translate(CONTEXT, "Recall (macro)"),
+        "f1_macro": translate(CONTEXT, "F1 (macro)"),
+        "roc_auc": translate(CONTEXT, "ROC-AUC"),
+        "pr_auc": translate(CONTEXT, "PR-AUC"),
+        "mae": translate(CONTEXT, "Mean absolute error"),
+        "rmse": translate(CONTEXT, "Root mean squared error"),
+        "r2": translate(CONTEXT, "R² (explained variance)"),
     }
 
 
@@ -31,8 +31,8 @@ def metric_label(key: str) -> str:
 
 
 def model_labels() -> dict[str, str]:
-    tr = QCoreApplication.translate
-    return {"network": tr(CONTEXT, "Network"), "trees": tr(CONTEXT, "LightGBM trees"),
-            "blend": tr(CONTEXT, "Network + LightGBM (averaged)"),
-            "HistGradientBoosting": tr(CONTEXT, "Gradient boosting"),
-            "trivial": tr(CONTEXT, "Trivial baseline")}
+    translate = QCoreApplication.translate  # this name: the extractor reads translate(context, text)
+    return {"network": translate(CONTEXT, "Network"), "trees": translate(CONTEXT, "LightGBM trees"),
+            "blend": translate(CONTEXT, "Network + LightGBM (averaged)"),
+            "HistGradientBoosting": translate(CONTEXT, "Gradient boosting"),
+            "trivial": translate(CONTEXT, "Trivial baseline")}

@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from PySide6.QtCore import QCoreApplication
+
 if TYPE_CHECKING:
     from mfg_desktop.core.bundle import LoadedModel
     from mfg_desktop.core.score import FileScore
@@ -21,7 +23,7 @@ GUI_CHUNK_ROWS = 32_768
 def load_model_job(path: str, state: Any) -> LoadedModel:
     from mfg_desktop.core.bundle import load_model_file  # TensorFlow loads on the worker thread
 
-    state.set_progress(0.1, "Opening the model file")
+    state.set_progress(0.1, QCoreApplication.translate("PredictPanel", "Opening the model file"))
     return load_model_file(path)
 
 
@@ -38,7 +40,8 @@ def export_job(results: list[FileScore], folder: str, fmt: str, protected: list[
     written = []
     for i, result in enumerate(results):
         state.check_cancelled()
-        state.set_progress(i / max(len(results), 1), f"Exporting {result.path.name}")
+        state.set_progress(i / max(len(results), 1), QCoreApplication.translate("PredictPanel", "Exporting {name}")
+                           .format(name=result.path.name))
         written.append(export_scored(result, folder, fmt, protected=protected))
     return written
 

@@ -25,15 +25,25 @@ def no_model_html() -> str:
     return tr("<b>No model yet.</b> Open a model file (File &gt; Open model…) or train one on the Train step.")
 
 
+def _metric_name(key: str) -> str:
+    """A model card's metric key ("val_pr_auc") in words ("PR-AUC (validation)")."""
+    from mfg_desktop.qt.evaluate.labels import metric_label
+
+    if key.startswith("val_"):
+        return tr("{metric} (validation)").format(metric=metric_label(key[len("val_"):]))
+    return metric_label(key)
+
+
 def model_card_html(card: dict[str, Any], source: str) -> str:
     """The model card (:func:`mfg_desktop.core.score.model_card`) as a two-column table."""
     tasks = {"binary": tr("binary classification"), "multiclass": tr("multiclass classification"),
              "regression": tr("regression")}
-    metrics = ", ".join(f"{k} {v:.3f}" for k, v in card["metrics"].items())
+    metrics = "; ".join(f"{_metric_name(k)} {v:.3f}" for k, v in card["metrics"].items())
     files = ", ".join(n for n in card["training_files"] if n)
     rows = [
         (tr("Source"), source),
-        (tr("Task"), f"{tasks.get(card['task'], card['task'])}, " + tr("target {target}").format(target=card["target"])),
+        (tr("Task"), tr("{task}, target {target}").format(task=tasks.get(card["task"], card["task"]),
+                                                           target=card["target"])),
         (tr("Inputs"), f"{len(card['inputs'])}: {', '.join(card['inputs'])}"),
         (tr("Training data"), tr("{rows} rows{files}, fingerprint {fp}").format(
             rows=card["training_rows"], files=f" ({files})" if files else "", fp=str(card["fingerprint"])[:12])),

@@ -141,5 +141,6 @@ def header_html(
         line = tr("Before training: ") + "; ".join(todo[n] for n in needs)
         status = f"<span style='color:{ERROR_COLOR}'>{html.escape(line)}</span>"
     else:
-        status = f"<span style='color:{OK_COLOR}'>{html.escape(tr('Ready to train.'))}</span>"
+        ready = tr("Ready to train.")  # outside the f-string, where the extractor sees it
+        status = f"<span style='color:{OK_COLOR}'>{html.escape(ready)}</span>"
     return f"<span style='font-size:12pt'>{' &nbsp;·&nbsp; '.join(parts)}</span><br>{status}"

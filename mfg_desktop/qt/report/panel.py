@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QUrl, Slot
+from PySide6.QtCore import QCoreApplication, QUrl, Slot
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -41,7 +41,7 @@ def _model_report_job(run: Any, evaluation: Any, profile: Any, target_report: An
     from mfg_desktop.core.report import build_model_report
     from mfg_desktop.report_pdf import render_pdf
 
-    state.set_progress(0.02, "Assembling the report")
+    state.set_progress(0.02, QCoreApplication.translate("ReportPanel", "Assembling the report"))
     doc = build_model_report(run, evaluation, profile, target_report, settings)
     return render_pdf(doc, path, state=state)
 
@@ -50,7 +50,7 @@ def _batch_report_job(model: Any, results: list, settings: Any, path: str, state
     from mfg_desktop.core.report import build_batch_report
     from mfg_desktop.report_pdf import render_pdf
 
-    state.set_progress(0.02, "Assembling the batch report")
+    state.set_progress(0.02, QCoreApplication.translate("ReportPanel", "Assembling the batch report"))
     doc = build_batch_report(model, results, settings)
     return render_pdf(doc, path, state=state)
 
@@ -284,7 +284,7 @@ class ReportPanel(QWidget):
         if isinstance(exc, MfgError):
             self.ctx.notify(str(exc))
         else:
-            self.ctx.report_error(exc, "writing the report")
+            self.ctx.report_error(exc, self.tr("writing the report"))
 
     def _ended(self) -> None:
         self.progress.hide()

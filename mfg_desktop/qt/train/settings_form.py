@@ -197,11 +197,16 @@ class SettingsForm(QGroupBox):
         finally:
             self._filling = False
 
+    def _loss_labels(self) -> dict[str, str]:
+        return {"auto": self.tr("automatic (fits the task)"), "binary_crossentropy": self.tr("binary cross-entropy"),
+                "categorical_crossentropy": self.tr("categorical cross-entropy"),
+                "mse": self.tr("mean squared error (MSE)"), "mae": self.tr("mean absolute error (MAE)"),
+                "huber": self.tr("Huber loss")}
+
     def _fill_choices(self, task: str | None, loss: str, monitor: str) -> None:
         self.loss_combo.clear()
         for name in loss_choices(task):
-            label = self.tr("automatic (fits the task)") if name == "auto" else name.replace("_", " ")
-            self.loss_combo.addItem(label, name)
+            self.loss_combo.addItem(self._loss_labels().get(name, name.replace("_", " ")), name)
         self.loss_combo.setCurrentIndex(max(self.loss_combo.findData(loss), 0))
         labels = {
             "auto": self.tr("automatic"),

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mfg_desktop.core.errors import TrainingError
+from mfg_desktop.core.i18n import tr
 from mfg_desktop.core.network import DEFAULT_PRESET, LOSSES, NetworkSpec, metric_name, preset, resolve_monitor
 from mfg_desktop.core.task import BINARY, REGRESSION
 from mfg_desktop.core.train import DEFAULT_MODEL, MODEL_CHOICES, NETWORK, TREES
@@ -40,8 +41,8 @@ def parse_hidden(text: str) -> list[int]:
         units = []
     if not units or any(u < 1 for u in units):
         raise TrainingError(
-            f"Hidden layers: '{text}' is not a list of layer sizes.",
-            hint="Write the units of each layer separated by commas, e.g. 256, 256.",
+            tr("Hidden layers: '{text}' is not a list of layer sizes.", text=text),
+            hint=tr("Write the units of each layer separated by commas, e.g. 256, 256."),
         )
     return units
 
@@ -103,7 +104,8 @@ class NetworkSettings:
     def from_preset(cls, name: str, seed: int = 0, model_choice: str = DEFAULT_MODEL) -> NetworkSettings:
         spec = preset(name)
         if model_choice not in MODEL_CHOICES:
-            raise TrainingError(f"Unknown model choice '{model_choice}'.", hint=f"Use one of: {', '.join(MODEL_CHOICES)}.")
+            raise TrainingError(tr("Unknown model choice '{choice}'.", choice=model_choice),
+                                hint=tr("Use one of: {choices}.", choices=", ".join(MODEL_CHOICES)))
         return cls(
             preset=name,
             hidden=", ".join(str(u) for u in spec.hidden),

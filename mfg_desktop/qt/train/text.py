@@ -119,16 +119,12 @@ def outcome_text(run: Any, monitor: str | None) -> str:
     """How a training ended, which model was kept and why, and how long it took."""
     kept = ""
     if run.choice_reason:
-        kept = " " + translate("TrainPanel", "Kept the {model}: {reason}.").format(
+        kept = translate("TrainPanel", "Kept the {model}: {reason}.").format(
             model=model_label(run.chosen), reason=run.choice_reason
         )
+    took = translate("TrainPanel", "Took {t}.").format(t=clock(run.duration_s))
     if run.epochs_run == 0 and run.chosen == "trees":  # the network was not asked for
-        return (
-            translate("TrainPanel", "Fitted the LightGBM trees.")
-            + kept
-            + " "
-            + translate("TrainPanel", "Took {t}.").format(t=clock(run.duration_s))
-        )
+        return sentences(translate("TrainPanel", "Fitted the LightGBM trees."), kept, took)
     if run.cancelled:
         text = translate(
             "TrainPanel",
@@ -141,12 +137,15 @@ def outcome_text(run: Any, monitor: str | None) -> str:
         )
     else:
         text = translate("TrainPanel", "Finished {n} epochs; best epoch {best}.")
-    return (
-        text.format(n=run.epochs_run, best=run.best_epoch, what=monitor_text(monitor))
-        + kept
-        + " "
-        + translate("TrainPanel", "Took {t}.").format(t=clock(run.duration_s))
-    )
+    return sentences(text.format(n=run.epochs_run, best=run.best_epoch, what=monitor_text(monitor)), kept, took)
+
+
+def sentences(*parts: str) -> str:
+    """Whole sentences one after another, as the language writes them (Chinese: no space after 。)."""
+    text = ""
+    for part in (p for p in parts if p):
+        text = translate("TrainPanel", "{first} {then}").format(first=text, then=part) if text else part
+    return text
 
 
 def missing_text(missing: str) -> str:
@@ -165,7 +164,7 @@ def summary_html(summary: PreparationSummary) -> str:
         translate("TrainPanel", "<b>Target:</b> {t}").format(t=html.escape(summary.target)),
         translate("TrainPanel", "{n} inputs").format(n=summary.inputs),
         translate("TrainPanel", "{m} split {a:.0%} / {b:.0%} / {c:.0%}").format(
-            m=html.escape(summary.split_method), a=train, b=valid, c=test
+            m=html.escape(split_label(summary.split_method)), a=train, b=valid, c=test
         ),
     ]
     if summary.derived:
@@ -181,12 +180,27 @@ def summary_html(summary: PreparationSummary) -> str:
     return " &nbsp;·&nbsp; ".join(parts)
 
 
+def split_label(method: str) -> str:
+    """A split's command-line form ("random", "time:COL", "group:COL") in words."""
+    kind, _, column = method.partition(":")
+    if kind == "time":
+        return translate("TrainPanel", "by time ({column})").format(column=column)
+    if kind == "group":
+        return translate("TrainPanel", "by group ({column})").format(column=column)
+    return translate("TrainPanel", "random")
+
+
+def preset_label(name: str) -> str:
+    names = {"fast": translate("TrainPanel", "fast"), "balanced": translate("TrainPanel", "balanced"),
+             "thorough": translate("TrainPanel", "thorough")}
+    return names.get(name, name)
+
+
 def label_text(label: RunLabel | None) -> str:
     if label is None:
         return translate("TrainPanel", "—")
-    return (
-        translate("TrainPanel", "{name} (edited)").format(name=label.preset) if label.edited else label.preset
-    )
+    name = preset_label(label.preset)
+    return translate("TrainPanel", "{name} (edited)").format(name=name) if label.edited else name
 
 
 def data_text(row: RunRow) -> str:
