@@ -706,7 +706,8 @@ def _unwrap(exc: Any) -> BaseException:
     if isinstance(cause, MfgError | Cancelled):
         return cause
     last = str(cause or exc).strip().splitlines()[-1][:300] if str(cause or exc).strip() else ""
-    return ClusterError(tr("The remote job failed: {error}", error=f"{type(cause or exc).__name__}: {last}"))
+    error = f"{type(cause or exc).__name__}: {last}"
+    return ClusterError(tr("The remote job failed: {error}", error=error))
 
 
 # --------------------------------------------------------------------------------------------
