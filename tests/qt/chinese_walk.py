@@ -46,7 +46,7 @@ ALLOWED_WORDS = {
     "letter", "mib", "kib", "sqrt", "log", "exp", "abs", "min", "max", "pi", "pandas", "dtype", "int",
     "float", "object", "bool", "datetime", "str", "category", "dropout", "epoch", "ap", "platt", "isotonic",
     "elu", "huber", "big", "jis", "sig", "english", "xlsx", "xlsm",
-    "xls", "tsv", "txt", "dat",
+    "xls", "tsv", "txt", "dat", "psi",  # PSI: the population stability index, drift's usual measure
 }
 # literal names of the app and its files: "mfg-desktop", "*.mfgmodel", "report.pdf"
 # and file paths (the Help menu says where the settings live), run ids and fingerprints
@@ -199,14 +199,15 @@ def user_words(frame: pd.DataFrame, paths: Iterable[str | Path]) -> set[str]:
     return words
 
 
+def english_words(text: str, allowed: set[str]) -> list[str]:
+    """The English words in ``text``: 3+ ASCII letters that are neither user data nor allowed."""
+    return [w for w in WORD.findall(NAME_PATTERNS.sub(" ", text))
+            if w.lower() not in allowed and w.lower() not in ALLOWED_WORDS]
+
+
 def english(seen: Iterable[Seen], allowed: set[str]) -> list[Seen]:
-    """The texts holding an English word: 3+ ASCII letters that are neither user data nor allowed."""
-    bad = []
-    for item in seen:
-        text = NAME_PATTERNS.sub(" ", item.text)
-        if any(w.lower() not in allowed and w.lower() not in ALLOWED_WORDS for w in WORD.findall(text)):
-            bad.append(item)
-    return bad
+    """The texts holding an English word."""
+    return [item for item in seen if english_words(item.text, allowed)]
 
 
 def report_lines(offenders: Iterable[Seen]) -> list[str]:

@@ -11,7 +11,17 @@ import time
 
 import pandas as pd
 import pytest
-from chinese_walk import clipped, collect, each_tab, english, report_lines, small_ai4i, user_words, walk
+from chinese_walk import (
+    clipped,
+    collect,
+    each_tab,
+    english,
+    english_words,
+    report_lines,
+    small_ai4i,
+    user_words,
+    walk,
+)
 
 from mfg_desktop.core import i18n
 
@@ -71,7 +81,10 @@ def test_every_step_of_the_window_reads_chinese(chinese, qtbot, ai4i_path, tmp_p
         allowed |= user_words(window.page("predict").results[0].preview, [])
     finally:
         window.close()
-    lines = report_lines(english(seen, allowed))
+    offenders = english(seen, allowed)
+    lines = [f"{line}\n      English: {', '.join(sorted(set(english_words(item.text, allowed))))}"
+             for line, item in zip(report_lines(offenders), sorted({o.text: o for o in offenders}.values(),
+                                                                  key=lambda o: o.text))]
     with capsys.disabled():
         print(f"\n{len(seen)} texts seen in {time.perf_counter() - started:.0f} s; {len(lines)} distinct ones in English:")
         for line in lines:
