@@ -353,6 +353,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     from mfg_desktop.core.bundle import save_model_file
     from mfg_desktop.core.decisions import models_summary
+    from mfg_desktop.core.evaluate import METRIC_TEXT
     from mfg_desktop.core.formula import apply_derived, parse_derived_list
     from mfg_desktop.core.ingest import load_files
     from mfg_desktop.core.jobs import JobState
@@ -465,7 +466,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if run.class_weights:
         print(tr("class weights: {weights}", weights=", ".join(
             f"{run.classes[k]!r} {v:.3g}" for k, v in run.class_weights.items())))
-    print(tr("validation (chosen model): {metrics}", metrics=", ".join(f"{k} {v:.4f}" for k, v in run.metrics.items())))
+    print(tr("validation (chosen model): {metrics}", metrics=", ".join(
+        f"{tr(METRIC_TEXT.get(k.removeprefix('val_'), k))} {v:.4f}" for k, v in run.metrics.items())))
     if history is not None:
         run.history_spec = history.spec.to_dict()
     path = save_model_file(run, args.out)
