@@ -120,6 +120,50 @@ def choose_model(candidates: dict[str, dict[str, float]], task: str) -> tuple[st
     return best, reason
 
 
+def _selection_value(y: np.ndarray, outputs: np.ndarray, task: str) -> float:
+    """The selection metric, larger is better (RMSE negated)."""
+    from sklearn import metrics as skm
+
+    if task == REGRESSION:
+        return -float(np.sqrt(np.mean((np.asarray(outputs, dtype=np.float64) - y) ** 2)))
+    if task == BINARY:
+        return float(skm.average_precision_score(y, outputs[:, 1])) if 0 < y.sum() < len(y) else math.nan
+    return float(np.mean(outputs.argmax(axis=1) == y))
+
+
+def clearly_better(y: np.ndarray, outputs: np.ndarray, other: np.ndarray, task: str, *, rounds: int = 200,
+                   seed: int = 0, confidence: float = 0.9) -> bool:
+    """Whether ``outputs`` beat ``other`` on the validation rows by more than the rows' own noise: in
+    a paired bootstrap of those rows, the selection metric is higher in at least ``confidence`` of
+    the resamples. A few hundred validation rows cannot tell apart two models a point apart."""
+    y = np.asarray(y)
+    if task != REGRESSION:
+        y = y.astype(np.int64)
+    rng = np.random.default_rng(seed)
+    wins = valid = 0
+    for _ in range(rounds):
+        rows = rng.integers(0, len(y), len(y))
+        a, b = _selection_value(y[rows], outputs[rows], task), _selection_value(y[rows], other[rows], task)
+        if math.isfinite(a) and math.isfinite(b):
+            valid += 1
+            wins += a > b
+    return valid > 0 and wins >= confidence * valid
+
+
+def prefer_average(chosen: str, reason: str, average: str, y: np.ndarray, raw: dict[str, np.ndarray],
+                   task: str, seed: int = 0) -> tuple[str, str]:
+    """Auto's rule for the average of the models: keep it unless the single model ranked above it is
+    clearly better on the validation rows (:func:`clearly_better`). Two model families averaged err
+    less on new rows more often than a lead within the validation noise predicts."""
+    if chosen == average or average not in raw or chosen not in raw:
+        return chosen, reason
+    if clearly_better(y, raw[chosen], raw[average], task, seed=seed):
+        return chosen, reason
+    return average, tr("{reason}; that lead is within the noise of the validation rows (a bootstrap of them), "
+                       "so Auto keeps {average}, the two models averaged", reason=reason,
+                       average=tr(MODEL_TEXT.get(average, average)))
+
+
 # --------------------------------------------------------------------------------------------
 # calibration
 

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from mfg_desktop.core.backend import describe_device, import_keras
-from mfg_desktop.core.decisions import Candidate, choose_model, make_candidate
+from mfg_desktop.core.decisions import Candidate, choose_model, make_candidate, prefer_average
 from mfg_desktop.core.errors import Cancelled, DataError, TrainingError
 from mfg_desktop.core.fingerprint import data_fingerprint, file_sha256, frame_fingerprint  # noqa: F401 - also known from here
 from mfg_desktop.core.i18n import N_, tr
@@ -757,9 +757,11 @@ def train_run(
             candidates[TREES] = make_candidate(TREES, y_valid, raw_valid[TREES], task,
                                                seconds=float(info["seconds"]), detail=info, **costs)
     if model_choice == AUTO and NETWORK in raw_valid and TREES in raw_valid:
-        candidates[BLEND] = make_candidate(BLEND, y_valid, blend_outputs(raw_valid[NETWORK], raw_valid[TREES]),
-                                           task, seconds=0.0, **costs)
+        raw_valid[BLEND] = blend_outputs(raw_valid[NETWORK], raw_valid[TREES])
+        candidates[BLEND] = make_candidate(BLEND, y_valid, raw_valid[BLEND], task, seconds=0.0, **costs)
     chosen, reason = choose_model({name: c.validation for name, c in candidates.items()}, task)
+    if BLEND in candidates:
+        chosen, reason = prefer_average(chosen, reason, BLEND, y_valid, raw_valid, task, seed=int(seed))
     if model_choice == AUTO and trees is None:
         reason = tr("{reason}; training was cancelled before the trees were finished", reason=reason)
     run = TrainingRun(
