@@ -77,7 +77,7 @@ class HistoryEvaluation:
     order_column: str  # "" when the row order is the order
     metrics: dict[str, float]
     entities: pd.DataFrame  # one row per entity, the columns above; in the order entities first appear
-    curves: dict[str, EntityCurve] = field(default_factory=dict)  # every evaluated entity (regression)
+    curves: dict[str, EntityCurve] = field(default_factory=dict)  # every evaluated entity (not multiclass)
     setup: str = ""  # the history set-up in words (HistorySpec.describe)
     positive_class: str = ""
 
@@ -195,7 +195,8 @@ def per_entity(
 
     ``y``: true values (regression) or class codes; ``outputs``: predicted values, or probabilities
     (n, k). ``order``: each row's place in its entity's history (the last row is the largest).
-    Returns (metrics, per-entity table, curves per entity; curves only for regression).
+    Returns (metrics, per-entity table, curves per entity: predicted against true values, or
+    p(positive) against the true 0/1 for a yes/no target; none for several classes).
     """
     entity = np.asarray(entity, dtype=object)
     order = np.asarray(order, dtype=np.float64)
@@ -242,6 +243,10 @@ def per_entity(
     metrics["last_accuracy"] = float(np.mean(correct[last])) if n else math.nan
     if task == BINARY:
         table[P_LAST] = proba[last, 1]
+        for i, (a, b) in enumerate(zip(starts, ends, strict=True)):  # p(positive) against the true 0/1
+            rows = sort[a:b]
+            name = table[ENTITY].iloc[i]
+            curves[name] = EntityCurve(name, order[rows], y_c[rows].astype(np.float64), proba[rows, 1])
         first_alarm = np.full(len(starts), np.nan)
         for i, (a, b) in enumerate(zip(starts, ends, strict=True)):
             alarms = np.flatnonzero(decided[sort[a:b]] == 1)
@@ -289,6 +294,26 @@ def history_evaluation(evaluation: Any, spec_dict: Mapping[str, Any]) -> History
         task=evaluation.task, label=spec.label, entity_column=spec.entity or "", order_column=spec.order or "",
         metrics=metrics, entities=table, curves=curves, setup=spec.describe(),
         positive_class=str(evaluation.classes[1]) if evaluation.task == BINARY else "")
+
+
+# --------------------------------------------------------------------------------------------
+# scored histories: which entity needs attention first
+
+
+def rank_by_risk(summary: pd.DataFrame, label: str, task: str) -> tuple[pd.DataFrame, str]:
+    """The per-entity summary of a scored file (``<name>_entities.csv``), riskiest first, and how it
+    was ranked: the lowest remaining life first, or the highest p(positive) of a yes/no model. For
+    any other target high and low are not known to mean risk, so the file order is kept (and said)."""
+    p_columns = [c for c in summary.columns if str(c).startswith("latest p(")]
+    if task == BINARY and p_columns:
+        ranked = summary.sort_values(p_columns[0], ascending=False, kind="stable")
+        return ranked.reset_index(drop=True), tr("Ranked by risk: the highest {score} at the latest row first.",
+                                                 score=p_columns[0].removeprefix("latest "))
+    if task == REGRESSION and label == "rul":
+        ranked = summary.sort_values("latest prediction", ascending=True, kind="stable")
+        return ranked.reset_index(drop=True), tr("Ranked by risk: the lowest remaining life at the latest row first.")
+    return summary.reset_index(drop=True), tr("In file order: for this target a high or a low prediction is not "
+                                              "known to mean risk.")
 
 
 # --------------------------------------------------------------------------------------------

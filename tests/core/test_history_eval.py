@@ -55,7 +55,8 @@ def test_fails_within_per_entity_alarm_lead_and_misses():
     p = np.array([0.7, 0.2, 0.6, 0.9, 0.8, 0.1, 0.3, 0.4])
     proba = np.c_[1 - p, p]
     metrics, table, curves = per_entity(entity, order, y, proba, "binary", threshold=0.5, classes=["ok", "fail"])
-    assert not curves
+    assert curves["b"].order.tolist() == [10, 20, 30] and curves["b"].predicted.tolist() == [0.1, 0.3, 0.4]
+    assert curves["b"].true.tolist() == [0, 1, 1]
     a, b = table.iloc[0], table.iloc[1]
     assert a[FIRST_ALARM] == 1 and a[LEAD] == 4 and a[FALSE_ALARMS] == 2 and a[MISSED] == 0
     assert math.isnan(b[FIRST_ALARM]) and b[MISSED] == 2 and b[FALSE_ALARMS] == 0
