@@ -750,7 +750,7 @@ def _history_result_blocks(history: Any) -> list[Block]:
                                 (tr("value") if history.regression else predicted_name), [
             Series(true_name, *_thin(c.order, c.true, MAX_CURVE_POINTS)),
             Series(predicted_name, *_thin(c.order, c.predicted, MAX_CURVE_POINTS)),
-        ], y_range=None if history.regression else (0.0, 1.02)))
+        ], y_range=None if history.regression else (0.0, 1.02), square=True))  # two a row: tall enough to read
     for i in range(0, len(charts), 2):
         out.append(ChartRow(charts[i:i + 2]))
     table = history.entities

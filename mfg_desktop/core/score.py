@@ -134,6 +134,8 @@ def model_card(model: LoadedModel | TrainingRun) -> dict[str, Any]:
         "app_version": loaded.manifest.get("app_version") or run.versions.get("mfg_desktop"),
         "run_id": run.id,
         "device": run.device,
+        # the history set-up in words (entity, order, label, windows), None for a model on flat rows
+        "history": HistorySpec.from_dict(run.history_spec).describe() if run.history_spec else None,
     }
 
 

@@ -161,3 +161,23 @@ def test_fails_within_model_gets_the_classification_view_and_per_entity(tmp_path
 def test_a_malformed_stored_table_is_refused(broken):
     with pytest.raises(ValueError):
         HistoryEvaluation.from_dict(broken)
+
+
+def test_headline_in_chinese_keeps_the_numbers(monkeypatch):
+    from mfg_desktop.core import i18n
+    from mfg_desktop.core.history_eval import HistoryEvaluation
+
+    metrics, table, curves = per_entity([1, 1, 2], [1, 2, 1], np.array([1.0, 0.0, 0.0]), np.array([1.5, 0.5, 2.0]),
+                                        "regression")
+    hist = HistoryEvaluation(task="regression", label="rul", entity_column="unit", order_column="cycle",
+                             metrics=metrics, entities=table, curves=curves)
+    english = hist.headline()
+    monkeypatch.setenv("MFG_LANG", "zh_CN")  # the tests' MFG_LANG=en would win over a choice
+    i18n.set_language("zh_CN")
+    try:
+        chinese = hist.headline()
+    finally:
+        monkeypatch.setenv("MFG_LANG", "en")
+        i18n.set_language("en")
+    assert chinese != english and "按实体" in chinese
+    assert f"RMSE {metrics['last_rmse']:.2f}" in chinese and f"MAE {metrics['all_mae']:.2f}" in chinese

@@ -51,6 +51,19 @@ def cell_text(value: Any) -> str:
     return f"{f:.3f}" if abs(f) < 1 else f"{f:.2f}"
 
 
+def fit_columns(table: QTableWidget, widest: int = 96) -> None:
+    """Columns as wide as their numbers, at most ``widest``; long headings wrap onto two lines instead of
+    pushing the last columns out of sight."""
+    header = table.horizontalHeader()
+    header.setDefaultAlignment(Qt.AlignmentFlag.AlignCenter | Qt.AlignmentFlag.AlignVCenter
+                               | Qt.TextFlag.TextWordWrap)
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    table.resizeColumnsToContents()
+    for column in range(table.columnCount()):
+        table.setColumnWidth(column, min(table.columnWidth(column), widest))
+    header.setMinimumHeight(2 * table.fontMetrics().height() + 8)
+
+
 class NumberItem(QTableWidgetItem):
     """A table cell that sorts by its number, not its text (10 after 9)."""
 
@@ -88,7 +101,6 @@ class HistoryEvalView(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(22)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.setSortingEnabled(True)
         self.table.itemSelectionChanged.connect(self._table_row_picked)
         self.entity_combo = QComboBox()
@@ -108,7 +120,7 @@ class HistoryEvalView(QWidget):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.table)
         splitter.addWidget(right)
-        splitter.setSizes([560, 640])
+        splitter.setSizes([660, 540])
         layout = QVBoxLayout(self)
         layout.addWidget(self.headline)
         layout.addWidget(self.setup_label)
@@ -148,6 +160,7 @@ class HistoryEvalView(QWidget):
             for c, value in enumerate(row):
                 self.table.setItem(r, c, NumberItem(value))
         self.table.setSortingEnabled(True)
+        fit_columns(self.table)
         ids = history.entity_ids()
         self.entity_combo.blockSignals(True)
         self.entity_combo.addItems([e for e in ids if e in history.curves])

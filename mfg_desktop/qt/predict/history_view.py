@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QSplitter,
     QTableWidget,
@@ -29,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from mfg_desktop.qt import plots
-from mfg_desktop.qt.evaluate.history_view import NumberItem
+from mfg_desktop.qt.evaluate.history_view import NumberItem, fit_columns
 
 if TYPE_CHECKING:
     from mfg_desktop.core.score import FileScore
@@ -60,7 +59,7 @@ class HistoryScoreView(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().setDefaultSectionSize(22)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.verticalHeader().hide()  # the rank is the row's place; the entity id is the first column
         self.table.itemSelectionChanged.connect(self._table_row_picked)
         self.entity_combo = QComboBox()
         self.entity_combo.setMinimumContentsLength(8)
@@ -148,6 +147,7 @@ class HistoryScoreView(QWidget):
                     item.setBackground(SHORT_SHADE)
                     item.setToolTip(self.tr("Shorter than the longest window: scored with the rows it has"))
                 self.table.setItem(r, c, item)
+        fit_columns(self.table, widest=110)
         names = [str(v) for v in ranked.iloc[:, 0]]
         self.entity_combo.blockSignals(True)
         self.entity_combo.addItems(names)

@@ -160,7 +160,7 @@ class ResultView(QWidget):
         self.bottom_tabs.setTabEnabled(ENTITY_TAB, histories)
         if histories:  # what a maintenance planner looks at first; the plots need the height
             self.bottom_tabs.setCurrentIndex(ENTITY_TAB)
-            self.split.setSizes([200, 460])
+            self.split.setSizes([150, 10_000])  # the summary shrinks to a strip; the plots get the rest
         elif self.bottom_tabs.currentIndex() == ENTITY_TAB:
             self.bottom_tabs.setCurrentIndex(0)
         self.result = result
