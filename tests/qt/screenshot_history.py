@@ -116,7 +116,6 @@ def main() -> None:
     wait(lambda: not job.is_running() and not workers.running_jobs())
     settle()  # the result is shown from queued signals
     history = predict.result_view.history_view
-    history.sensor_combo.setCurrentText("col_11")
     history.entity_combo.setCurrentIndex(0)
     settle()
     window.grab().save(str(out / "history_predict.png"))
@@ -131,6 +130,12 @@ def main() -> None:
     render_pdf(doc, pdf)
     if shutil.which("pdftoppm"):
         subprocess.run(["pdftoppm", "-png", "-r", "60", str(pdf), str(out / "history_report")], check=True)
+    from PySide6.QtWidgets import QMessageBox
+
+    from mfg_desktop.qt.work_menu import WorkController
+
+    # the run was never saved: closing would ask Save work / Discard / Cancel, a dialog nobody answers here
+    WorkController.ask_before_closing = lambda self, lines: QMessageBox.StandardButton.Discard
     window.close()
     print(f"wrote {out}")
 

@@ -51,7 +51,7 @@ def cell_text(value: Any) -> str:
     return f"{f:.3f}" if abs(f) < 1 else f"{f:.2f}"
 
 
-def fit_columns(table: QTableWidget, widest: int = 96) -> None:
+def fit_columns(table: QTableWidget, widest: int = 80) -> None:
     """Columns as wide as their numbers, at most ``widest``; long headings wrap onto two lines instead of
     pushing the last columns out of sight."""
     header = table.horizontalHeader()
@@ -120,7 +120,7 @@ class HistoryEvalView(QWidget):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.table)
         splitter.addWidget(right)
-        splitter.setSizes([660, 540])
+        splitter.setSizes([700, 500])
         layout = QVBoxLayout(self)
         layout.addWidget(self.headline)
         layout.addWidget(self.setup_label)

@@ -155,9 +155,23 @@ class HistoryScoreView(QWidget):
         sensors = [c for c in spec.get("inputs", []) if c in result.history_rows.columns]
         self.sensor_combo.blockSignals(True)
         self.sensor_combo.addItems(sensors)
+        telling = self.telling_sensor(sensors)
+        if telling:
+            self.sensor_combo.setCurrentText(telling)
         self.sensor_combo.blockSignals(False)
         self.draw()
         return True
+
+    def telling_sensor(self, sensors: list[str]) -> str | None:
+        """The sensor that moves most with the prediction in this file (largest |correlation|): the first
+        one worth looking at, rather than an operating setting that happens to be listed first."""
+        rows = self.result.history_rows
+        score = self.score_column if self.score_column in rows.columns else "prediction"
+        if not sensors or score not in rows.columns or len(rows) < 3:
+            return None
+        with np.errstate(invalid="ignore", divide="ignore"):
+            corr = rows[sensors].corrwith(rows[score]).abs()
+        return None if corr.isna().all() else str(corr.idxmax())
 
     def _table_row_picked(self) -> None:
         model = self.table.selectionModel()
@@ -210,7 +224,7 @@ class HistoryScoreView(QWidget):
         label = self.tr("predicted remaining life") if self.spec.get("label") == "rul" else score
         prediction_item.setTitle(self.tr("{entity} {name}: {score}").format(entity=entity, name=name, score=label),
                                  size="10pt")
-        prediction_item.setLabel("left", label)
+        prediction_item.setLabel("left", None)  # the title says it; a long axis label is clipped on a low plot
         prediction_item.setLabel("bottom", x_label)
         prediction_item.plot(x, y, pen=pg.mkPen(PREDICTION_COLOR, width=2))
         short = rows[SHORT_COLUMN].to_numpy(dtype=bool) if SHORT_COLUMN in rows.columns else np.zeros(len(rows), bool)

@@ -158,6 +158,7 @@ class ResultView(QWidget):
             return
         histories = self.history_view.show_result(result, history_spec)
         self.bottom_tabs.setTabEnabled(ENTITY_TAB, histories)
+        self.histogram.setMinimumHeight(100 if histories else 170)
         if histories:  # what a maintenance planner looks at first; the plots need the height
             self.bottom_tabs.setCurrentIndex(ENTITY_TAB)
             self.split.setSizes([150, 10_000])  # the summary shrinks to a strip; the plots get the rest
