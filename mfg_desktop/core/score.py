@@ -1605,8 +1605,9 @@ def entity_summary(frame: pd.DataFrame, predictions: pd.DataFrame, spec: History
         out[f"latest {score_column}"] = predictions[score_column].to_numpy()[rows]
     out["rows"] = counts.reindex(last["key"]).to_numpy()
     out[SHORT_COLUMN] = short[rows]
-    out[TREND_COLUMN] = _latest_trend(frame, spec, predictions[score_column].to_numpy(dtype=np.float64),
-                                      last["key"].to_numpy())
+    # a class label (several classes) has no trend: coerced to NaN, the column then stays empty
+    score = pd.to_numeric(predictions[score_column], errors="coerce").to_numpy(dtype=np.float64)
+    out[TREND_COLUMN] = _latest_trend(frame, spec, score, last["key"].to_numpy())
     return out
 
 

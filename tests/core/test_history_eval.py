@@ -181,3 +181,23 @@ def test_headline_in_chinese_keeps_the_numbers(monkeypatch):
         i18n.set_language("en")
     assert chinese != english and "按实体" in chinese
     assert f"RMSE {metrics['last_rmse']:.2f}" in chinese and f"MAE {metrics['all_mae']:.2f}" in chinese
+
+
+def test_entity_summary_trend_and_risk_ranking():
+    from mfg_desktop.core.history import HistorySpec
+    from mfg_desktop.core.history_eval import rank_by_risk
+    from mfg_desktop.core.score import entity_summary
+
+    frame = pd.DataFrame({"unit": [1, 1, 1, 2, 2, 3], "cycle": [1, 2, 4, 1, 2, 1]})
+    spec = HistorySpec(entity="unit", order="cycle", sizes=(5,))
+    # unit 1: 10, 8, 4 at cycles 1, 2, 4 -> least-squares slope -2 per cycle; unit 2 flat; unit 3 one row
+    predictions = pd.DataFrame({"prediction": [10.0, 8.0, 4.0, 5.0, 5.0, 30.0]})
+    summary = entity_summary(frame, predictions, spec, np.array([0, 0, 0, 0, 0, 1], bool), "prediction")
+    assert summary["trend"].tolist()[:2] == pytest.approx([-2.0, 0.0]) and math.isnan(summary["trend"].iloc[2])
+    ranked, how = rank_by_risk(summary, "rul", "regression")
+    assert ranked["unit"].tolist() == [1, 2, 3] and "lowest remaining life" in how  # 4 < 5 < 30
+    classes = pd.DataFrame({"prediction": ["a", "b", "a", "c", "c", "a"]})  # several classes: no trend
+    assert entity_summary(frame, classes, spec, np.zeros(6, bool), "prediction")["trend"].isna().all()
+    binary = summary.assign(**{"latest p(fail)": [0.2, 0.9, 0.5]})
+    assert rank_by_risk(binary, "fails_within", "binary")[0]["unit"].tolist() == [2, 3, 1]
+    assert "not known to mean risk" in rank_by_risk(summary, "none", "regression")[1]
