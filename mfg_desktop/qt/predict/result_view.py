@@ -158,10 +158,10 @@ class ResultView(QWidget):
             return
         histories = self.history_view.show_result(result, history_spec)
         self.bottom_tabs.setTabEnabled(ENTITY_TAB, histories)
-        self.histogram.setMinimumHeight(100 if histories else 170)
+        self.histogram.setMinimumHeight(125 if histories else 170)
         if histories:  # what a maintenance planner looks at first; the plots need the height
             self.bottom_tabs.setCurrentIndex(ENTITY_TAB)
-            self.split.setSizes([150, 10_000])  # the summary shrinks to a strip; the plots get the rest
+            self.split.setSizes([175, 10_000])  # the summary shrinks to a strip; the plots get the rest
         elif self.bottom_tabs.currentIndex() == ENTITY_TAB:
             self.bottom_tabs.setCurrentIndex(0)
         self.result = result
