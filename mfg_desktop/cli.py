@@ -451,7 +451,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
                    "cost_fp": args.cost_fp}
         run = cli_cluster.train(args, df, recipe, split, spec, class_weight, state, print_epoch, options) or \
             train_run(df, recipe, split, spec, seed=args.seed, class_weight=class_weight, state=state,
-                      data_files=args.files, printer=print_epoch, test_baselines=True, **options)
+                      data_files=args.files, printer=print_epoch, test_baselines=True,
+                      history_spec=history.spec.to_dict() if history is not None else None, **options)
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
@@ -653,6 +654,8 @@ def _evaluation_text(evaluation) -> str:
             for k, values in metrics_table(evaluation)]
     lines += _aligned([header, *rows], right=set(range(1, len(header))))
     lines.append(d["baseline_note"])
+    if evaluation.history is not None:  # a history model: how far off it is at each entity's latest row
+        lines.append(evaluation.history.headline())
     if d["threshold"] is not None:
         for e in models.values():
             half = e.get("metrics_at_0.5") or {}

@@ -365,6 +365,7 @@ class Evaluation:
     models: dict[str, dict[str, Any]] = field(default_factory=dict)
     model_outputs: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # the other model's
     choice_reason: str = ""
+    history: Any = None  # core.history_eval.HistoryEvaluation for a model trained on histories
     _sweep: ThresholdSweep | None = field(default=None, repr=False)
 
     @property
@@ -458,6 +459,8 @@ class Evaluation:
             out["confusion"] = self.confusion.to_dict() if self.confusion is not None else None
         if curves:
             out["curves"] = self.curves.to_dict()
+        if self.history is not None:
+            out["history"] = self.history.to_dict()
         return out
 
 
@@ -619,7 +622,7 @@ def _evaluate(
                                      seed=int(getattr(run, "seed", 0)), n_jobs=n_jobs, state=state,
                                      progress_span=(0.3, 1.0))
     state.set_progress(1.0, tr("evaluation done"))
-    return Evaluation(
+    evaluation = Evaluation(
         task=task, classes=classes, target=str(y_series.name), rows=rows, rows_total=len(df), source=source,
         note=note, y=y, outputs=outputs, threshold=threshold, metrics=metrics, baselines=base_metrics,
         baseline_outputs=base_outputs, baseline_note=baseline_note, per_class=per_class, confusion=conf,
@@ -627,6 +630,11 @@ def _evaluate(
         seconds=time.perf_counter() - t0, model_name=run.chosen, models=models, model_outputs=model_outputs,
         choice_reason=getattr(run, "choice_reason", ""),
     )
+    if getattr(run, "history_spec", None):  # per entity: each history's errors at its last row and along it
+        from mfg_desktop.core.history_eval import history_evaluation
+
+        evaluation.history = history_evaluation(evaluation, run.history_spec)
+    return evaluation
 
 
 def _test_note(run: Any, n_rows: int) -> str:
@@ -862,6 +870,7 @@ class StoredEvaluation:
     model_name: str = NETWORK  # the chosen model, and per trained model its metrics on the test rows
     models: dict[str, dict[str, Any]] = field(default_factory=dict)
     choice_reason: str = ""
+    history: Any = None  # core.history_eval.HistoryEvaluation: per-entity numbers of a history model
 
     @property
     def main_metric(self) -> str:
@@ -976,4 +985,17 @@ class StoredEvaluation:
             models={name: {"metrics": metric_map((e or {}).get("metrics") or {}, tr("model {name}", name=name))}
                     for name, e in models.items()},
             choice_reason=str(d.get("choice_reason") or "")[:1000],
+            history=_stored_history(d.get("history")),
         )
+
+
+def _stored_history(d: Any) -> Any:
+    """The per-entity results a history model's file carries (None in other files)."""
+    if d is None:
+        return None
+    from mfg_desktop.core.history_eval import HistoryEvaluation
+
+    try:
+        return HistoryEvaluation.from_dict(d)
+    except (ValueError, TypeError) as exc:
+        raise MalformedEvaluation(str(exc)) from None

@@ -586,6 +586,8 @@ def _preparation_section(run: Any) -> list[Block]:
             Series(tr("per component"), k.tolist(), ratios.tolist(), "line+points"),
         ], y_range=(0.0, 1.0)))
 
+    if getattr(run, "history_spec", None):
+        out += _history_setup_blocks(run.history_spec)
     spec = run.split_spec
     out.append(Heading(tr("Split"), 2))
     stratified = spec.stratify and run.task != REGRESSION
@@ -747,6 +749,81 @@ def _evaluation_section(run: Any, ev: Any, settings: ReportSettings) -> list[Blo
                              align=["l", "r", "r", "r", "r"], caption=tr("Per class")))
     elif ev.task == REGRESSION:
         out += _regression_charts(ev)
+    if getattr(ev, "history", None) is not None:
+        out += _history_result_blocks(ev.history)
+    return out
+
+
+# -- sensor histories ------------------------------------------------------------------------
+
+HISTORY_TABLE_ROWS = 40  # entities listed in the per-entity table; the rest are counted
+
+
+def _history_setup_blocks(spec_dict: Mapping[str, Any]) -> list[Block]:
+    """The history set-up: whose rows, in which order, the label built, the windows."""
+    from mfg_desktop.core.history import ORDER_TIME, HistorySpec, feature_names
+    from mfg_desktop.core.i18n import tr
+
+    spec = HistorySpec.from_dict(spec_dict)
+    if spec.label == "rul":
+        until = tr("hours") if spec.order_kind == ORDER_TIME else tr("rows") if not spec.order else tr("order units")
+        rule = tr("remaining useful life: {unit} until the entity's last row, capped at {cap:g} (piecewise-linear)",
+                  unit=until, cap=spec.rul_cap) if spec.rul_cap else \
+            tr("remaining useful life: {unit} until the entity's last row", unit=until)
+    elif spec.label == "fails_within":
+        rule = tr("1 when the entity's last row is at most {n:g} away, else 0", n=spec.fails_within)
+    else:
+        rule = tr("a column of the data (not built)")
+    unit = tr("seconds") if spec.order_kind == ORDER_TIME else tr("rows")
+    windows = tr("none") if spec.windows == "none" else tr("{set}: the last {sizes} {unit}", set=spec.windows,
+                                                             sizes=", ".join(map(str, spec.sizes)), unit=unit)
+    shown = ", ".join(spec.inputs[:12]) + (" …" if len(spec.inputs) > 12 else "")
+    rows = [(tr("Entity column"), spec.entity or tr("(one history)")),
+            (tr("Order"), spec.order or tr("the row order in each file")),
+            (tr("Label"), rule), (tr("Windows"), windows),
+            (tr("Windowed inputs"), tr("{n} columns: {names}", n=len(spec.inputs), names=shown)),
+            (tr("Window features"), f"{len(feature_names(spec)):,}")]
+    return [Heading(tr("Histories"), 2), KeyValues(rows),
+            Paragraph(tr("Window features use each row and the rows before it within its entity only; the entity, "
+                         "order and source file columns are not inputs."), "note")]
+
+
+def _history_result_blocks(history: Any) -> list[Block]:
+    """Per entity: the headline numbers, true and predicted along a few histories, the per-entity table."""
+    from mfg_desktop.core.history_eval import (
+        ENTITY,
+        METRIC_TEXT,
+        column_text,
+    )
+    from mfg_desktop.core.i18n import tr
+
+    out: list[Block] = [Heading(tr("Per entity"), 2), Paragraph(history.headline())]
+    keys = [k for k in ("last_rmse", "last_mae", "all_rmse", "all_mae", "last_accuracy", "entities_alarmed",
+                        "mean_lead", "entities") if k in history.metrics]
+    out.append(KeyValues([(tr(METRIC_TEXT[k]), fmt_num(history.metrics[k])) for k in keys]))
+    charts = []
+    order_label = history.order_column or tr("row in the history")
+    for name in history.chart_entities():
+        c = history.curves[name]
+        title = tr("{entity} {name}", entity=history.entity_column or tr("entity"), name=name)
+        true_name = tr("true") if history.regression else tr("true (1 = {positive})", positive=history.positive_class)
+        predicted_name = tr("predicted") if history.regression else f"p({history.positive_class})"
+        charts.append(LineChart(title, order_label, tr("remaining life") if history.label == "rul" else
+                                (tr("value") if history.regression else predicted_name), [
+            Series(true_name, *_thin(c.order, c.true, MAX_CURVE_POINTS)),
+            Series(predicted_name, *_thin(c.order, c.predicted, MAX_CURVE_POINTS)),
+        ], y_range=None if history.regression else (0.0, 1.02), square=True))  # two a row: tall enough to read
+    for i in range(0, len(charts), 2):
+        out.append(ChartRow(charts[i:i + 2]))
+    table = history.entities
+    header = [history.entity_column or column_text(ENTITY)] + \
+        [column_text(c, history.order_column) for c in table.columns[1:]]
+    rows = [[fmt_num(v, 4) if not isinstance(v, str) else v for v in r]
+            for r in table.head(HISTORY_TABLE_ROWS).itertuples(index=False, name=None)]
+    caption = tr("Per entity, on the evaluated rows") if len(table) <= HISTORY_TABLE_ROWS else \
+        tr("Per entity, on the evaluated rows: the first {shown} of {n} entities", shown=HISTORY_TABLE_ROWS,
+           n=len(table))
+    out.append(Table(header, rows, align=["l"] + ["r"] * (len(header) - 1), caption=caption))
     return out
 
 

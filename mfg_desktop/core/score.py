@@ -135,6 +135,8 @@ def model_card(model: LoadedModel | TrainingRun) -> dict[str, Any]:
         "app_version": loaded.manifest.get("app_version") or run.versions.get("mfg_desktop"),
         "run_id": run.id,
         "device": run.device,
+        # the history set-up in words (entity, order, label, windows), None for a model on flat rows
+        "history": HistorySpec.from_dict(run.history_spec).describe() if run.history_spec else None,
     }
 
 
@@ -804,6 +806,10 @@ class FileScore:
     output_columns: list[str] = field(default_factory=list)  # the columns the model added
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    # history models: the per-entity summary (as in <name>_entities.csv) and, for the per-entity plot,
+    # every row's entity, order, windowed inputs and score (not the whole scored table)
+    entities: pd.DataFrame | None = field(default=None, repr=False)
+    history_rows: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def rejected(self) -> bool:
@@ -1634,7 +1640,33 @@ def entity_summary(frame: pd.DataFrame, predictions: pd.DataFrame, spec: History
         out[f"latest {score_column}"] = predictions[score_column].to_numpy()[rows]
     out["rows"] = counts.reindex(last["key"]).to_numpy()
     out[SHORT_COLUMN] = short[rows]
+    # a class label (several classes) has no trend: coerced to NaN, the column then stays empty
+    score = pd.to_numeric(predictions[score_column], errors="coerce").to_numpy(dtype=np.float64)
+    out[TREND_COLUMN] = _latest_trend(frame, spec, score, last["key"].to_numpy())
     return out
+
+
+TREND_COLUMN = "trend"
+
+
+def _latest_trend(frame: pd.DataFrame, spec: HistorySpec, score: np.ndarray, keys_in_order: np.ndarray) -> np.ndarray:
+    """Per entity, the least-squares slope of the score over its last rows (as many as the longest
+    window, at least 2): change per row, per order unit, or per hour for a timestamp order, as the
+    remaining life is counted. Empty (NaN) for an entity with one row."""
+    from mfg_desktop.core.history import ORDER_TIME, _order_values
+
+    keys = frame[spec.entity].to_numpy() if spec.entity else np.zeros(len(frame))
+    order, kind = _order_values(frame, spec)
+    t = np.arange(len(frame), dtype=np.float64) if order is None else order / (3600.0 if kind == ORDER_TIME else 1.0)
+    work = pd.DataFrame({"key": keys, "t": t, "p": score, "pos": np.arange(len(frame))})
+    span = max(2, max(spec.sizes) if spec.windows != "none" and spec.sizes else 10)
+    tail = work.sort_values(["t", "pos"], kind="stable").groupby("key", sort=False).tail(span)
+    tail = tail.assign(t=tail["t"] - tail.groupby("key", sort=False)["t"].transform("min"))  # no large numbers
+    tail = tail.assign(tt=tail["t"] ** 2, tp=tail["t"] * tail["p"])
+    g = tail.groupby("key", sort=False)[["t", "p", "tt", "tp"]].mean()
+    var = g["tt"] - g["t"] ** 2
+    slope = ((g["tp"] - g["t"] * g["p"]) / var).where(var > 1e-12)
+    return slope.reindex(keys_in_order).to_numpy(dtype=np.float64)
 
 
 def score_history_file(
@@ -1718,6 +1750,9 @@ def score_history_file(
     result.rows_scored = len(frame)
     result.output_columns = [*predictions.columns, SHORT_COLUMN]
     result.preview = scored.head(20)
+    result.entities = summary
+    plotted = list(dict.fromkeys(c for c in (spec.entity, spec.order, *spec.inputs) if c and c in frame.columns))
+    result.history_rows = scored[[*plotted, *predictions.columns, SHORT_COLUMN]]
     n_short = int(summary[SHORT_COLUMN].sum())
     result.notes.append(trn("{n} entity ({spec}); per-entity summary -> {file}",
                             "{n} entities ({spec}); per-entity summary -> {file}", len(summary),

@@ -640,6 +640,7 @@ def train_run(
     cost_fn: float | None = None,
     cost_fp: float | None = None,
     test_baselines: bool = False,
+    history_spec: Mapping[str, Any] | None = None,
 ) -> TrainingRun:
     """Fit the recipe on the training rows, train the model(s), take the decisions, return the run.
 
@@ -658,6 +659,9 @@ def train_run(
     balanced), False/None (none), or a mapping class index -> weight. Cancel through ``state``:
     the run comes back with ``cancelled=True`` and the best weights so far, or :class:`Cancelled`
     is raised when not even one epoch finished.
+
+    ``history_spec``: the history set-up the window features of ``df`` were built with
+    (``HistorySpec.to_dict``); kept in the run before the test evaluation, so that it is per entity too.
     """
     state = ensure_state(state)
     if model_choice not in MODEL_CHOICES:
@@ -796,6 +800,7 @@ def train_run(
         choice_reason=reason,
         model_choice=model_choice,
         costs=None if cost_fn is None or cost_fp is None else {"fn": float(cost_fn), "fp": float(cost_fp)},
+        history_spec=dict(history_spec) if history_spec else None,
     )
     run.metrics = validation_metrics(run.predict_matrix(x_valid), y_valid, task)
     if len(test_pos):

@@ -30,6 +30,7 @@ from mfg_desktop.qt.context import AppContext, TaskSlot, data_file_filters
 from mfg_desktop.qt.evaluate.confusion_view import ConfusionBox
 from mfg_desktop.qt.evaluate.curves_view import CurvesView, RegressionBox
 from mfg_desktop.qt.evaluate.explain_view import RowExplainView
+from mfg_desktop.qt.evaluate.history_view import HistoryEvalView
 from mfg_desktop.qt.evaluate.importance_view import ImportanceView
 from mfg_desktop.qt.evaluate.jobs import evaluate_files_job, evaluate_run_job, open_model_job, save_job
 from mfg_desktop.qt.evaluate.metrics_view import MetricsView
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 
 CURVES_TAB = 1
 ROW_TAB = 3
+ENTITY_TAB = 5
 
 
 class EvaluatePanel(QWidget):
@@ -92,12 +94,15 @@ class EvaluatePanel(QWidget):
         self.explain = RowExplainView()
         self.explain.row_picked.connect(self.explain_row)
         self.training_curves = TrainingCurves()
+        self.history_view = HistoryEvalView()
         self.tabs = QTabWidget()
         self.tabs.addTab(self._build_results(), self.tr("Results"))
         self.tabs.addTab(self.curves, self.tr("Curves"))
         self.tabs.addTab(self.importance, self.tr("Importance"))
         self.tabs.addTab(self.explain, self.tr("One row"))
         self.tabs.addTab(self.training_curves, self.tr("Training curves"))
+        self.tabs.addTab(self.history_view, self.tr("Per entity"))  # history models only
+        self.tabs.setTabEnabled(ENTITY_TAB, False)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -306,12 +311,16 @@ class EvaluatePanel(QWidget):
         self.curves.clear()
         self.importance.clear()
         self.explain.clear()
+        self.history_view.clear()
+        self.tabs.setTabEnabled(ENTITY_TAB, False)
         self.note_label.hide()
 
     def _show(self) -> None:
         ev = self.state.evaluation
         self._clear()
         notes = [self.tr("Evaluated on {n:,} rows: {note}.").format(n=ev.n_rows, note=ev.note), *ev.notes]
+        if ev.history is not None:  # a history model: the per-entity headline, the details on their own tab
+            notes.append(ev.history.headline())
         self.note_label.setText("\n".join(notes))
         self.note_label.show()
         self._show_metrics()
@@ -335,6 +344,8 @@ class EvaluatePanel(QWidget):
                 t=ev.threshold))
         self.importance.show_importance(ev.importance)
         self.explain.show_rows(self.state.rows_listing())
+        self.history_view.show_history(ev.history, ev.threshold)
+        self.tabs.setTabEnabled(ENTITY_TAB, ev.history is not None)
         self._show_history(ev.run)
         self._update_buttons()
 

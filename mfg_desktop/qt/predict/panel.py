@@ -261,7 +261,9 @@ class PredictPanel(QWidget):
 
     @Slot(int)
     def _show_result(self, row: int) -> None:
-        self.result_view.show_result(self.state.select(row))
+        model = self.state.model
+        self.result_view.show_result(self.state.select(row),
+                                     history_spec=getattr(getattr(model, "run", None), "history_spec", None))
         self._update_buttons()
 
     # -- export ---------------------------------------------------------------------------------

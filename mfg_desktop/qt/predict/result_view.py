@@ -17,11 +17,13 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QTableView,
+    QTabWidget,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 
+from mfg_desktop.qt.predict.history_view import HistoryScoreView
 from mfg_desktop.qt.predict.rows_model import ScoredRowsModel
 from mfg_desktop.qt.predict.state import rows_shown, warning_lines
 from mfg_desktop.qt.predict.text import result_title, summary_html, table_note, warnings_html
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
     from mfg_desktop.core.score import FileScore
 
 MAX_COLUMN_WIDTH = 220
+ENTITY_TAB = 1
 WARNINGS_STYLE = ("background: #fff4e5; border: 1px solid #e8a33d; border-left: 5px solid #e8a33d;"
                   " border-radius: 4px; padding: 6px; color: #663c00;")
 
@@ -82,10 +85,16 @@ class ResultView(QWidget):
         table_layout.setContentsMargins(0, 0, 0, 0)
         table_layout.addLayout(table_bar)
         table_layout.addWidget(self.table)
+        self.history_view = HistoryScoreView()  # history models: entities ranked by risk, per-entity plots
+        self.bottom_tabs = QTabWidget()
+        self.bottom_tabs.addTab(table_box, self.tr("Scored rows"))
+        self.bottom_tabs.addTab(self.history_view, self.tr("Per entity"))
+        self.bottom_tabs.setTabEnabled(ENTITY_TAB, False)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(top)
-        split.addWidget(table_box)
+        split.addWidget(self.bottom_tabs)
         split.setSizes([290, 370])
+        self.split = split
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -139,11 +148,22 @@ class ResultView(QWidget):
         self.histogram.clear()
         self.table.setModel(None)
         self.table_note.setText("")
+        self.history_view.clear()
+        self.bottom_tabs.setTabEnabled(ENTITY_TAB, False)
 
-    def show_result(self, result: FileScore | None) -> None:
+    def show_result(self, result: FileScore | None, history_spec: dict | None = None) -> None:
+        """``history_spec``: the model's history set-up, when it was trained on histories."""
         if result is None:
             self.clear()
             return
+        histories = self.history_view.show_result(result, history_spec)
+        self.bottom_tabs.setTabEnabled(ENTITY_TAB, histories)
+        self.histogram.setMinimumHeight(125 if histories else 170)
+        if histories:  # what a maintenance planner looks at first; the plots need the height
+            self.bottom_tabs.setCurrentIndex(ENTITY_TAB)
+            self.split.setSizes([175, 10_000])  # the summary shrinks to a strip; the plots get the rest
+        elif self.bottom_tabs.currentIndex() == ENTITY_TAB:
+            self.bottom_tabs.setCurrentIndex(0)
         self.result = result
         self.result_title.setText(result_title(result))
         lines = warning_lines(result)

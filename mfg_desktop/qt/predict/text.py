@@ -44,11 +44,13 @@ def model_card_html(card: dict[str, Any], source: str) -> str:
         (tr("Source"), source),
         (tr("Task"), tr("{task}, target {target}").format(task=tasks.get(card["task"], card["task"]),
                                                            target=card["target"])),
-        (tr("Inputs"), f"{len(card['inputs'])}: {', '.join(card['inputs'])}"),
+        (tr("Inputs"), inputs_text(card["inputs"])),
         (tr("Training data"), tr("{rows} rows{files}, fingerprint {fp}").format(
             rows=card["training_rows"], files=f" ({files})" if files else "", fp=str(card["fingerprint"])[:12])),
         (tr("Metrics"), metrics),
     ]
+    if card.get("history"):
+        rows.insert(2, (tr("Histories"), card["history"]))
     if card["threshold"] is not None:
         rows.append((tr("Threshold"), tr("flag when p({cls}) ≥ {t:.2f}").format(
             cls=card["positive_class"], t=card["threshold"])))
@@ -60,6 +62,17 @@ def model_card_html(card: dict[str, Any], source: str) -> str:
         f"<tr><td style='color:#555; padding-right:12px'>{html.escape(k)}</td><td>{html.escape(str(v))}</td></tr>"
         for k, v in rows)
     return f"<table cellspacing='0' cellpadding='1'>{cells}</table>"
+
+
+CARD_INPUTS = 24  # names listed on the card; a history model has hundreds of window features
+
+
+def inputs_text(inputs: list[str]) -> str:
+    """The count and the first names; the rest counted, so the card never pushes the files off the page."""
+    if len(inputs) <= CARD_INPUTS:
+        return f"{len(inputs)}: {', '.join(inputs)}"
+    return tr("{n}: {names} … and {more} more").format(n=len(inputs), names=", ".join(inputs[:CARD_INPUTS]),
+                                                        more=len(inputs) - CARD_INPUTS)
 
 
 def run_source(run_id: Any) -> str:
