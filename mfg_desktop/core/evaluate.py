@@ -481,29 +481,16 @@ def _labelled_target(run: Any, df: pd.DataFrame, where: str) -> pd.Series:
 
 def _encode(run: Any, y: pd.Series) -> np.ndarray:
     """Encoded targets; unknown classes raise a DataError naming them and the known ones."""
+    from mfg_desktop.core.recipe import UnseenTargetValues
+
     try:
         return run.fitted.label_mapping.encode(y)
-    except DataError as exc:
-        shown = _unseen_classes(exc.message)
-        if shown is not None:
-            raise DataError(
-                tr("The file's target holds classes the model never saw: {shown}.", shown=shown),
-                column=exc.column,
-                hint=" ".join(filter(None, [exc.hint, tr("A model can only be judged on the classes it learned.")])),
-            ) from exc
-        raise
-
-
-def _unseen_classes(message: str) -> str | None:
-    """The classes named by the recipe's "values the model was not trained on" message, or None for
-    another message. Read through the catalog, so that it is found in the user's language too."""
-    # the recipe's message, as core/recipe.py writes it: tr("...: {shown}.", shown=...) (or untranslated)
-    english = N_("The target holds values the model was not trained on: {shown}.")
-    for template in {tr(english), english}:
-        head, _, tail = template.partition("{shown}")
-        if message.startswith(head) and message.endswith(tail) and len(message) > len(head) + len(tail):
-            return message[len(head):len(message) - len(tail)]
-    return None
+    except UnseenTargetValues as exc:
+        raise DataError(
+            tr("The file's target holds classes the model never saw: {shown}.", shown=exc.shown),
+            column=exc.column,
+            hint=" ".join(filter(None, [exc.hint, tr("A model can only be judged on the classes it learned.")])),
+        ) from exc
 
 
 def _evaluate(

@@ -597,6 +597,14 @@ def _token(v: Any) -> str:
     return str(_label_key(v)).strip().lower()
 
 
+class UnseenTargetValues(DataError):
+    """Target values the model was not trained on; ``shown`` names them (for a caller's own wording)."""
+
+    def __init__(self, message: str, *, shown: str, **where: object) -> None:
+        self.shown = shown
+        super().__init__(message, **where)
+
+
 @dataclass
 class LabelMapping:
     """Target values <-> model outputs, kept with the model.
@@ -694,10 +702,11 @@ class LabelMapping:
             names = pd.Series(keys[positions[unseen]], dtype=object).value_counts()
             shown = tr(", ").join(trn("{value!r} ({n} row)", "{value!r} ({n} rows)", int(v), value=k)
                                   for k, v in names.head(5).items())
-            raise DataError(
+            raise UnseenTargetValues(
                 tr("The target holds values the model was not trained on: {values}.", values=shown),
                 column=self.name,
                 hint=tr("Known values: {values}.", values=", ".join(repr(c) for c in self.classes)),
+                shown=shown,
             )
         return codes
 

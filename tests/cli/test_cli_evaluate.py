@@ -53,7 +53,8 @@ def test_json_on_the_training_file_uses_its_test_rows(trained, capsys):
     assert set(d["baselines"]["trivial"]) == set(d["metrics"])
     # Auto chose the threshold on the validation rows (F1, no costs given), stored with 3 decimals
     assert d["threshold"] == run.threshold and 0 < run.threshold < 1 and round(run.threshold, 3) == run.threshold
-    assert d["model"] == run.chosen and set(d["models"]) == {"network", "trees"}
+    assert d["model"] == run.chosen and set(d["models"]) == {"network", "trees"} | ({"blend"} if run.chosen == "blend"
+                                                                                else set())
     assert set(d["importance"]) == {"Type", "Air temperature [K]", "Process temperature [K]",
                                     "Rotational speed [rpm]", "Torque [Nm]", "Tool wear [min]"}
     assert all(set(v) == {"mean", "std"} for v in d["importance"].values())
@@ -77,8 +78,10 @@ def test_text_output_is_a_readable_table(trained, capsys):
     assert "rows used: 450" in text
     header = next(line for line in text.splitlines() if line.startswith("metric"))
     run = load_model_file(model).run
-    chosen, other = ("LightGBM", "network") if run.chosen == "trees" else ("network", "LightGBM")
-    assert header.split() == ["metric", chosen, "(chosen)", other, "HistGradientBoosting", "trivial"]
+    columns = {"trees": ["LightGBM", "(chosen)", "network"], "network": ["network", "(chosen)", "LightGBM"],
+               "blend": ["network", "+", "LightGBM", "(chosen)", "network", "LightGBM"]}[run.chosen]
+    chosen = {"trees": "LightGBM", "network": "network", "blend": "network + LightGBM"}[run.chosen]
+    assert header.split() == ["metric", *columns, "HistGradientBoosting", "trivial"]
     assert any(line.startswith("PR-AUC") for line in text.splitlines())
     assert "confusion matrix" in text and "permutation importance" in text
     assert f"decision threshold on p(1): {run.threshold:.3f} (chosen on the validation rows)" in text

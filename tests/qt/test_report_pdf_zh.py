@@ -161,7 +161,7 @@ def test_cli_report_follows_mfg_lang(chinese, ai4i_small_run, tmp_path, capsys):
     out = tmp_path / "报告.pdf"
     assert cli.main(["report", str(model), "--out", str(out), "--plant", "苏州工厂", "--line", "三号线",
                      "--sections", "model,training"]) == 0
-    assert capsys.readouterr().out.strip().endswith(", A4)")
+    assert capsys.readouterr().out.strip().endswith("，A4）")
     pages = pdftotext(out)
     assert pages[0].startswith("模型报告 — 苏州工厂 · 三号线") and "目录：模型、训练曲线。" in pages[0]
     text = " ".join(pages)
