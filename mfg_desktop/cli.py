@@ -237,9 +237,10 @@ def _add_train_parser(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--seed", type=int, default=0, help="random seed for split and training (default: 0)")
     train.add_argument("--class-weights", choices=("auto", "on", "off"), default="auto",
                        help="balance rare classes (auto: on when the rarest class is under 20%%)")
-    train.add_argument("--model", choices=("auto", "network", "trees"), default="auto",
+    train.add_argument("--model", choices=("auto", "network", "trees", "sequence"), default="auto",
                        help="auto (default): train the network and LightGBM trees, keep the better on the "
-                       "validation rows; or only one of them")
+                       "validation rows; or only one of them; sequence (with --entity): a network that reads "
+                       "each row's last --sequence-length rows of its entity itself")
     train.add_argument("--cost-fn", type=float, metavar="X",
                        help="cost of a missed defect (binary targets; with --cost-fp the threshold minimises "
                        "the cost on the validation rows, else it maximises F1)")
@@ -278,6 +279,9 @@ def _add_history_options(train: argparse.ArgumentParser) -> None:
                        "since the start; extended adds min, max and lags 1-3)")
     group.add_argument("--window-sizes", default=",".join(map(str, DEFAULT_SIZES)), metavar="W[,W...]",
                        help="window lengths in rows (seconds for a timestamp order; default: %(default)s)")
+    group.add_argument("--sequence-length", type=int, metavar="W",
+                       help="with --model sequence: the rows of its entity each row's prediction reads, "
+                       "itself and the W-1 before it (default: 30)")
 
 
 def _history_training(args: argparse.Namespace, df, excluded: list[str]):
@@ -330,7 +334,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from mfg_desktop.core.formula import apply_derived, parse_derived_list
     from mfg_desktop.core.ingest import load_files
     from mfg_desktop.core.jobs import JobState
-    from mfg_desktop.core.network import preset
+    from mfg_desktop.core.network import preset, sequence_spec
     from mfg_desktop.core.profile import analyze_target
     from mfg_desktop.core.recipe import propose_recipe
     from mfg_desktop.core.split import SplitSpec
@@ -378,6 +382,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
     split_text = args.split if args.split is not None or history is None else history.split_text
     split = SplitSpec.parse(split_text or "random", seed=args.seed)
     spec = preset(args.preset)
+    if args.model == "sequence":
+        if history is None:
+            raise MfgError("--model sequence reads histories: give --entity COL (and --order COL).")
+        spec = sequence_spec(spec, args.sequence_length)
+    elif args.sequence_length is not None:
+        raise MfgError("--sequence-length goes with --model sequence.")
     if args.epochs is not None:
         spec = spec.with_changes(epochs=args.epochs)
     class_weight = {"auto": "auto", "on": True, "off": False}[args.class_weights]
@@ -418,7 +428,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
         options = {"model_choice": args.model, "tree_spec": tree_preset(args.preset), "cost_fn": args.cost_fn,
-                   "cost_fp": args.cost_fp}
+                   "cost_fp": args.cost_fp,
+                   "history_spec": history.spec.to_dict() if history is not None else None}
         run = cli_cluster.train(args, df, recipe, split, spec, class_weight, state, print_epoch, options) or \
             train_run(df, recipe, split, spec, seed=args.seed, class_weight=class_weight, state=state,
                       data_files=args.files, printer=print_epoch, test_baselines=True, **options)

@@ -214,7 +214,7 @@ class LoadedModel:
     def predict_outputs(self, df: pd.DataFrame) -> np.ndarray:
         """(n, n_classes) probabilities (binary: [negative, positive]) or (n,) regression values,
         from the chosen model, calibrated where training found that it helps."""
-        return self.run.predict_matrix(self.fitted.transform(df))
+        return self.run.predict_matrix(self.fitted.transform(df), frame=df)
 
     def predict_frame(self, df: pd.DataFrame) -> pd.DataFrame:
         """One row per input row: ``prediction`` and, for classification, ``p(<class>)`` per class.
@@ -416,7 +416,7 @@ def load_model_file(path: str | Path) -> LoadedModel:
                 raise _refuse(f"The model file's weights ({len(weights):,} bytes) are far larger than its network "
                               f"of {n_params:,} parameters; it has been altered.", path,
                               "Use the file as saved by mfg_desktop.")
-            if spec.ensemble_size == 1:
+            if spec.ensemble_size == 1 and spec.architecture == "dense":
                 # NumPy inference from the stored arrays; Keras (TensorFlow) loads only if something else
                 # is asked of the model. Every array's shape is checked against the spec as it is read.
                 try:
@@ -425,7 +425,7 @@ def load_model_file(path: str | Path) -> LoadedModel:
                 except WeightsMismatch as exc:
                     raise _refuse(f"The model file's weights do not fit its network ({str(exc)[:300]}); "
                                   "it has been altered.", path, "Use the file as saved by mfg_desktop.") from exc
-            else:  # the ensemble's layers have no NumPy twin: Keras reads them
+            else:  # the ensemble's and the sequence network's layers have no NumPy twin: Keras reads them
                 model = _keras_network(spec, n_features, task, n_outputs, int(net.get("seed", 0)), weights, path)
         trees = None
         if TREES_MEMBER in members:

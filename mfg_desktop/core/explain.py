@@ -67,7 +67,7 @@ def score_outputs(task: str, y: np.ndarray, outputs: np.ndarray) -> float:
 
 def model_outputs(run: Any, frame: pd.DataFrame) -> np.ndarray:
     """Probabilities (n, n_classes) or regression values (n,) for raw rows, through the fitted recipe."""
-    return run.predict_matrix(run.fitted.transform(frame))
+    return run.predict_matrix(run.fitted.transform(frame), frame=frame)
 
 
 def explained_columns(run: Any) -> list[str]:

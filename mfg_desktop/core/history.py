@@ -644,6 +644,49 @@ def build_features(df: pd.DataFrame, spec: HistorySpec, scoring: bool = False) -
     return HistoryFeatures(frame=out, feature_columns=names, rows_seen=rows_seen, short=short)
 
 
+# The sequence network's windows are held in memory as float32 (rows x W x inputs): refuse what
+# would take more than this instead of exhausting the PC's memory.
+MAX_SEQUENCE_VALUES = 250_000_000  # 1 GB
+
+
+def sequence_positions(df: pd.DataFrame, spec: HistorySpec, length: int) -> np.ndarray:
+    """Per row of ``df``: the positions of its entity's last ``length`` rows up to and including
+    it (by order, then file position), oldest first and right-aligned; -1 before the entity's
+    first row (padding). Only earlier rows of the same entity, never later ones: causal."""
+    check_history(df, spec, scoring=True).raise_first()
+    keys = _entity_keys(df, spec)
+    order, _ = _order_values(df, spec)
+    sort = _sorted_positions(keys, order)
+    n, length = len(df), int(length)
+    sorted_keys = keys[sort]
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_keys)) + 1] if n else np.zeros(0, dtype=np.int64)
+    start_of_row = np.repeat(starts, np.diff(np.r_[starts, n])) if n else np.zeros(0, dtype=np.int64)
+    # in sorted order: row i's window is sorted rows i-length+1 .. i, cut at its entity's start
+    back = np.arange(n)[:, None] + np.arange(1 - length, 1)[None, :]
+    inside = back >= start_of_row[:, None]
+    windows = np.where(inside, sort[np.clip(back, 0, None)] if n else back, -1)
+    out = np.empty_like(windows)
+    out[sort] = windows  # back to the rows' own places
+    return out
+
+
+def sequence_windows(x: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """The sequence network's input: (rows, W, F + 1) float32 from the recipe's matrix ``x``
+    (rows, F) and :func:`sequence_positions`; padding steps are 0 with presence 0, the others
+    carry their row's features and presence 1."""
+    n, length = positions.shape
+    width = x.shape[1] + 1
+    if n * length * width > MAX_SEQUENCE_VALUES:
+        raise MfgError(f"The sequence network's windows of {n:,} rows x {length} steps x {width} values would "
+                       f"need {n * length * width * 4 / 1e9:.1f} GB of memory.",
+                       hint="Use a shorter sequence, fewer inputs or rows, or the window-feature network.")
+    out = np.zeros((n, length, width), dtype=np.float32)
+    present = positions >= 0
+    out[..., :-1] = np.where(present[..., None], x[np.clip(positions, 0, None)], 0.0)
+    out[..., -1] = present
+    return out
+
+
 def prepare_history(df: pd.DataFrame, spec: HistorySpec) -> HistoryFeatures:
     """Check, build the label (when asked) and the window features: what training and scoring use."""
     result = check_history(df, spec)

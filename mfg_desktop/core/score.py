@@ -1666,8 +1666,11 @@ def score_history_file(
     scored = frame.copy()
     for c in predictions.columns:
         scored[c] = predictions[c].to_numpy()
-    scored[SHORT_COLUMN] = features.short
-    summary = entity_summary(frame, predictions, spec, features.short, score_column)
+    # a sequence network reads its last W rows (not windows of spec.sizes): short is fewer than W
+    longest = loaded.run.network.sequence_length if loaded.run.is_sequence else max(spec.sizes, default=0)
+    short = features.rows_seen < longest if loaded.run.is_sequence else features.short
+    scored[SHORT_COLUMN] = short
+    summary = entity_summary(frame, predictions, spec, short, score_column)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         _write_frame_csv(scored, final)
@@ -1686,8 +1689,7 @@ def score_history_file(
     result.notes.append(f"{len(summary)} entit{'y' if len(summary) == 1 else 'ies'} ({spec.describe()}); "
                         f"per-entity summary -> {summary_file}")
     if n_short:
-        longest = max(spec.sizes) if spec.sizes else 0
-        unit = "s" if spec.order_kind == "time" else " rows"
+        unit = "s" if spec.order_kind == "time" and not loaded.run.is_sequence else " rows"
         result.notes.append(f"{n_short} entit{'y is' if n_short == 1 else 'ies are'} shorter than the {longest}{unit} "
                             f"window: scored with the rows they have, flagged in {SHORT_COLUMN}")
     result.seconds = time.perf_counter() - started
