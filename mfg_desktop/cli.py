@@ -279,6 +279,12 @@ def _add_history_options(train: argparse.ArgumentParser) -> None:
                        "since the start; extended adds min, max and lags 1-3)")
     group.add_argument("--window-sizes", default=",".join(map(str, DEFAULT_SIZES)), metavar="W[,W...]",
                        help="window lengths in rows (seconds for a timestamp order; default: %(default)s)")
+    group.add_argument("--resample", metavar="STEP",
+                       help="put irregular timestamps (the --order column) on a fixed step per entity first, "
+                       "e.g. 10s, 1min, 1h: a row per step holds the readings of the step ending there")
+    group.add_argument("--max-gap", type=int, metavar="N",
+                       help="with --resample: a gap of up to N empty steps is forward-filled; a longer one is left "
+                       "missing and flagged in resampled_gap (default: 3)")
     group.add_argument("--sequence-length", type=int, metavar="W",
                        help="with --model sequence: the rows of its entity each row's prediction reads, "
                        "itself and the W-1 before it (default: 30)")
@@ -288,10 +294,18 @@ def _history_training(args: argparse.Namespace, df, excluded: list[str]):
     """The history set-up the train options ask for, or None: (training, join report)."""
     from pathlib import Path
 
-    from mfg_desktop.core.history import SOURCE_FILE, HistorySpec, join_table, prepare_training
+    from mfg_desktop.core.history import (
+        DEFAULT_MAX_GAP,
+        SOURCE_FILE,
+        HistorySpec,
+        join_table,
+        prepare_training,
+    )
     from mfg_desktop.core.ingest import load_files
 
-    asked = args.entity or args.order or args.rul or args.fails_within is not None or args.join
+    asked = args.entity or args.order or args.rul or args.fails_within is not None or args.join or args.resample
+    if args.max_gap is not None and not args.resample:
+        raise MfgError("--max-gap goes with --resample STEP.")
     if not asked:
         if args.rul_cap is not None:
             raise MfgError("--rul-cap needs --rul.")
@@ -316,7 +330,8 @@ def _history_training(args: argparse.Namespace, df, excluded: list[str]):
         df, report = join_table(df, table, args.entity, args.join_key, args.join)
     label = "rul" if args.rul else "fails_within" if args.fails_within is not None else "none"
     spec = HistorySpec(entity=args.entity, order=args.order, label=label, rul_cap=args.rul_cap,
-                       fails_within=args.fails_within, windows=args.windows, sizes=sizes)
+                       fails_within=args.fails_within, windows=args.windows, sizes=sizes, resample=args.resample,
+                       max_gap=DEFAULT_MAX_GAP if args.max_gap is None else args.max_gap)
     return prepare_training(df, spec, target=args.target, exclude=excluded), report
 
 

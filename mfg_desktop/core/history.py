@@ -14,6 +14,13 @@ it). Rows keep their place: features are computed on a sorted view and put back 
 
 An entity with fewer rows than a window is described with what it has (the window covers its
 rows so far); :func:`short_history_mask` says which rows were.
+
+Irregular timestamps can be put on a fixed step per entity first (``resample``, e.g. "10s",
+"1min"; :func:`resample_history`), before labels and windows, in training and in scoring alike.
+Each step's row holds what was logged in the step that ends at its time (numbers averaged, other
+columns the last value): only readings at or before a row's time, so resampling stays causal. The
+gap rule: a run of at most ``max_gap`` empty steps is forward-filled from the last reading; a
+longer gap is left missing (never partly invented) and its rows are flagged in ``resampled_gap``.
 """
 
 from __future__ import annotations
@@ -39,6 +46,8 @@ WINDOW_STATS = {"minimal": ("mean", "std", "slope"), "extended": ("mean", "std",
                 "none": ()}
 LAGS = {"minimal": (), "extended": (1, 2, 3), "none": ()}
 ORDER_ROWS, ORDER_NUMBER, ORDER_TIME = "rows", "number", "time"
+GAP_COLUMN = "resampled_gap"  # set by resample_history: the row lies in a gap too long to fill
+DEFAULT_MAX_GAP = 3
 _NUMBER_IN_NAME = re.compile(r"(\d+)")
 
 
@@ -61,6 +70,8 @@ class HistorySpec:
     sizes: tuple[int, ...] = DEFAULT_SIZES
     inputs: list[str] = field(default_factory=list)
     order_kind: str = ORDER_ROWS
+    resample: str | None = None  # a fixed step per entity ("10s", "1min", "1h"); None keeps the rows
+    max_gap: int = DEFAULT_MAX_GAP  # empty steps forward-filled; a longer gap stays missing, flagged
 
     def __post_init__(self) -> None:
         self.sizes = tuple(int(s) for s in self.sizes)
@@ -77,7 +88,8 @@ class HistorySpec:
     @property
     def context_columns(self) -> list[str]:
         """Columns that say where a row is (never model inputs by default)."""
-        return [c for c in (self.entity, self.order) if c] + ([SOURCE_FILE] if self.entity != SOURCE_FILE else [])
+        return [c for c in (self.entity, self.order) if c] + ([SOURCE_FILE] if self.entity != SOURCE_FILE else []) \
+            + ([GAP_COLUMN] if self.resample else [])
 
     def check(self) -> None:
         """The settings on their own (no data): raises :class:`MfgError` with what to change."""
@@ -94,6 +106,16 @@ class HistorySpec:
             raise MfgError("'Fails within N' needs N above 0.", hint="E.g. --fails-within 30.")
         if self.windows != "none" and (not self.sizes or any(s < 1 for s in self.sizes)):
             raise MfgError(f"Window sizes must be whole numbers of at least 1 (got {list(self.sizes)}).")
+        if self.resample is not None:
+            step = resample_step(self.resample)
+            if not self.order:
+                raise MfgError(f"Resampling to {self.resample} needs the order column that holds the timestamps.",
+                               hint="Name it (--order COL), or leave resampling off.")
+            if self.windows != "none" and any(s < step.total_seconds() for s in self.sizes):
+                raise MfgError(f"Windows of {', '.join(map(str, self.sizes))} seconds hold less than one "
+                               f"{self.resample} step.", hint="Use windows of at least one step.")
+        if int(self.max_gap) < 0:
+            raise MfgError(f"The longest gap to fill must be 0 or more steps (got {self.max_gap}).")
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -113,6 +135,8 @@ class HistorySpec:
                 sizes=tuple(int(s) for s in d.get("sizes", DEFAULT_SIZES)),
                 inputs=[str(c) for c in d.get("inputs", [])],
                 order_kind=str(d.get("order_kind", ORDER_ROWS)),
+                resample=None if d.get("resample") is None else str(d["resample"]),
+                max_gap=int(d.get("max_gap", DEFAULT_MAX_GAP)),
             )
         except (TypeError, ValueError) as exc:
             raise MfgError(f"The stored history settings are malformed ({exc}).") from exc
@@ -130,6 +154,8 @@ class HistorySpec:
         unit = "s" if self.order_kind == ORDER_TIME else " rows"
         parts.append(f"windows {self.windows}" + (f" ({', '.join(f'{s}{unit}' for s in self.sizes)})"
                                                   if self.windows != "none" else ""))
+        if self.resample:
+            parts.append(f"resampled to {self.resample} (gaps up to {self.max_gap} steps filled)")
         return ", ".join(parts)
 
 
@@ -358,6 +384,71 @@ def check_history(df: pd.DataFrame, spec: HistorySpec, scoring: bool = False) ->
 
 def _plain(v: Any) -> Any:
     return v.item() if isinstance(v, np.generic) else v
+
+
+# --------------------------------------------------------------------------------------------
+# resampling
+
+
+def resample_step(text: str) -> pd.Timedelta:
+    """The step of a resample setting ("10s", "1min", "2h"), refused with a message when it is none."""
+    try:
+        step = pd.Timedelta(str(text).strip())
+    except (ValueError, TypeError):
+        step = pd.NaT
+    if pd.isna(step) or step <= pd.Timedelta(0):
+        raise MfgError(f"{text!r} is not a time step to resample to.", hint='Give a step such as "10s", "1min" or "1h".')
+    return step
+
+
+def resample_history(df: pd.DataFrame, spec: HistorySpec) -> pd.DataFrame:
+    """``df`` on a fixed time step per entity (``spec.resample``); ``df`` itself when not asked.
+
+    Every entity gets one row per step from its first to its last reading (steps aligned to
+    midnight, so entities share a grid); a row at time t holds the readings in (t - step, t]:
+    numbers averaged, other columns their last value. Empty steps: a run of at most
+    ``spec.max_gap`` of them is forward-filled, a longer run is left missing and flagged in
+    :data:`GAP_COLUMN`. The order column then holds the step times (timestamps).
+    """
+    if not spec.resample:
+        return df
+    step = resample_step(spec.resample)
+    check_history(df, HistorySpec(entity=spec.entity, order=spec.order, windows="none"), scoring=True).raise_first()
+    order, kind = _order_values(df, spec)
+    if kind != ORDER_TIME:
+        raise DataError("Resampling needs timestamps in the order column; it holds numbers.", column=spec.order,
+                        hint="Resample by a timestamp column, or leave resampling off for a cycle counter.")
+    if GAP_COLUMN in df.columns:
+        raise DataError(f"The data already has a column {GAP_COLUMN!r}, which resampling adds.", column=GAP_COLUMN,
+                        hint="Rename that column.")
+    keys = _entity_keys(df, spec)
+    values = [c for c in df.columns if c not in (spec.entity, spec.order)]
+    numeric = [c for c in values if pd.api.types.is_numeric_dtype(df[c].dtype)
+               and not pd.api.types.is_bool_dtype(df[c].dtype)]
+    work = df[values].copy()
+    work["__key"], work["__time"], work["__n"] = keys, pd.to_datetime(order, unit="s"), 1
+    how = {c: ("mean" if c in numeric else "last") for c in values} | {"__n": "sum"}
+    binned = (work.groupby("__key", sort=False).resample(step, on="__time", label="right", closed="right")
+              .agg(how))
+    empty = binned["__n"].to_numpy() == 0
+    key_of_row = binned.index.get_level_values(0).to_numpy()
+    # length of the run of empty steps each empty step belongs to (per entity)
+    run_start = np.r_[True, (empty[1:] != empty[:-1]) | (key_of_row[1:] != key_of_row[:-1])]
+    run_id = np.cumsum(run_start) - 1
+    run_length = np.bincount(run_id)[run_id]
+    fill = empty & (run_length <= int(spec.max_gap))
+    gap = empty & ~fill
+    out = binned[values].copy()
+    filled = out.groupby(key_of_row, sort=False).ffill()
+    out.loc[fill, values] = filled.loc[fill, values]  # only the short gaps take the last reading
+    out = out.reset_index()
+    firsts = np.unique(keys, return_index=True)[1]
+    if spec.entity:
+        out.insert(0, spec.entity, df[spec.entity].to_numpy()[firsts][out["__key"].to_numpy()])
+    out[spec.order] = out["__time"]
+    out[GAP_COLUMN] = gap
+    columns = [c for c in df.columns] + [GAP_COLUMN]
+    return out[columns].reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -735,6 +826,7 @@ def prepare_training(df: pd.DataFrame, spec: HistorySpec, target: str | None = N
     """
     if spec.label != "none" and target is not None and target != spec.label_column:
         raise MfgError(f"Both a target ({target!r}) and a built label ({spec.label}) were asked for; give one.")
+    df = resample_history(df, spec)
     target = target or spec.label_column
     if target is None:
         raise MfgError("No target: name a target column, or build one (remaining life or fails within N).")
@@ -764,6 +856,7 @@ def history_frame(spec_dict: Mapping[str, Any], df: pd.DataFrame,
     if spec.entity == SOURCE_FILE and SOURCE_FILE not in df.columns and len(data_files) == 1:
         df = df.copy()
         df.insert(0, SOURCE_FILE, Path(data_files[0]).name)
+    df = resample_history(df, spec)
     features = build_features(df, spec, scoring=True)
     label = build_label(df, spec)
     if label is not None:

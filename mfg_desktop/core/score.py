@@ -50,7 +50,7 @@ from mfg_desktop.core.bundle import LoadedModel
 from mfg_desktop.core.decisions import format_threshold
 from mfg_desktop.core.errors import DataError, MfgError
 from mfg_desktop.core.formula import apply_derived
-from mfg_desktop.core.history import SOURCE_FILE, HistorySpec, build_features, feature_names
+from mfg_desktop.core.history import SOURCE_FILE, HistorySpec, build_features, feature_names, resample_history
 from mfg_desktop.core.ingest import (
     EXCEL_SUFFIXES,
     NULL_VALUES,
@@ -1637,6 +1637,8 @@ def score_history_file(
         if spec.entity == SOURCE_FILE and SOURCE_FILE not in frame.columns:
             frame.insert(0, SOURCE_FILE, path.name)  # one file, one history: as when several were loaded
         missing = [c for c in required_columns(loaded, spec) if c not in frame.columns]
+        if not missing:
+            frame = resample_history(frame, spec)  # a row per step, as in training
         if missing:
             raise DataError(f"missing required column(s) {', '.join(map(repr, missing))}.", file=path,
                             column=missing[0], hint="Score files exported like the ones the model was trained on.")
