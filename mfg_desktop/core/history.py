@@ -56,7 +56,7 @@ class HistorySpec:
     """What the rows are and what is built from them (all plain values, JSON-able).
 
     ``order`` None means the row order within each entity (each file) is the order.
-    ``sizes`` are rows, or seconds when the order column holds timestamps.
+    ``sizes`` are rows, or seconds when the order column holds timestamps, or steps once resampled.
     ``inputs`` are the columns windowed; :func:`default_inputs` fills them from a frame.
     ``order_kind`` is set by :func:`check_history` (rows / number / time).
     """
@@ -86,6 +86,12 @@ class HistorySpec:
         return None
 
     @property
+    def windows_in_seconds(self) -> bool:
+        """Window sizes are seconds for a timestamp order; rows otherwise, and steps once resampled
+        (a regular grid: W steps are W rows)."""
+        return self.order_kind == ORDER_TIME and not self.resample
+
+    @property
     def context_columns(self) -> list[str]:
         """Columns that say where a row is (never model inputs by default)."""
         return [c for c in (self.entity, self.order) if c] + ([SOURCE_FILE] if self.entity != SOURCE_FILE else []) \
@@ -107,13 +113,10 @@ class HistorySpec:
         if self.windows != "none" and (not self.sizes or any(s < 1 for s in self.sizes)):
             raise MfgError(f"Window sizes must be whole numbers of at least 1 (got {list(self.sizes)}).")
         if self.resample is not None:
-            step = resample_step(self.resample)
+            resample_step(self.resample)  # refuses a step that is none
             if not self.order:
                 raise MfgError(f"Resampling to {self.resample} needs the order column that holds the timestamps.",
                                hint="Name it (--order COL), or leave resampling off.")
-            if self.windows != "none" and any(s < step.total_seconds() for s in self.sizes):
-                raise MfgError(f"Windows of {', '.join(map(str, self.sizes))} seconds hold less than one "
-                               f"{self.resample} step.", hint="Use windows of at least one step.")
         if int(self.max_gap) < 0:
             raise MfgError(f"The longest gap to fill must be 0 or more steps (got {self.max_gap}).")
 
@@ -151,7 +154,7 @@ class HistorySpec:
             parts.append("label RUL" + (f" capped at {_number_text(self.rul_cap)}" if self.rul_cap else ""))
         elif self.label == "fails_within":
             parts.append(f"label fails within {_number_text(self.fails_within)}")
-        unit = "s" if self.order_kind == ORDER_TIME else " rows"
+        unit = "s" if self.windows_in_seconds else " rows"
         parts.append(f"windows {self.windows}" + (f" ({', '.join(f'{s}{unit}' for s in self.sizes)})"
                                                   if self.windows != "none" else ""))
         if self.resample:
@@ -357,7 +360,7 @@ def check_history(df: pd.DataFrame, spec: HistorySpec, scoring: bool = False) ->
                 hint="Sort the file by entity and order, or check the order column."))
     if result.errors:
         return result
-    if order is None or kind != ORDER_TIME:
+    if order is None or kind != ORDER_TIME or spec.resample:
         lengths = np.bincount(keys).astype(np.float64)
     else:
         frame = pd.DataFrame({"k": keys, "t": order})
@@ -366,7 +369,7 @@ def check_history(df: pd.DataFrame, spec: HistorySpec, scoring: bool = False) ->
     result.n_entities = int(keys.max()) + 1 if len(keys) else 0
     result.longest, result.shortest = float(lengths.max()), float(lengths.min())
     if spec.windows != "none" and spec.sizes:
-        unit = "seconds" if kind == ORDER_TIME else "rows"
+        unit = "seconds" if kind == ORDER_TIME and not spec.resample else "rows"
         too_long = [w for w in spec.sizes if w > result.longest]
         if too_long and not scoring:
             result.errors.append(DataError(
@@ -618,7 +621,7 @@ class EntityWindow(BaseIndexer):
 
 def feature_names(spec: HistorySpec) -> list[str]:
     """The window feature columns the spec adds, in order."""
-    unit = "s" if spec.order_kind == ORDER_TIME else ""
+    unit = "s" if spec.windows_in_seconds else ""
     names = []
     for col in spec.inputs:
         for lag in LAGS[spec.windows]:
@@ -652,7 +655,7 @@ def build_features(df: pd.DataFrame, spec: HistorySpec, scoring: bool = False) -
     starts = np.r_[0, np.flatnonzero(np.diff(sorted_keys)) + 1] if n else np.zeros(0, dtype=np.int64)
     start_of_row = np.repeat(starts, np.diff(np.r_[starts, n])) if n else np.zeros(0, dtype=np.int64)
     rows_seen_sorted = np.arange(n) - start_of_row + 1
-    time_windows = kind == ORDER_TIME
+    time_windows = kind == ORDER_TIME and not spec.resample  # resampled: one row per step, windows of rows
     t = (order[sort] - order[sort][start_of_row]) if time_windows else (rows_seen_sorted - 1).astype(np.float64)
 
     values = np.asfortranarray(df[spec.inputs].to_numpy(dtype=np.float64, na_value=np.nan)[sort]) \

@@ -1691,7 +1691,7 @@ def score_history_file(
     result.notes.append(f"{len(summary)} entit{'y' if len(summary) == 1 else 'ies'} ({spec.describe()}); "
                         f"per-entity summary -> {summary_file}")
     if n_short:
-        unit = "s" if spec.order_kind == "time" and not loaded.run.is_sequence else " rows"
+        unit = "s" if spec.windows_in_seconds and not loaded.run.is_sequence else " rows"
         result.notes.append(f"{n_short} entit{'y is' if n_short == 1 else 'ies are'} shorter than the {longest}{unit} "
                             f"window: scored with the rows they have, flagged in {SHORT_COLUMN}")
     result.seconds = time.perf_counter() - started

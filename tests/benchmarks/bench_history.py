@@ -61,7 +61,8 @@ def rmse(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def accuracy(path: Path, seeds: list[int], preset_name: str, sizes: tuple[int, ...], windows: str,
-             sequence_lengths: tuple[int, ...] = ()) -> None:
+             sequence_lengths: tuple[int, ...] = (), sequence_changes: dict | None = None,
+             sequence_windows: bool = False) -> None:
     from sklearn.ensemble import HistGradientBoostingRegressor
 
     raw = load_files([path]).frame
@@ -74,7 +75,8 @@ def accuracy(path: Path, seeds: list[int], preset_name: str, sizes: tuple[int, .
     recipe = propose_recipe(df, target, exclude=training.not_inputs)
     engine = df["col_1"].to_numpy()
     # the sequence network reads the raw sensors of the last W cycles: no window features
-    raw_spec = HistorySpec(entity="col_1", order="col_2", label="rul", rul_cap=RUL_CAP, windows="none")
+    raw_spec = HistorySpec(entity="col_1", order="col_2", label="rul", rul_cap=RUL_CAP,
+                           windows=windows if sequence_windows else "none", sizes=sizes)
     raw_training = prepare_training(raw, raw_spec)
     raw_df = raw_training.frame
     raw_recipe = propose_recipe(raw_df, target, exclude=raw_training.not_inputs)
@@ -106,7 +108,8 @@ def accuracy(path: Path, seeds: list[int], preset_name: str, sizes: tuple[int, .
         seq_values = []
         for length in sequence_lengths:
             t2 = time.perf_counter()
-            seq_run = train_run(raw_df, raw_recipe, split_spec, sequence_spec(preset(preset_name), length),
+            seq_spec = sequence_spec(preset(preset_name), length).with_changes(**(sequence_changes or {}))
+            seq_run = train_run(raw_df, raw_recipe, split_spec, seq_spec,
                                 seed=seed, model_choice="sequence", history_spec=raw_spec.to_dict())
             assert np.array_equal(seq_run.split_test, test), "the same test engines for every model"
             windows_all = seq_run.sequence_inputs(seq_run.fitted.transform(raw_df), raw_df)
@@ -220,13 +223,17 @@ def main() -> None:
     parser.add_argument("--skip-accuracy", action="store_true")
     parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--sequence-lengths", default="", help="also train the sequence network with these W")
+    parser.add_argument("--sequence-patience", type=int, help="its patience (default: the preset's)")
+    parser.add_argument("--sequence-windows", action="store_true",
+                        help="give the sequence network the window features too (default: raw sensors only)")
     args = parser.parse_args()
     if not args.skip_speed:
         speed(args.rows)
     if not args.skip_accuracy:
         accuracy(args.data, [int(s) for s in args.seeds.split(",")], args.preset,
                  tuple(int(s) for s in args.sizes.split(",")), args.windows,
-                 tuple(int(s) for s in args.sequence_lengths.split(",") if s))
+                 tuple(int(s) for s in args.sequence_lengths.split(",") if s),
+                 {"patience": args.sequence_patience} if args.sequence_patience else None, args.sequence_windows)
 
 
 if __name__ == "__main__":

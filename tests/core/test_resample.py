@@ -93,11 +93,13 @@ def test_training_and_scoring_resample_alike(tmp_path, capsys):
     data = tmp_path / "log.csv"
     irregular(8, 0).to_csv(data, index=False)
     training = prepare_training(pd.read_csv(data), spec(order="time", resample="1min", label="rul",
-                                                        windows="minimal", sizes=(300, 600)))
+                                                        windows="minimal", sizes=(5, 10)))
     assert GAP_COLUMN in training.not_inputs and training.frame[GAP_COLUMN].any()
+    # one row per step: windows count steps (rows), not seconds
+    assert "vibration mean10" in training.frame.columns and "vibration mean10s" not in training.frame.columns
     model = tmp_path / "m.mfgmodel"
     rc = cli.main(["train", str(data), "--entity", "machine", "--order", "time", "--rul", "--resample", "1min",
-                   "--max-gap", "2", "--window-sizes", "300,600", "--epochs", "2", "--preset", "fast",
+                   "--max-gap", "2", "--window-sizes", "5,10", "--epochs", "2", "--preset", "fast",
                    "--model", "network", "--out", str(model)])
     out = capsys.readouterr().out
     assert rc == 0, out
