@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from mfg_desktop import __version__, cli_cluster
 from mfg_desktop.core.errors import Cancelled, MfgError
+from mfg_desktop.core.i18n import tr
 
 if TYPE_CHECKING:  # pandas loads only when a command runs
     from mfg_desktop.core.ingest import ReadOptions
@@ -238,9 +239,9 @@ def _add_train_parser(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--class-weights", choices=("auto", "on", "off"), default="auto",
                        help="balance rare classes (auto: on when the rarest class is under 20%%)")
     train.add_argument("--model", choices=("auto", "network", "trees", "sequence"), default="auto",
-                       help="auto (default): train the network and LightGBM trees, keep the better on the "
-                       "validation rows; or only one of them; sequence (with --entity): a network that reads "
-                       "each row's last --sequence-length rows of its entity itself")
+                       help=tr("auto (default): train the network and LightGBM trees, keep the better on the "
+                               "validation rows; or only one of them; sequence (with --entity): a network that reads "
+                               "each row's last --sequence-length rows of its entity itself"))
     train.add_argument("--cost-fn", type=float, metavar="X",
                        help="cost of a missed defect (binary targets; with --cost-fp the threshold minimises "
                        "the cost on the validation rows, else it maximises F1)")
@@ -280,14 +281,15 @@ def _add_history_options(train: argparse.ArgumentParser) -> None:
     group.add_argument("--window-sizes", default=",".join(map(str, DEFAULT_SIZES)), metavar="W[,W...]",
                        help="window lengths in rows (seconds for a timestamp order; default: %(default)s)")
     group.add_argument("--resample", metavar="STEP",
-                       help="put irregular timestamps (the --order column) on a fixed step per entity first, "
-                       "e.g. 10s, 1min, 1h: a row per step holds the readings of the step ending there")
+                       help=tr("put irregular timestamps (the --order column) on a fixed step per entity first, "
+                               "e.g. 10s, 1min, 1h: a row per step holds the readings of the step ending there; "
+                               "window sizes then count steps"))
     group.add_argument("--max-gap", type=int, metavar="N",
-                       help="with --resample: a gap of up to N empty steps is forward-filled; a longer one is left "
-                       "missing and flagged in resampled_gap (default: 3)")
+                       help=tr("with --resample: a gap of up to N empty steps is forward-filled; a longer one is "
+                               "left missing and flagged in resampled_gap (default: 3)"))
     group.add_argument("--sequence-length", type=int, metavar="W",
-                       help="with --model sequence: the rows of its entity each row's prediction reads, "
-                       "itself and the W-1 before it (default: 30)")
+                       help=tr("with --model sequence: the rows of its entity each row's prediction reads, "
+                               "itself and the W-1 before it (default: 30)"))
 
 
 def _history_training(args: argparse.Namespace, df, excluded: list[str]):
@@ -305,7 +307,7 @@ def _history_training(args: argparse.Namespace, df, excluded: list[str]):
 
     asked = args.entity or args.order or args.rul or args.fails_within is not None or args.join or args.resample
     if args.max_gap is not None and not args.resample:
-        raise MfgError("--max-gap goes with --resample STEP.")
+        raise MfgError(tr("--max-gap goes with --resample STEP."))
     if not asked:
         if args.rul_cap is not None:
             raise MfgError("--rul-cap needs --rul.")
@@ -364,11 +366,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
     data = load_files(args.files, options)
     df = data.frame
     excluded = _split_names(args.exclude)
-    unknown = [c for c in excluded if c not in set(map(str, df.columns))]
-    if unknown:
-        raise MfgError(f"--exclude names a column that is not in the data: {unknown[0]!r}.", column=unknown[0])
     target = args.target
     history, joined = _history_training(args, df, excluded)
+    # checked after the join: a joined table's columns can be excluded too
+    unknown = [c for c in excluded if c not in set(map(str, (history.frame if history is not None else df).columns))]
+    if unknown:
+        raise MfgError(f"--exclude names a column that is not in the data: {unknown[0]!r}.", column=unknown[0])
     if history is not None:
         df, target = history.frame, history.target
         for line in joined.lines() if joined is not None else []:
@@ -399,10 +402,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
     spec = preset(args.preset)
     if args.model == "sequence":
         if history is None:
-            raise MfgError("--model sequence reads histories: give --entity COL (and --order COL).")
+            raise MfgError(tr("--model sequence reads histories: give --entity COL (and --order COL)."))
         spec = sequence_spec(spec, args.sequence_length)
     elif args.sequence_length is not None:
-        raise MfgError("--sequence-length goes with --model sequence.")
+        raise MfgError(tr("--sequence-length goes with --model sequence."))
     if args.epochs is not None:
         spec = spec.with_changes(epochs=args.epochs)
     class_weight = {"auto": "auto", "on": True, "off": False}[args.class_weights]

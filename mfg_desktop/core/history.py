@@ -36,6 +36,7 @@ import pandas as pd
 from pandas.api.indexers import BaseIndexer
 
 from mfg_desktop.core.errors import DataError, MfgError
+from mfg_desktop.core.i18n import tr
 
 LABELS = ("none", "rul", "fails_within")
 WINDOW_SETS = ("minimal", "extended", "none")
@@ -115,10 +116,10 @@ class HistorySpec:
         if self.resample is not None:
             resample_step(self.resample)  # refuses a step that is none
             if not self.order:
-                raise MfgError(f"Resampling to {self.resample} needs the order column that holds the timestamps.",
-                               hint="Name it (--order COL), or leave resampling off.")
+                raise MfgError(tr("Resampling to {step} needs the order column that holds the timestamps.",
+                                  step=self.resample), hint=tr("Name it (--order COL), or leave resampling off."))
         if int(self.max_gap) < 0:
-            raise MfgError(f"The longest gap to fill must be 0 or more steps (got {self.max_gap}).")
+            raise MfgError(tr("The longest gap to fill must be 0 or more steps (got {n}).", n=self.max_gap))
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -400,7 +401,8 @@ def resample_step(text: str) -> pd.Timedelta:
     except (ValueError, TypeError):
         step = pd.NaT
     if pd.isna(step) or step <= pd.Timedelta(0):
-        raise MfgError(f"{text!r} is not a time step to resample to.", hint='Give a step such as "10s", "1min" or "1h".')
+        raise MfgError(tr("{step} is not a time step to resample to.", step=repr(text)),
+                       hint=tr('Give a step such as "10s", "1min" or "1h".'))
     return step
 
 
@@ -419,11 +421,11 @@ def resample_history(df: pd.DataFrame, spec: HistorySpec) -> pd.DataFrame:
     check_history(df, HistorySpec(entity=spec.entity, order=spec.order, windows="none"), scoring=True).raise_first()
     order, kind = _order_values(df, spec)
     if kind != ORDER_TIME:
-        raise DataError("Resampling needs timestamps in the order column; it holds numbers.", column=spec.order,
-                        hint="Resample by a timestamp column, or leave resampling off for a cycle counter.")
+        raise DataError(tr("Resampling needs timestamps in the order column; it holds numbers."), column=spec.order,
+                        hint=tr("Resample by a timestamp column, or leave resampling off for a cycle counter."))
     if GAP_COLUMN in df.columns:
-        raise DataError(f"The data already has a column {GAP_COLUMN!r}, which resampling adds.", column=GAP_COLUMN,
-                        hint="Rename that column.")
+        raise DataError(tr("The data already has a column {column}, which resampling adds.", column=repr(GAP_COLUMN)),
+                        column=GAP_COLUMN, hint=tr("Rename that column."))
     keys = _entity_keys(df, spec)
     values = [c for c in df.columns if c not in (spec.entity, spec.order)]
     numeric = [c for c in values if pd.api.types.is_numeric_dtype(df[c].dtype)
@@ -771,9 +773,10 @@ def sequence_windows(x: np.ndarray, positions: np.ndarray) -> np.ndarray:
     n, length = positions.shape
     width = x.shape[1] + 1
     if n * length * width > MAX_SEQUENCE_VALUES:
-        raise MfgError(f"The sequence network's windows of {n:,} rows x {length} steps x {width} values would "
-                       f"need {n * length * width * 4 / 1e9:.1f} GB of memory.",
-                       hint="Use a shorter sequence, fewer inputs or rows, or the window-feature network.")
+        raise MfgError(tr("The sequence network's windows of {rows:,} rows x {steps} steps x {values} values would "
+                          "need {gb:.1f} GB of memory.", rows=n, steps=length, values=width,
+                          gb=n * length * width * 4 / 1e9),
+                       hint=tr("Use a shorter sequence, fewer inputs or rows, or the window-feature network."))
     out = np.zeros((n, length, width), dtype=np.float32)
     present = positions >= 0
     out[..., :-1] = np.where(present[..., None], x[np.clip(positions, 0, None)], 0.0)

@@ -41,6 +41,7 @@ from mfg_desktop.core.backend import describe_device, import_keras
 from mfg_desktop.core.decisions import Candidate, choose_model, make_candidate
 from mfg_desktop.core.errors import Cancelled, DataError, TrainingError
 from mfg_desktop.core.fingerprint import data_fingerprint, file_sha256, frame_fingerprint  # noqa: F401 - also known from here
+from mfg_desktop.core.i18n import tr
 from mfg_desktop.core.jobs import JobState, ensure_state
 from mfg_desktop.core.network import (
     NetworkSpec,
@@ -532,8 +533,8 @@ class TrainingRun:
         from mfg_desktop.core.history import HistorySpec, sequence_positions, sequence_windows
 
         if not self.history_spec:
-            raise TrainingError("The sequence network needs the history set-up (entity and order), which this "
-                                "run does not have.")
+            raise TrainingError(tr("The sequence network needs the history set-up (entity and order), which this "
+                                   "run does not have."))
         spec = HistorySpec.from_dict(self.history_spec)
         return sequence_windows(x, sequence_positions(frame, spec, self.network.sequence_length))
 
@@ -554,7 +555,7 @@ class TrainingRun:
                 raise TrainingError("This run has no network.")
             if self.is_sequence and np.ndim(x) == 2:
                 if frame is None:
-                    raise TrainingError("The sequence network scores rows from their histories; none were given.")
+                    raise TrainingError(tr("The sequence network scores rows from their histories; none were given."))
                 x = self.sequence_inputs(x, frame)
             raw = predict_outputs(self.model, x, self.task, batch_size)
         cand = self.candidates.get(which)
@@ -684,9 +685,9 @@ def train_run(
                             "not both zero.", hint="E.g. a missed defect costs 20, a false alarm 1.")
     if model_choice == SEQUENCE:
         if not history_spec:
-            raise TrainingError("The sequence network reads histories: say what the rows are first.",
-                                hint="Name the entity column (machine, unit, batch; --entity), and the order "
-                                "column if there is one (--order).")
+            raise TrainingError(tr("The sequence network reads histories: say what the rows are first."),
+                                hint=tr("Name the entity column (machine, unit, batch; --entity), and the order "
+                                        "column if there is one (--order)."))
         from mfg_desktop.core.network import sequence_spec
 
         net_spec = sequence_spec(net_spec)
