@@ -416,7 +416,7 @@ def load_model_file(path: str | Path) -> LoadedModel:
                 raise _refuse(f"The model file's weights ({len(weights):,} bytes) are far larger than its network "
                               f"of {n_params:,} parameters; it has been altered.", path,
                               "Use the file as saved by mfg_desktop.")
-            if spec.ensemble_size == 1 and spec.architecture == "dense":
+            if spec.ensemble_size == 1:
                 # NumPy inference from the stored arrays; Keras (TensorFlow) loads only if something else
                 # is asked of the model. Every array's shape is checked against the spec as it is read.
                 try:
@@ -425,7 +425,7 @@ def load_model_file(path: str | Path) -> LoadedModel:
                 except WeightsMismatch as exc:
                     raise _refuse(f"The model file's weights do not fit its network ({str(exc)[:300]}); "
                                   "it has been altered.", path, "Use the file as saved by mfg_desktop.") from exc
-            else:  # the ensemble's and the sequence network's layers have no NumPy twin: Keras reads them
+            else:  # the ensemble's layers have no NumPy twin: Keras reads them
                 model = _keras_network(spec, n_features, task, n_outputs, int(net.get("seed", 0)), weights, path)
         trees = None
         if TREES_MEMBER in members:

@@ -3,6 +3,11 @@ like the dense network, scored from new history files, causal."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -95,6 +100,22 @@ def test_trained_saved_and_scored_causally(tmp_path):
     frame = training.frame
     before = run.predict_matrix(run.fitted.transform(frame), frame=frame)
     np.testing.assert_allclose(loaded.predict_outputs(frame), before, rtol=1e-5, atol=1e-4)
+    # scored by the NumPy forward pass, which agrees with the Keras model it was saved from
+    saved = loaded.run.model
+    assert type(saved).__name__ == "SavedNetwork"
+    windows = run.sequence_inputs(run.fitted.transform(frame), frame)
+    keras_out = np.asarray(saved.keras_model()(windows, training=False), dtype=np.float64)
+    np.testing.assert_allclose(saved.predict_numpy(windows), keras_out, rtol=1e-5, atol=1e-4)
+    frame.to_csv(tmp_path / "new.csv", index=False)
+    # ... without TensorFlow: predict stays fast
+    code = ("import sys; from mfg_desktop.core.bundle import load_model_file; import pandas as pd; "
+            f"m = load_model_file({str(path)!r}); from mfg_desktop.core.history import history_frame; "
+            f"df = history_frame(m.run.history_spec, pd.read_csv({str(tmp_path / 'new.csv')!r})); "
+            "print(float(m.predict_outputs(df).sum())); assert 'tensorflow' not in sys.modules")
+    done = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    assert done.returncode == 0, done.stderr
+    assert float(done.stdout) == pytest.approx(float(before.sum()), rel=1e-5)
 
     # a row's prediction comes from its own past: change every later row of unit 3, nothing earlier moves
     unit3 = frame["unit"] == 3
