@@ -45,7 +45,7 @@ def test_sequence_model_trains_saves_and_scores_a_short_engine(tmp_path, capsys)
 
 
 def test_sequence_options_need_histories(tmp_path, capsys):
-    rc, _, err = run(["train", CMAPSS, "--target", "col_5", "--model", "sequence", "--out", tmp_path / "m"], capsys)
+    rc, _, err = run(["train", CMAPSS, "--target", "col_7", "--model", "sequence", "--out", tmp_path / "m"], capsys)
     assert rc == 2 and "--model sequence reads histories: give --entity COL (and --order COL)." in err
     rc, _, err = run(["train", CMAPSS, "--entity", "col_1", "--rul", "--sequence-length", "10", "--out",
                       tmp_path / "m"], capsys)
