@@ -289,7 +289,7 @@ def _add_history_options(train: argparse.ArgumentParser) -> None:
                                "left missing and flagged in resampled_gap (default: 3)"))
     group.add_argument("--sequence-length", type=int, metavar="W",
                        help=tr("with --model sequence: the rows of its entity each row's prediction reads, "
-                               "itself and the W-1 before it (default: 30)"))
+                               "itself and the W-1 before it (default: 50)"))
 
 
 def _history_training(args: argparse.Namespace, df, excluded: list[str]):
