@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from mfg_desktop.core.bundle import load_model_file, save_model_file
-from mfg_desktop.core.errors import MfgError, TrainingError
+from mfg_desktop.core.errors import DataError, MfgError, TrainingError
 from mfg_desktop.core.history import HistorySpec, prepare_training, sequence_positions, sequence_windows
 from mfg_desktop.core.jobs import JobState
 from mfg_desktop.core.network import NetworkSpec, planned_parameters, preset, sequence_spec
@@ -129,6 +129,15 @@ def test_trained_saved_and_scored_causally(tmp_path):
     assert not np.allclose(after[future.to_numpy()], before[future.to_numpy()])
     others = (~unit3).to_numpy()
     np.testing.assert_array_equal(after[others], loaded.predict_outputs(frame)[others])
+
+    # importance shuffles a column within whole histories; one row alone cannot be explained
+    from mfg_desktop.core.explain import contributions, permutation_importance
+
+    test = frame.iloc[run.split_test]
+    imp = permutation_importance(loaded.run, test, test["RUL"].to_numpy(), n_repeats=2, n_jobs=1)
+    assert imp.n_rows == len(test) and np.isfinite(imp.mean).all() and imp.columns[0] == "wear"
+    with pytest.raises(DataError, match="one row cannot be explained on its own"):
+        contributions(loaded.run, test.iloc[:1])
 
 
 def test_the_sequence_network_needs_histories_and_stops_on_cancel():
