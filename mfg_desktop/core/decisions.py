@@ -330,7 +330,9 @@ def models_summary(run: Any) -> list[str]:
     candidates: dict[str, Candidate] = getattr(run, "candidates", {}) or {}
     asked = getattr(run, "model_choice", "network")
     how = "chosen by Auto on the validation rows" if asked == "auto" else "asked for"
-    lines = [f"model: {MODEL_TEXT.get(chosen, chosen)} ({how})"]
+    kept = "sequence network" if chosen == "network" and getattr(run, "is_sequence", False) else \
+        MODEL_TEXT.get(chosen, chosen)
+    lines = [f"model: {kept} ({how})"]
     if getattr(run, "choice_reason", ""):
         lines.append(f"  why: {run.choice_reason}")
     for name in sorted(candidates, key=lambda n: n != chosen):

@@ -25,6 +25,7 @@ def test_sequence_model_trains_saves_and_scores_a_short_engine(tmp_path, capsys)
                         "--preset", "fast", "--out", model], capsys)
     assert rc == 0, out + err
     assert "model sequence, up to 2 epochs" in out and "epoch 2/2" in out
+    assert "model: sequence network (asked for)" in out
     inputs = out.split("inputs (")[1].split("\n")[0].split("): ")[1].split(", ")
     assert not {"col_1", "col_2"} & set(inputs)  # the engine and the cycle are no inputs
     loaded = load_model_file(model)
