@@ -21,6 +21,10 @@ Each step's row holds what was logged in the step that ends at its time (numbers
 columns the last value): only readings at or before a row's time, so resampling stays causal. The
 gap rule: a run of at most ``max_gap`` empty steps is forward-filled from the last reading; a
 longer gap is left missing (never partly invented) and its rows are flagged in ``resampled_gap``.
+
+The sequence network (``network.SEQUENCE``) reads no window features but each row's last W rows of
+its entity: :func:`sequence_positions` says which rows (earlier ones of the same entity only,
+padding before its first row), :func:`sequence_windows` gathers their recipe features.
 """
 
 from __future__ import annotations
