@@ -262,9 +262,10 @@ def _add_train_parser(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--seed", type=int, default=0, help=tr("random seed for split and training (default: 0)"))
     train.add_argument("--class-weights", choices=("auto", "on", "off"), default="auto",
                        help=tr("balance rare classes (auto: on when the rarest class is under 20%%)"))
-    train.add_argument("--model", choices=("auto", "network", "trees"), default="auto",
+    train.add_argument("--model", choices=("auto", "network", "trees", "sequence"), default="auto",
                        help=tr("auto (default): train the network and LightGBM trees, keep the better on the "
-                               "validation rows; or only one of them"))
+                               "validation rows; or only one of them; sequence (with --entity): a network that reads "
+                               "each row's last --sequence-length rows of its entity itself"))
     train.add_argument("--cost-fn", type=float, metavar="X",
                        help=tr("cost of a missed defect (binary targets; with --cost-fp the threshold minimises "
                                "the cost on the validation rows, else it maximises F1)"))
@@ -305,16 +306,34 @@ def _add_history_options(train: argparse.ArgumentParser) -> None:
                                "since the start; extended adds min, max and lags 1-3)"))
     group.add_argument("--window-sizes", default=",".join(map(str, DEFAULT_SIZES)), metavar="W[,W...]",
                        help=tr("window lengths in rows (seconds for a timestamp order; default: %(default)s)"))
+    group.add_argument("--resample", metavar="STEP",
+                       help=tr("put irregular timestamps (the --order column) on a fixed step per entity first, "
+                               "e.g. 10s, 1min, 1h: a row per step holds the readings of the step ending there; "
+                               "window sizes then count steps"))
+    group.add_argument("--max-gap", type=int, metavar="N",
+                       help=tr("with --resample: a gap of up to N empty steps is forward-filled; a longer one is "
+                               "left missing and flagged in resampled_gap (default: 3)"))
+    group.add_argument("--sequence-length", type=int, metavar="W",
+                       help=tr("with --model sequence: the rows of its entity each row's prediction reads, "
+                               "itself and the W-1 before it (default: 50)"))
 
 
 def _history_training(args: argparse.Namespace, df, excluded: list[str]):
     """The history set-up the train options ask for, or None: (training, join report)."""
     from pathlib import Path
 
-    from mfg_desktop.core.history import SOURCE_FILE, HistorySpec, join_table, prepare_training
+    from mfg_desktop.core.history import (
+        DEFAULT_MAX_GAP,
+        SOURCE_FILE,
+        HistorySpec,
+        join_table,
+        prepare_training,
+    )
     from mfg_desktop.core.ingest import load_files
 
-    asked = args.entity or args.order or args.rul or args.fails_within is not None or args.join
+    asked = args.entity or args.order or args.rul or args.fails_within is not None or args.join or args.resample
+    if args.max_gap is not None and not args.resample:
+        raise MfgError(tr("--max-gap goes with --resample STEP."))
     if args.rul_cap is not None and not args.rul:
         raise MfgError(tr("--rul-cap needs --rul."))
     if not asked:
@@ -338,7 +357,8 @@ def _history_training(args: argparse.Namespace, df, excluded: list[str]):
         df, report = join_table(df, table, args.entity, args.join_key, args.join)
     label = "rul" if args.rul else "fails_within" if args.fails_within is not None else "none"
     spec = HistorySpec(entity=args.entity, order=args.order, label=label, rul_cap=args.rul_cap,
-                       fails_within=args.fails_within, windows=args.windows, sizes=sizes)
+                       fails_within=args.fails_within, windows=args.windows, sizes=sizes, resample=args.resample,
+                       max_gap=DEFAULT_MAX_GAP if args.max_gap is None else args.max_gap)
     return prepare_training(df, spec, target=args.target, exclude=excluded), report
 
 
@@ -357,7 +377,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from mfg_desktop.core.formula import apply_derived, parse_derived_list
     from mfg_desktop.core.ingest import load_files
     from mfg_desktop.core.jobs import JobState
-    from mfg_desktop.core.network import preset
+    from mfg_desktop.core.network import preset, sequence_spec
     from mfg_desktop.core.profile import analyze_target
     from mfg_desktop.core.recipe import propose_recipe
     from mfg_desktop.core.split import SplitSpec
@@ -372,12 +392,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
     data = load_files(args.files, options)
     df = data.frame
     excluded = _split_names(args.exclude)
-    unknown = [c for c in excluded if c not in set(map(str, df.columns))]
-    if unknown:
-        raise MfgError(tr("--exclude names a column that is not in the data: {column!r}.", column=unknown[0]),
-                       column=unknown[0])
     target = args.target
     history, joined = _history_training(args, df, excluded)
+    # checked after the join: a joined table's columns can be excluded too
+    unknown = [c for c in excluded if c not in set(map(str, (history.frame if history is not None else df).columns))]
+    if unknown:
+        raise MfgError(f"--exclude names a column that is not in the data: {unknown[0]!r}.", column=unknown[0])
     if history is not None:
         df, target = history.frame, history.target
         for line in joined.lines() if joined is not None else []:
@@ -407,6 +427,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
     split_text = args.split if args.split is not None or history is None else history.split_text
     split = SplitSpec.parse(split_text or "random", seed=args.seed)
     spec = preset(args.preset)
+    if args.model == "sequence":
+        if history is None:
+            raise MfgError(tr("--model sequence reads histories: give --entity COL (and --order COL)."))
+        spec = sequence_spec(spec, args.sequence_length)
+    elif args.sequence_length is not None:
+        raise MfgError(tr("--sequence-length goes with --model sequence."))
     if args.epochs is not None:
         spec = spec.with_changes(epochs=args.epochs)
     class_weight = {"auto": "auto", "on": True, "off": False}[args.class_weights]
@@ -448,7 +474,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
         options = {"model_choice": args.model, "tree_spec": tree_preset(args.preset), "cost_fn": args.cost_fn,
-                   "cost_fp": args.cost_fp}
+                   "cost_fp": args.cost_fp,
+                   "history_spec": history.spec.to_dict() if history is not None else None}
         run = cli_cluster.train(args, df, recipe, split, spec, class_weight, state, print_epoch, options) or \
             train_run(df, recipe, split, spec, seed=args.seed, class_weight=class_weight, state=state,
                       data_files=args.files, printer=print_epoch, test_baselines=True,

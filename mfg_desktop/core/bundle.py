@@ -215,7 +215,7 @@ class LoadedModel:
     def predict_outputs(self, df: pd.DataFrame) -> np.ndarray:
         """(n, n_classes) probabilities (binary: [negative, positive]) or (n,) regression values,
         from the chosen model, calibrated where training found that it helps."""
-        return self.run.predict_matrix(self.fitted.transform(df))
+        return self.run.predict_matrix(self.fitted.transform(df), frame=df)
 
     def predict_frame(self, df: pd.DataFrame) -> pd.DataFrame:
         """One row per input row: ``prediction`` and, for classification, ``p(<class>)`` per class.

@@ -382,7 +382,9 @@ def models_summary(run: Any) -> list[str]:
     candidates: dict[str, Candidate] = getattr(run, "candidates", {}) or {}
     asked = getattr(run, "model_choice", "network")
     how = tr("chosen by Auto on the validation rows") if asked == "auto" else tr("asked for")
-    lines = [tr("model: {model} ({how})", model=tr(MODEL_TEXT.get(chosen, chosen)), how=how)]
+    kept = tr("sequence network") if chosen == "network" and getattr(run, "is_sequence", False) else \
+        tr(MODEL_TEXT.get(chosen, chosen))
+    lines = [tr("model: {model} ({how})", model=kept, how=how)]
     if getattr(run, "choice_reason", ""):
         lines.append("  " + tr("why: {reason}", reason=run.choice_reason))
     for name in sorted(candidates, key=lambda n: n != chosen):

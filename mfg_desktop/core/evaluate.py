@@ -523,7 +523,7 @@ def _evaluate(
     y_series = _labelled_target(run, frame, tr("data"))
     y = _encode(run, y_series)
     x = run.fitted.transform(frame)
-    outputs = run.predict_matrix(x)
+    outputs = run.predict_matrix(x, frame=frame)  # a sequence network reads the rows' histories
     threshold = (0.5 if run.threshold is None else float(run.threshold)) if task == BINARY else None
     notes: list[str] = []
     if getattr(run, "cancelled", False):
@@ -552,13 +552,13 @@ def _evaluate(
     if task == BINARY and valid_rows is not None and len(valid_rows):
         vframe = df.iloc[np.asarray(valid_rows, dtype=np.int64)]
         valid_y = run.fitted.encode_target(vframe)
-        valid_p = run.predict_matrix(run.fitted.transform(vframe))[:, 1]
+        valid_p = run.predict_matrix(run.fitted.transform(vframe), frame=vframe)[:, 1]
 
     # The other trained model (Auto keeps both), on the same rows, at its own validated threshold
     # and, for a yes/no target, also at 0.5 (labelled) so every decision rule is visible.
     models: dict[str, dict[str, Any]] = {}
     for name in run.trained_models():
-        out = outputs if name == run.chosen else run.predict_matrix(x, which=name)
+        out = outputs if name == run.chosen else run.predict_matrix(x, which=name, frame=frame)
         t = run.threshold_of(name)
         entry: dict[str, Any] = {"label": MODEL_LABEL.get(name, name), "chosen": name == run.chosen,
                                  "threshold": t, "rows": "test" if source == "test" else "all labelled"}

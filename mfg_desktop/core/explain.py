@@ -68,12 +68,21 @@ def score_outputs(task: str, y: np.ndarray, outputs: np.ndarray) -> float:
 
 def model_outputs(run: Any, frame: pd.DataFrame) -> np.ndarray:
     """Probabilities (n, n_classes) or regression values (n,) for raw rows, through the fitted recipe."""
-    return run.predict_matrix(run.fitted.transform(frame))
+    return run.predict_matrix(run.fitted.transform(frame), frame=frame)
 
 
 def explained_columns(run: Any) -> list[str]:
     """The raw columns a user gave the model (derived columns are explained through their inputs)."""
     return list(run.fitted.required_columns())
+
+
+def history_columns(run: Any) -> list[str]:
+    """A sequence network's entity and order columns: its windows are built from them (none for
+    other models, which read each row on its own)."""
+    if not getattr(run, "is_sequence", False):
+        return []
+    spec = getattr(run, "history_spec", None) or {}
+    return [c for c in (spec.get("entity"), spec.get("order")) if c]
 
 
 def uses_pca(run: Any) -> bool:
@@ -163,8 +172,10 @@ def permutation_importance(
     if len(frame) != len(y):
         raise ValueError("frame and y have different lengths")
     columns = explained_columns(run)
-    pick = _subsample(y, max_rows, task, seed)
-    rows = frame.iloc[pick][columns].reset_index(drop=True)
+    # a sequence network reads each row's window of earlier rows: whole histories, no subsample
+    context = [c for c in history_columns(run) if c in frame.columns and c not in columns]
+    pick = np.arange(len(y)) if context else _subsample(y, max_rows, task, seed)
+    rows = frame.iloc[pick][columns + context].reset_index(drop=True)
     y_sub = y[pick]
     metric = MAIN_METRIC[task]
     base = score_outputs(task, y_sub, model_outputs(run, rows))
@@ -195,8 +206,11 @@ def permutation_importance(
             rng = np.random.default_rng([seed, index, r])
             shuffled.append(rows[column].iloc[rng.permutation(len(rows))])
         stacked[column] = pd.concat(shuffled, ignore_index=True)
-        out = model_outputs(run, stacked)
         n = len(rows)
+        if context:  # each repeat is the same histories again: scored one at a time
+            out = np.concatenate([model_outputs(run, stacked.iloc[r * n:(r + 1) * n]) for r in range(n_repeats)])
+        else:
+            out = model_outputs(run, stacked)
         scores = np.array([score_outputs(task, y_sub, out[r * n:(r + 1) * n]) for r in range(n_repeats)])
         with lock:
             done[0] += 1
@@ -312,6 +326,10 @@ def contributions(
     the model predicts for this row), and the value for regression. All variants go through the
     model in one call.
     """
+    if history_columns(run):
+        raise DataError(tr("The sequence network's prediction for a row reads its whole window of earlier rows, "
+                           "so one row cannot be explained on its own."),
+                        hint=tr("Use the permutation importance of the columns instead."))
     if isinstance(row, pd.Series):
         row = row.to_frame().T
     if len(row) != 1:

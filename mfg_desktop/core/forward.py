@@ -7,6 +7,11 @@ needs neither Keras nor TensorFlow: :class:`SavedNetwork` reads the arrays with 
 shape against the spec, and computes the same layers with NumPy in float32 like Keras (the two
 agree to about 1e-6, which ``tests/core/test_forward.py`` checks).
 
+The sequence network (``architecture="sequence"``) is computed the same way: causal 1-D
+convolutions as ``kernel_size`` shifted matrix products, then Keras' GRU (reset gate after the
+recurrent product, gates in Keras' order z, r, h) step by step over the window, a step whose
+presence channel is 0 leaving the state as it was (Keras' masking).
+
 Anything else asked of the model (its Keras layers for the report's architecture table, its
 weights to save it again, gradients) builds the Keras model on first use and delegates to it.
 """
@@ -51,7 +56,15 @@ def _expected_layers(spec: NetworkSpec, n_features: int, task: str, n_outputs: i
     """Every weighted layer ``build_model`` makes for ``spec``, with the shapes of its arrays in order."""
     layers: list[_Expected] = []
     width = n_features
-    if spec.numeric_encoding == "ple":
+    if spec.architecture == "sequence":
+        width = n_features + 1  # the presence channel
+        for i in range(int(spec.conv_layers)):
+            layers.append(_Expected(f"conv_{i}", ((spec.kernel_size, width, spec.conv_filters), (spec.conv_filters,))))
+            width = spec.conv_filters
+        g = int(spec.gru_units)
+        layers.append(_Expected("gru_cell", ((width, 3 * g), (g, 3 * g), (2, 3 * g))))
+        width = g
+    elif spec.numeric_encoding == "ple":
         t, d = spec.n_bins, spec.embedding_dim
         layers.append(_Expected("ple", ((n_features, t), (n_features, t))))
         layers.append(_Expected("feature_embedding", ((n_features, t, d), (n_features, d))))
@@ -87,9 +100,13 @@ def read_weights(data: bytes, spec: NetworkSpec, n_features: int, task: str, n_o
                 raise WeightsMismatch(tr("the weights file has no layers"))
             by_name: dict[str, Any] = {}
             for key in groups:
-                vars_group = groups[key].get("vars") if isinstance(groups[key], h5py.Group) else None
-                if isinstance(vars_group, h5py.Group):
-                    by_name[str(vars_group.attrs.get("name", key))] = vars_group
+                layer_group = groups[key] if isinstance(groups[key], h5py.Group) else None
+                # a recurrent layer keeps its weights in its cell ("gru" -> "gru_cell")
+                cell = layer_group.get("cell") if layer_group is not None else None
+                for holder in (layer_group, cell if isinstance(cell, h5py.Group) else None):
+                    vars_group = holder.get("vars") if holder is not None else None
+                    if isinstance(vars_group, h5py.Group):
+                        by_name[str(vars_group.attrs.get("name", key))] = vars_group
             out: dict[str, list[np.ndarray]] = {}
             for layer in expected:
                 group = by_name.get(layer.layer)
@@ -131,6 +148,10 @@ def _activation(name: str, x: np.ndarray) -> np.ndarray:
 
         return 0.5 * x * (1.0 + erf(x / math.sqrt(2.0)))
     raise WeightsMismatch(tr("activation {name} has no NumPy form", name=repr(name)))
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))  # the logistic function, without overflow
 
 
 @lru_cache(maxsize=1)
@@ -212,7 +233,11 @@ class SavedNetwork:
         in blocks of ``ROWS_PER_BLOCK`` rows on one BLAS thread (see ``_single_blas_thread``).
         """
         x = np.asarray(x, dtype=np.float32)
-        if x.ndim != 2 or x.shape[1] != self.n_features:
+        if self.spec.architecture == "sequence":
+            expected = (int(self.spec.sequence_length), self.n_features + 1)
+            if x.ndim != 3 or x.shape[1:] != expected:
+                raise ValueError(f"expected windows of shape (rows, {expected[0]}, {expected[1]}), got {x.shape}")
+        elif x.ndim != 2 or x.shape[1] != self.n_features:
             raise ValueError(f"expected {self.n_features} input columns, got shape {x.shape}")
         out = np.empty((len(x), self.n_outputs), dtype=np.float32)
         with _single_blas_thread():
@@ -225,7 +250,9 @@ class SavedNetwork:
         spec = self.spec
         h = x / np.sqrt(1.0 + np.square(x / 3.0)) if spec.smooth_clip else x
         first = 0
-        if spec.numeric_encoding == "ple":
+        if spec.architecture == "sequence":
+            h = self._sequence_features(h, x[:, :, -1] > 0.5)
+        elif spec.numeric_encoding == "ple":
             n_rows, n_features = h.shape
             lower, inv_width = w["ple"]
             kernel, bias = w["feature_embedding"]
@@ -262,6 +289,32 @@ class SavedNetwork:
         np.exp(z, out=z)
         z /= z.sum(axis=1, keepdims=True)
         return z
+
+    def _sequence_features(self, h: np.ndarray, present: np.ndarray) -> np.ndarray:
+        """The convolutions and the GRU's last state for windows ``h`` (rows, W, channels)."""
+        n, steps, _ = h.shape
+        for i in range(int(self.spec.conv_layers)):
+            kernel, bias = self.weights[f"conv_{i}"]
+            k = kernel.shape[0]
+            padded = np.concatenate([np.zeros((n, k - 1, h.shape[2]), dtype=np.float32), h], axis=1)
+            z = np.zeros((n, steps, kernel.shape[2]), dtype=np.float32)
+            for j in range(k):  # causal: output step t reads input steps t-k+1 .. t
+                z += padded[:, j:j + steps, :] @ kernel[j]
+            z += bias
+            h = _activation(self.spec.activation, z)
+        kernel, recurrent, bias = self.weights["gru_cell"]
+        g = recurrent.shape[0]
+        from_inputs = h @ kernel + bias[0]  # (rows, W, 3g), all steps at once
+        state = np.zeros((n, g), dtype=np.float32)
+        for t in range(steps):
+            xz, xr, xh = np.split(from_inputs[:, t, :], 3, axis=1)
+            rz, rr, rh = np.split(state @ recurrent + bias[1], 3, axis=1)
+            update = _sigmoid(xz + rz)
+            reset = _sigmoid(xr + rr)
+            candidate = np.tanh(xh + reset * rh)
+            new = update * state + (1.0 - update) * candidate
+            state = np.where(present[:, t:t + 1], new, state)  # padding: the state passes unchanged
+        return state
 
     def _finish_dense(self, z: np.ndarray, i: int) -> np.ndarray:
         """Bias, batch norm and activation of hidden layer ``i`` on its matrix product ``z`` (in place)."""

@@ -14,6 +14,17 @@ it). Rows keep their place: features are computed on a sorted view and put back 
 
 An entity with fewer rows than a window is described with what it has (the window covers its
 rows so far); :func:`short_history_mask` says which rows were.
+
+Irregular timestamps can be put on a fixed step per entity first (``resample``, e.g. "10s",
+"1min"; :func:`resample_history`), before labels and windows, in training and in scoring alike.
+Each step's row holds what was logged in the step that ends at its time (numbers averaged, other
+columns the last value): only readings at or before a row's time, so resampling stays causal. The
+gap rule: a run of at most ``max_gap`` empty steps is forward-filled from the last reading; a
+longer gap is left missing (never partly invented) and its rows are flagged in ``resampled_gap``.
+
+The sequence network (``network.SEQUENCE``) reads no window features but each row's last W rows of
+its entity: :func:`sequence_positions` says which rows (earlier ones of the same entity only,
+padding before its first row), :func:`sequence_windows` gathers their recipe features.
 """
 
 from __future__ import annotations
@@ -41,6 +52,8 @@ WINDOW_STATS = {"minimal": ("mean", "std", "slope"), "extended": ("mean", "std",
                 "none": ()}
 LAGS = {"minimal": (), "extended": (1, 2, 3), "none": ()}
 ORDER_ROWS, ORDER_NUMBER, ORDER_TIME = "rows", "number", "time"
+GAP_COLUMN = "resampled_gap"  # set by resample_history: the row lies in a gap too long to fill
+DEFAULT_MAX_GAP = 3
 _NUMBER_IN_NAME = re.compile(r"(\d+)")
 
 
@@ -49,7 +62,7 @@ class HistorySpec:
     """What the rows are and what is built from them (all plain values, JSON-able).
 
     ``order`` None means the row order within each entity (each file) is the order.
-    ``sizes`` are rows, or seconds when the order column holds timestamps.
+    ``sizes`` are rows, or seconds when the order column holds timestamps, or steps once resampled.
     ``inputs`` are the columns windowed; :func:`default_inputs` fills them from a frame.
     ``order_kind`` is set by :func:`check_history` (rows / number / time).
     """
@@ -63,6 +76,8 @@ class HistorySpec:
     sizes: tuple[int, ...] = DEFAULT_SIZES
     inputs: list[str] = field(default_factory=list)
     order_kind: str = ORDER_ROWS
+    resample: str | None = None  # a fixed step per entity ("10s", "1min", "1h"); None keeps the rows
+    max_gap: int = DEFAULT_MAX_GAP  # empty steps forward-filled; a longer gap stays missing, flagged
 
     def __post_init__(self) -> None:
         self.sizes = tuple(int(s) for s in self.sizes)
@@ -77,9 +92,16 @@ class HistorySpec:
         return None
 
     @property
+    def windows_in_seconds(self) -> bool:
+        """Window sizes are seconds for a timestamp order; rows otherwise, and steps once resampled
+        (a regular grid: W steps are W rows)."""
+        return self.order_kind == ORDER_TIME and not self.resample
+
+    @property
     def context_columns(self) -> list[str]:
         """Columns that say where a row is (never model inputs by default)."""
-        return [c for c in (self.entity, self.order) if c] + ([SOURCE_FILE] if self.entity != SOURCE_FILE else [])
+        return [c for c in (self.entity, self.order) if c] + ([SOURCE_FILE] if self.entity != SOURCE_FILE else []) \
+            + ([GAP_COLUMN] if self.resample else [])
 
     def check(self) -> None:
         """The settings on their own (no data): raises :class:`MfgError` with what to change."""
@@ -96,6 +118,13 @@ class HistorySpec:
             raise MfgError("'Fails within N' needs N above 0.", hint="E.g. --fails-within 30.")
         if self.windows != "none" and (not self.sizes or any(s < 1 for s in self.sizes)):
             raise MfgError(tr("Window sizes must be whole numbers of at least 1 (got {sizes}).", sizes=list(self.sizes)))
+        if self.resample is not None:
+            resample_step(self.resample)  # refuses a step that is none
+            if not self.order:
+                raise MfgError(tr("Resampling to {step} needs the order column that holds the timestamps.",
+                                  step=self.resample), hint=tr("Name it (--order COL), or leave resampling off."))
+        if int(self.max_gap) < 0:
+            raise MfgError(tr("The longest gap to fill must be 0 or more steps (got {n}).", n=self.max_gap))
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -115,6 +144,8 @@ class HistorySpec:
                 sizes=tuple(int(s) for s in d.get("sizes", DEFAULT_SIZES)),
                 inputs=[str(c) for c in d.get("inputs", [])],
                 order_kind=str(d.get("order_kind", ORDER_ROWS)),
+                resample=None if d.get("resample") is None else str(d["resample"]),
+                max_gap=int(d.get("max_gap", DEFAULT_MAX_GAP)),
             )
         except (TypeError, ValueError) as exc:
             raise MfgError(tr("The stored history settings are malformed ({reason}).", reason=exc)) from exc
@@ -130,10 +161,11 @@ class HistorySpec:
                          else tr("label RUL"))
         elif self.label == "fails_within":
             parts.append(tr("label fails within {n}", n=_number_text(self.fails_within)))
-        sizes = ", ".join(tr("{n}s", n=s) if self.order_kind == ORDER_TIME else tr("{n} rows", n=s)
-                          for s in self.sizes)
+        sizes = ", ".join(tr("{n}s", n=s) if self.windows_in_seconds else tr("{n} rows", n=s) for s in self.sizes)
         parts.append(tr("windows {set} ({sizes})", set=tr(self.windows), sizes=sizes) if self.windows != "none"
                      else tr("windows none"))
+        if self.resample:
+            parts.append(tr("resampled to {step} (gaps up to {n} steps filled)", step=self.resample, n=self.max_gap))
         return tr(", ").join(parts)
 
 
@@ -338,7 +370,7 @@ def check_history(df: pd.DataFrame, spec: HistorySpec, scoring: bool = False) ->
                 hint=tr("Sort the file by entity and order, or check the order column.")))
     if result.errors:
         return result
-    if order is None or kind != ORDER_TIME:
+    if order is None or kind != ORDER_TIME or spec.resample:
         lengths = np.bincount(keys).astype(np.float64)
     else:
         frame = pd.DataFrame({"k": keys, "t": order})
@@ -347,7 +379,7 @@ def check_history(df: pd.DataFrame, spec: HistorySpec, scoring: bool = False) ->
     result.n_entities = int(keys.max()) + 1 if len(keys) else 0
     result.longest, result.shortest = float(lengths.max()), float(lengths.min())
     if spec.windows != "none" and spec.sizes:
-        seconds = kind == ORDER_TIME
+        seconds = kind == ORDER_TIME and not spec.resample
         longest = _number_text(result.longest)
         too_long = [w for w in spec.sizes if w > result.longest]
         if too_long and not scoring:
@@ -372,6 +404,72 @@ def check_history(df: pd.DataFrame, spec: HistorySpec, scoring: bool = False) ->
 
 def _plain(v: Any) -> Any:
     return v.item() if isinstance(v, np.generic) else v
+
+
+# --------------------------------------------------------------------------------------------
+# resampling
+
+
+def resample_step(text: str) -> pd.Timedelta:
+    """The step of a resample setting ("10s", "1min", "2h"), refused with a message when it is none."""
+    try:
+        step = pd.Timedelta(str(text).strip())
+    except (ValueError, TypeError):
+        step = pd.NaT
+    if pd.isna(step) or step <= pd.Timedelta(0):
+        raise MfgError(tr("{step} is not a time step to resample to.", step=repr(text)),
+                       hint=tr('Give a step such as "10s", "1min" or "1h".'))
+    return step
+
+
+def resample_history(df: pd.DataFrame, spec: HistorySpec) -> pd.DataFrame:
+    """``df`` on a fixed time step per entity (``spec.resample``); ``df`` itself when not asked.
+
+    Every entity gets one row per step from its first to its last reading (steps aligned to
+    midnight, so entities share a grid); a row at time t holds the readings in (t - step, t]:
+    numbers averaged, other columns their last value. Empty steps: a run of at most
+    ``spec.max_gap`` of them is forward-filled, a longer run is left missing and flagged in
+    :data:`GAP_COLUMN`. The order column then holds the step times (timestamps).
+    """
+    if not spec.resample:
+        return df
+    step = resample_step(spec.resample)
+    check_history(df, HistorySpec(entity=spec.entity, order=spec.order, windows="none"), scoring=True).raise_first()
+    order, kind = _order_values(df, spec)
+    if kind != ORDER_TIME:
+        raise DataError(tr("Resampling needs timestamps in the order column; it holds numbers."), column=spec.order,
+                        hint=tr("Resample by a timestamp column, or leave resampling off for a cycle counter."))
+    if GAP_COLUMN in df.columns:
+        raise DataError(tr("The data already has a column {column}, which resampling adds.", column=repr(GAP_COLUMN)),
+                        column=GAP_COLUMN, hint=tr("Rename that column."))
+    keys = _entity_keys(df, spec)
+    values = [c for c in df.columns if c not in (spec.entity, spec.order)]
+    numeric = [c for c in values if pd.api.types.is_numeric_dtype(df[c].dtype)
+               and not pd.api.types.is_bool_dtype(df[c].dtype)]
+    work = df[values].copy()
+    work["__key"], work["__time"], work["__n"] = keys, pd.to_datetime(order, unit="s"), 1
+    how = {c: ("mean" if c in numeric else "last") for c in values} | {"__n": "sum"}
+    binned = (work.groupby("__key", sort=False).resample(step, on="__time", label="right", closed="right")
+              .agg(how))
+    empty = binned["__n"].to_numpy() == 0
+    key_of_row = binned.index.get_level_values(0).to_numpy()
+    # length of the run of empty steps each empty step belongs to (per entity)
+    run_start = np.r_[True, (empty[1:] != empty[:-1]) | (key_of_row[1:] != key_of_row[:-1])]
+    run_id = np.cumsum(run_start) - 1
+    run_length = np.bincount(run_id)[run_id]
+    fill = empty & (run_length <= int(spec.max_gap))
+    gap = empty & ~fill
+    out = binned[values].copy()
+    filled = out.groupby(key_of_row, sort=False).ffill()
+    out.loc[fill, values] = filled.loc[fill, values]  # only the short gaps take the last reading
+    out = out.reset_index()
+    firsts = np.unique(keys, return_index=True)[1]
+    if spec.entity:
+        out.insert(0, spec.entity, df[spec.entity].to_numpy()[firsts][out["__key"].to_numpy()])
+    out[spec.order] = out["__time"]
+    out[GAP_COLUMN] = gap
+    columns = [c for c in df.columns] + [GAP_COLUMN]
+    return out[columns].reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -542,7 +640,7 @@ class EntityWindow(BaseIndexer):
 
 def feature_names(spec: HistorySpec) -> list[str]:
     """The window feature columns the spec adds, in order."""
-    unit = "s" if spec.order_kind == ORDER_TIME else ""
+    unit = "s" if spec.windows_in_seconds else ""
     names = []
     for col in spec.inputs:
         for lag in LAGS[spec.windows]:
@@ -577,7 +675,7 @@ def build_features(df: pd.DataFrame, spec: HistorySpec, scoring: bool = False) -
     starts = np.r_[0, np.flatnonzero(np.diff(sorted_keys)) + 1] if n else np.zeros(0, dtype=np.int64)
     start_of_row = np.repeat(starts, np.diff(np.r_[starts, n])) if n else np.zeros(0, dtype=np.int64)
     rows_seen_sorted = np.arange(n) - start_of_row + 1
-    time_windows = kind == ORDER_TIME
+    time_windows = kind == ORDER_TIME and not spec.resample  # resampled: one row per step, windows of rows
     t = (order[sort] - order[sort][start_of_row]) if time_windows else (rows_seen_sorted - 1).astype(np.float64)
 
     values = np.asfortranarray(df[spec.inputs].to_numpy(dtype=np.float64, na_value=np.nan)[sort]) \
@@ -661,6 +759,50 @@ def build_features(df: pd.DataFrame, spec: HistorySpec, scoring: bool = False) -
     return HistoryFeatures(frame=out, feature_columns=names, rows_seen=rows_seen, short=short)
 
 
+# The sequence network's windows are held in memory as float32 (rows x W x inputs): refuse what
+# would take more than this instead of exhausting the PC's memory.
+MAX_SEQUENCE_VALUES = 250_000_000  # 1 GB
+
+
+def sequence_positions(df: pd.DataFrame, spec: HistorySpec, length: int) -> np.ndarray:
+    """Per row of ``df``: the positions of its entity's last ``length`` rows up to and including
+    it (by order, then file position), oldest first and right-aligned; -1 before the entity's
+    first row (padding). Only earlier rows of the same entity, never later ones: causal."""
+    check_history(df, spec, scoring=True).raise_first()
+    keys = _entity_keys(df, spec)
+    order, _ = _order_values(df, spec)
+    sort = _sorted_positions(keys, order)
+    n, length = len(df), int(length)
+    sorted_keys = keys[sort]
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_keys)) + 1] if n else np.zeros(0, dtype=np.int64)
+    start_of_row = np.repeat(starts, np.diff(np.r_[starts, n])) if n else np.zeros(0, dtype=np.int64)
+    # in sorted order: row i's window is sorted rows i-length+1 .. i, cut at its entity's start
+    back = np.arange(n)[:, None] + np.arange(1 - length, 1)[None, :]
+    inside = back >= start_of_row[:, None]
+    windows = np.where(inside, sort[np.clip(back, 0, None)] if n else back, -1)
+    out = np.empty_like(windows)
+    out[sort] = windows  # back to the rows' own places
+    return out
+
+
+def sequence_windows(x: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """The sequence network's input: (rows, W, F + 1) float32 from the recipe's matrix ``x``
+    (rows, F) and :func:`sequence_positions`; padding steps are 0 with presence 0, the others
+    carry their row's features and presence 1."""
+    n, length = positions.shape
+    width = x.shape[1] + 1
+    if n * length * width > MAX_SEQUENCE_VALUES:
+        raise MfgError(tr("The sequence network's windows of {rows:,} rows x {steps} steps x {values} values would "
+                          "need {gb:.1f} GB of memory.", rows=n, steps=length, values=width,
+                          gb=n * length * width * 4 / 1e9),
+                       hint=tr("Use a shorter sequence, fewer inputs or rows, or the window-feature network."))
+    out = np.zeros((n, length, width), dtype=np.float32)
+    present = positions >= 0
+    out[..., :-1] = np.where(present[..., None], x[np.clip(positions, 0, None)], 0.0)
+    out[..., -1] = present
+    return out
+
+
 def prepare_history(df: pd.DataFrame, spec: HistorySpec) -> HistoryFeatures:
     """Check, build the label (when asked) and the window features: what training and scoring use."""
     result = check_history(df, spec)
@@ -710,6 +852,7 @@ def prepare_training(df: pd.DataFrame, spec: HistorySpec, target: str | None = N
     if spec.label != "none" and target is not None and target != spec.label_column:
         raise MfgError(tr("Both a target ({target!r}) and a built label ({label}) were asked for; give one.",
                           target=target, label=spec.label))
+    df = resample_history(df, spec)
     target = target or spec.label_column
     if target is None:
         raise MfgError(tr("No target: name a target column, or build one (remaining life or fails within N)."))
@@ -739,6 +882,7 @@ def history_frame(spec_dict: Mapping[str, Any], df: pd.DataFrame,
     if spec.entity == SOURCE_FILE and SOURCE_FILE not in df.columns and len(data_files) == 1:
         df = df.copy()
         df.insert(0, SOURCE_FILE, Path(data_files[0]).name)
+    df = resample_history(df, spec)
     features = build_features(df, spec, scoring=True)
     label = build_label(df, spec)
     if label is not None:

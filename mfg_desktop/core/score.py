@@ -50,7 +50,7 @@ from mfg_desktop.core.bundle import LoadedModel
 from mfg_desktop.core.decisions import format_threshold
 from mfg_desktop.core.errors import DataError, MfgError
 from mfg_desktop.core.formula import apply_derived
-from mfg_desktop.core.history import SOURCE_FILE, HistorySpec, build_features, feature_names
+from mfg_desktop.core.history import SOURCE_FILE, HistorySpec, build_features, feature_names, resample_history
 from mfg_desktop.core.i18n import N_, tr, trn
 from mfg_desktop.core.ingest import (
     EXCEL_SUFFIXES,
@@ -1704,6 +1704,8 @@ def score_history_file(
         if spec.entity == SOURCE_FILE and SOURCE_FILE not in frame.columns:
             frame.insert(0, SOURCE_FILE, path.name)  # one file, one history: as when several were loaded
         missing = [c for c in required_columns(loaded, spec) if c not in frame.columns]
+        if not missing:
+            frame = resample_history(frame, spec)  # a row per step, as in training
         if missing:
             raise DataError(tr("missing required column(s) {columns}.", columns=", ".join(map(repr, missing))),
                             file=path, column=missing[0],
@@ -1734,8 +1736,11 @@ def score_history_file(
     scored = frame.copy()
     for c in predictions.columns:
         scored[c] = predictions[c].to_numpy()
-    scored[SHORT_COLUMN] = features.short
-    summary = entity_summary(frame, predictions, spec, features.short, score_column)
+    # a sequence network reads its last W rows (not windows of spec.sizes): short is fewer than W
+    longest = loaded.run.network.sequence_length if loaded.run.is_sequence else max(spec.sizes, default=0)
+    short = features.rows_seen < longest if loaded.run.is_sequence else features.short
+    scored[SHORT_COLUMN] = short
+    summary = entity_summary(frame, predictions, spec, short, score_column)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         _write_frame_csv(scored, final)
@@ -1759,7 +1764,7 @@ def score_history_file(
                             spec=spec.describe(), file=summary_file))
     if n_short:
         longest = max(spec.sizes) if spec.sizes else 0
-        if spec.order_kind == "time":
+        if spec.windows_in_seconds and not loaded.run.is_sequence:
             note = trn("{n} entity is shorter than the {window}s window: scored with the rows they have, flagged "
                        "in {column}", "{n} entities are shorter than the {window}s window: scored with the rows they "
                        "have, flagged in {column}", n_short, window=longest, column=SHORT_COLUMN)

@@ -68,12 +68,15 @@ log = logging.getLogger(__name__)
 BATCH_UPDATES_PER_S = 20.0
 MIN_TRAIN_ROWS = 10
 # Which model(s) a run trains: Auto trains both and keeps the one with the better validation score.
-AUTO, NETWORK, TREES = "auto", "network", "trees"
-MODEL_CHOICES = (AUTO, NETWORK, TREES)
+# "sequence": only the sequence network (network.SEQUENCE), which reads each row's last W rows of
+# its entity; it needs a history set-up and is kept like the network (run.model, candidate "network").
+AUTO, NETWORK, TREES, SEQUENCE = "auto", "network", "trees", "sequence"
+MODEL_CHOICES = (AUTO, NETWORK, TREES, SEQUENCE)
 DEFAULT_MODEL = AUTO
 # Auto's third candidate: the network's and the trees' raw outputs averaged (no model of its own)
 BLEND = "blend"
-MODEL_TEXT = {NETWORK: N_("network"), TREES: N_("LightGBM trees"), BLEND: N_("network + LightGBM (averaged)")}
+MODEL_TEXT = {NETWORK: N_("network"), TREES: N_("LightGBM trees"), BLEND: N_("network + LightGBM (averaged)"),
+              SEQUENCE: N_("sequence network")}
 
 
 @dataclass
@@ -525,10 +528,29 @@ class TrainingRun:
             history_spec=dict(d["history_spec"]) if d.get("history_spec") else None,
         )
 
+    @property
+    def is_sequence(self) -> bool:
+        """The network reads each row's window of its entity's rows (network.SEQUENCE)."""
+        return self.network.architecture == SEQUENCE
+
+    def sequence_inputs(self, x: np.ndarray, frame: pd.DataFrame) -> np.ndarray:
+        """The sequence network's input for ``frame``'s rows from their recipe matrix ``x``: each row's
+        last W rows of its entity within ``frame`` (see core.history.sequence_windows)."""
+        from mfg_desktop.core.history import HistorySpec, sequence_positions, sequence_windows
+
+        if not self.history_spec:
+            raise TrainingError(tr("The sequence network needs the history set-up (entity and order), which this "
+                                   "run does not have."))
+        spec = HistorySpec.from_dict(self.history_spec)
+        return sequence_windows(x, sequence_positions(frame, spec, self.network.sequence_length))
+
     def predict_matrix(self, x: np.ndarray, batch_size: int = 8192, which: str | None = None,
-                       calibrated: bool = True) -> np.ndarray:
+                       calibrated: bool = True, frame: pd.DataFrame | None = None) -> np.ndarray:
         """Outputs for a prepared matrix: (n, n_classes) probabilities, or (n,) values, from the
-        chosen model (or ``which``), calibrated where the run found that it helps."""
+        chosen model (or ``which``), calibrated where the run found that it helps.
+
+        A sequence network reads windows: give the rows' ``frame`` (their histories) with the recipe
+        matrix ``x``, or ``x`` as windows already (rows, W, F + 1)."""
         which = which or self.chosen
         if which == BLEND:
             raw = blend_outputs(self.predict_matrix(x, batch_size, NETWORK, calibrated=False),
@@ -540,6 +562,10 @@ class TrainingRun:
         else:
             if self.model is None:
                 raise TrainingError(tr("This run has no network."))
+            if self.is_sequence and np.ndim(x) == 2:
+                if frame is None:
+                    raise TrainingError(tr("The sequence network scores rows from their histories; none were given."))
+                x = self.sequence_inputs(x, frame)
             raw = predict_outputs(self.model, x, self.task, batch_size)
         cand = self.candidates.get(which)
         return cand.calibrate(raw, self.task) if calibrated and cand is not None else raw
@@ -655,6 +681,12 @@ def train_run(
     The trained network is then judged on the held-out test rows (``test_baselines``: beside the
     baselines too) and the numbers kept in ``run.test_evaluation``, which the model file carries.
 
+    ``history_spec`` (``HistorySpec.to_dict()``): the rows are histories; kept in the run. The
+    "sequence" choice needs it: the network then reads each row's last ``sequence_length`` rows
+    of its entity (``net_spec`` is turned into the sequence network by
+    :func:`network.sequence_spec` unless it is one already), with the same progress, cancel,
+    early stopping and best weights; no trees. Its windows are built within ``df``'s rows.
+
     ``class_weight``: "auto" (balanced weights when the rarest class is under 20 %), True (always
     balanced), False/None (none), or a mapping class index -> weight. Cancel through ``state``:
     the run comes back with ``cancelled=True`` and the best weights so far, or :class:`Cancelled`
@@ -671,6 +703,14 @@ def train_run(
                                                      for c in (cost_fn, cost_fp)) or (cost_fn == 0 and cost_fp == 0):
         raise TrainingError(tr("Give both costs (a missed defect and a false alarm), each zero or positive and "
                                "not both zero."), hint=tr("E.g. a missed defect costs 20, a false alarm 1."))
+    if model_choice == SEQUENCE:
+        if not history_spec:
+            raise TrainingError(tr("The sequence network reads histories: say what the rows are first."),
+                                hint=tr("Name the entity column (machine, unit, batch; --entity), and the order "
+                                        "column if there is one (--order)."))
+        from mfg_desktop.core.network import sequence_spec
+
+        net_spec = sequence_spec(net_spec)
     t_start = time.perf_counter()
     state.set_progress(0.0, tr("checking the data"))
     if df is None or len(df) == 0:
@@ -713,8 +753,15 @@ def train_run(
         raise TrainingError(tr("Missing or infinite values are left after the recipe."),
                             hint=tr("Choose an imputation for every column with gaps."))
     n_classes = fitted.label_mapping.n_classes if task != REGRESSION else 0
-    x_train, y_train = x_all[train_pos], y_enc[train_pos]
-    x_valid, y_valid = x_all[valid_pos], y_enc[valid_pos]
+    x_net = x_all
+    if model_choice == SEQUENCE:
+        from mfg_desktop.core.history import HistorySpec, sequence_positions, sequence_windows
+
+        state.set_progress(0.0, "building each row's window of its history")
+        x_net = sequence_windows(x_all, sequence_positions(frame, HistorySpec.from_dict(history_spec),
+                                                           net_spec.sequence_length))
+    x_train, y_train = x_net[train_pos], y_enc[train_pos]
+    x_valid, y_valid = x_net[valid_pos], y_enc[valid_pos]
     if task != REGRESSION:
         seen = np.bincount(y_train, minlength=n_classes)
         absent = [fitted.label_mapping.classes[i] for i in range(n_classes) if seen[i] == 0]
@@ -734,7 +781,7 @@ def train_run(
     candidates: dict[str, Candidate] = {}
     raw_valid: dict[str, np.ndarray] = {}  # each model's uncalibrated outputs on the validation rows
     costs = {"cost_fn": cost_fn, "cost_fp": cost_fp, "seed": int(seed)}
-    if model_choice in (AUTO, NETWORK):
+    if model_choice in (AUTO, NETWORK, SEQUENCE):
         state.set_stage(NETWORK)
         t_net = time.perf_counter()
         network_run = _fit_network(net_spec, fitted.n_features, task, n_classes, x_train, y_train, x_valid,

@@ -81,6 +81,7 @@ class SettingsForm(QGroupBox):
         self.model_combo.addItem(self.tr("Auto (the better of both)"), "auto")
         self.model_combo.addItem(self.tr("Network only"), "network")
         self.model_combo.addItem(self.tr("LightGBM trees only"), "trees")
+        self.model_combo.addItem(self.tr("Sequence network (histories)"), "sequence")
         self.model_combo.setToolTip(
             self.tr(
                 "Auto trains the network, then LightGBM trees on the same rows, and keeps the one with "
