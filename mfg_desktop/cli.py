@@ -249,7 +249,7 @@ def _add_train_parser(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--search", type=int, metavar="N",
                        help="try N network configurations and keep the best on the validation rows "
                        "(with --cluster: in parallel with Ray Tune and ASHA early stopping)")
-    cli_cluster.add_cluster_options(train)
+    cli_cluster.add_cluster_options(train, workers=True)
     _add_read_options(train)
     train.set_defaults(func=_cmd_train)
 

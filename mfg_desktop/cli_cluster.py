@@ -14,8 +14,14 @@ from pathlib import Path
 from typing import Any
 
 
-def add_cluster_options(parser: argparse.ArgumentParser) -> None:
-    """--cluster ADDRESS, --token-file FILE, --insecure-cluster."""
+def add_cluster_options(parser: argparse.ArgumentParser, workers: bool = False) -> None:
+    """--cluster ADDRESS, --token-file FILE, --insecure-cluster (and --workers N for ``train``)."""
+    from mfg_desktop.core.i18n import tr
+
+    if workers:
+        parser.add_argument("--workers", type=int, default=1, metavar="N",
+                            help=tr("with --cluster: data-parallel training over N Ray Train workers (default 1: "
+                                    "the whole training on one worker)"))
     parser.add_argument("--cluster", metavar="ADDRESS",
                         help="run on a Ray cluster: HOST:PORT (what `ray start --head` printed) or ray://HOST:PORT "
                         "(needs the cluster extra; docs/cluster.md)")
@@ -71,6 +77,13 @@ def train(args: argparse.Namespace, df: Any, recipe: Any, split: Any, spec: Any,
         from mfg_desktop.core.errors import MfgError
 
         raise MfgError("--search must be at least 1.")
+    workers = getattr(args, "workers", 1)
+    if workers < 1 or (workers > 1 and (not args.cluster or search)):
+        from mfg_desktop.core.errors import MfgError
+        from mfg_desktop.core.i18n import tr
+
+        raise MfgError(tr("--workers must be at least 1, and more than 1 only with --cluster and without --search "
+                          "(a search already runs its trials in parallel)."))
     session = None
     if args.cluster:
         from mfg_desktop.core.cluster import connect
@@ -82,7 +95,7 @@ def train(args: argparse.Namespace, df: Any, recipe: Any, split: Any, spec: Any,
         with session:
             print(f"training on the cluster ({len(df):,} rows sent once)", flush=True)
             return train_on_cluster(session, df, recipe, split, spec, seed=args.seed, class_weight=class_weight,
-                                    state=state, data_files=args.files, printer=printer, **options)
+                                    state=state, data_files=args.files, printer=printer, workers=workers, **options)
 
     def show(trial: Any) -> None:
         print(trial.line(), flush=True)

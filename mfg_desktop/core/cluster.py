@@ -539,7 +539,8 @@ class RemoteJobState(JobState):
 
     def __init__(self, channel: Any) -> None:
         super().__init__(on_progress=lambda f, m: self._buffer("progress", (f, m)),
-                         on_partial_result=lambda r: self._buffer("partial", r))
+                         on_partial_result=lambda r: self._buffer("partial", r),
+                         on_stage=lambda stage: self._buffer("stage", stage))
         self._channel = channel
         self._pending: list[tuple[str, Any]] = []
         self._lock = threading.Lock()
@@ -582,6 +583,8 @@ def _follow(job_ref: Any, channel: Any, state: JobState, on_event: Callable[[str
         for kind, payload in ray.get(channel.pull.remote()):
             if kind == "progress":
                 state.set_progress(*payload)
+            elif kind == "stage":  # "network", then "trees" in an Auto run
+                state.set_stage(payload)
             else:
                 state.set_partial_result(payload)
             if on_event is not None:
@@ -648,11 +651,19 @@ def train_on_cluster(
     state: JobState | None = None,
     data_files: Sequence[str | Path] = (),
     printer: Callable[[Any], None] | None = None,
+    workers: int = 1,
     **options: Any,
 ) -> Any:
     """:func:`train.train_run` on a cluster worker, with the same progress, partial results and
     Cancel through ``state``; returns the :class:`TrainingRun` with its model, built on this PC.
-    ``options``: train_run's model choice, tree settings and costs."""
+    ``options``: train_run's model choice, tree settings and costs. ``workers`` > 1: data-parallel
+    over that many Ray Train workers (:func:`mfg_desktop.core.parallel.train_data_parallel`)."""
+    if workers > 1:
+        from mfg_desktop.core.parallel import train_data_parallel
+
+        return train_data_parallel(session, df, recipe, split_spec, net_spec, workers, seed=seed,
+                                   class_weight=class_weight, state=state, data_files=data_files, printer=printer,
+                                   **options)
     import ray
 
     from mfg_desktop.core.train import EpochUpdate, data_fingerprint
