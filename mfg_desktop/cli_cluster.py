@@ -69,6 +69,13 @@ def train(args: argparse.Namespace, df: Any, recipe: Any, split: Any, spec: Any,
 
     ``options`` are train_run's model choice, tree settings and costs (a search tries networks only)."""
     search = getattr(args, "search", None)
+    workers = getattr(args, "workers", 1)
+    if workers < 1 or (workers > 1 and (not args.cluster or search)):
+        from mfg_desktop.core.errors import MfgError
+        from mfg_desktop.core.i18n import tr
+
+        raise MfgError(tr("--workers must be at least 1, and more than 1 only with --cluster and without --search "
+                          "(a search already runs its trials in parallel)."))
     if not args.cluster and not search:
         return None
     from mfg_desktop.core import search as sr
@@ -77,13 +84,6 @@ def train(args: argparse.Namespace, df: Any, recipe: Any, split: Any, spec: Any,
         from mfg_desktop.core.errors import MfgError
 
         raise MfgError("--search must be at least 1.")
-    workers = getattr(args, "workers", 1)
-    if workers < 1 or (workers > 1 and (not args.cluster or search)):
-        from mfg_desktop.core.errors import MfgError
-        from mfg_desktop.core.i18n import tr
-
-        raise MfgError(tr("--workers must be at least 1, and more than 1 only with --cluster and without --search "
-                          "(a search already runs its trials in parallel)."))
     session = None
     if args.cluster:
         from mfg_desktop.core.cluster import connect

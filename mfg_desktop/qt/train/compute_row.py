@@ -51,7 +51,7 @@ class ComputeRow(QWidget):
         self.where_combo.addItem(tr("This PC"), THIS_PC)
         self.where_combo.addItem(tr("Ray cluster"), CLUSTER)
         self.where_combo.activated.connect(self._edited)
-        self.workers_label = QLabel(tr("workers"))
+        self.workers_label = QLabel(tr("Workers"))
         self.workers_spin = QSpinBox()
         self.workers_spin.setRange(1, MAX_WORKERS)
         self.workers_spin.setToolTip(tr("1: the whole training on one cluster worker. More: data-parallel training "
@@ -60,10 +60,11 @@ class ComputeRow(QWidget):
         self.settings_button = QPushButton(tr("Compute…"))
         self.settings_button.setToolTip(tr("Settings › Compute: the cluster's address and token file"))
         self.settings_button.clicked.connect(self.open_settings)
+        self.where_combo.setMinimumContentsLength(24)  # room for "Ray cluster ray://10.0.0.5:10001"
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(QLabel(tr("Runs on")))
-        layout.addWidget(self.where_combo, 1)
+        layout.addWidget(self.where_combo)
         layout.addWidget(self.workers_label)
         layout.addWidget(self.workers_spin)
         layout.addWidget(self.settings_button)

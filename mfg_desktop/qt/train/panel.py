@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Slot
-from PySide6.QtWidgets import QFileDialog, QLabel, QProgressBar, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QProgressBar, QSplitter, QVBoxLayout, QWidget
 
 from mfg_desktop.core.errors import TrainingError
 from mfg_desktop.core.network import DEFAULT_PRESET, NetworkSpec, metric_name
@@ -61,8 +61,7 @@ class TrainPanel(QWidget):
         self.form.edited.connect(self._settings_edited)
         self.form.train_button.clicked.connect(self.train)
         self.form.stop_button.clicked.connect(self.cancel)
-        self.compute_row = ComputeRow(ctx)  # This PC or the Ray cluster, above the Train button
-        self.form.layout().insertWidget(self.form.layout().count() - 1, self.compute_row)
+        self.compute_row = ComputeRow(ctx)  # This PC or the Ray cluster, at the right of the summary line
         self.runs = RunsView()
         self.runs.row_picked.connect(self._run_picked)
         self.runs.save_button.clicked.connect(self.save_current_run)
@@ -81,7 +80,10 @@ class TrainPanel(QWidget):
         main.setSizes([600, 200])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.summary_label)
+        heading = QHBoxLayout()
+        heading.addWidget(self.summary_label, 1)
+        heading.addWidget(self.compute_row)
+        layout.addLayout(heading)
         layout.addWidget(main, 1)
 
         self.apply_preset(DEFAULT_PRESET)
@@ -197,6 +199,7 @@ class TrainPanel(QWidget):
         self.curves.start(spec.epochs, metric_name(task or ""))
         self.progress.setValue(0)
         if compute.on_cluster:
+            self.ctx.device_described.emit(self.state.where)
             self.status_label.setText(self.tr("Connecting to {where}…").format(where=self.state.where))
         else:
             self.status_label.setText(
@@ -265,7 +268,8 @@ class TrainPanel(QWidget):
     def _trained(self, run: TrainingRun) -> None:
         self.curves.stop()
         frame = self.state.finished(run)
-        self._set_device(run.device)
+        if self.state.where is None:  # a cluster run's device is not this PC's (the runs table names it)
+            self._set_device(run.device)
         self.status_label.setText(outcome_text(run, self.state.monitor))
         self.progress.setValue(1000)
         self.tiles.finish()
@@ -281,6 +285,8 @@ class TrainPanel(QWidget):
         self.status_label.setText(self.tr("Stopped before the first epoch finished; no run was kept."))
 
     def _train_ended(self) -> None:
+        if self.state.where is not None and self.state.device:  # back from the cluster's name
+            self.ctx.device_described.emit(self.state.device)
         self.state.ended()
         self._update_buttons()
 
@@ -296,7 +302,7 @@ class TrainPanel(QWidget):
 
     def _set_device(self, device: str) -> None:
         self.state.device = device
-        self.ctx.device_described.emit(device)
+        self.ctx.device_described.emit(self.state.where or device)  # the cluster while training there
 
     # -- runs -----------------------------------------------------------------------------------
     @Slot(object)
