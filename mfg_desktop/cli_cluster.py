@@ -90,12 +90,12 @@ def train(args: argparse.Namespace, df: Any, recipe: Any, split: Any, spec: Any,
 
         session = connect(settings_from(args))
     if not search:
-        from mfg_desktop.core.cluster import train_on_cluster
+        from mfg_desktop.core.parallel import train_on_workers
 
         with session:
             print(f"training on the cluster ({len(df):,} rows sent once)", flush=True)
-            return train_on_cluster(session, df, recipe, split, spec, seed=args.seed, class_weight=class_weight,
-                                    state=state, data_files=args.files, printer=printer, workers=workers, **options)
+            return train_on_workers(session, df, recipe, split, spec, workers, seed=args.seed, class_weight=class_weight,
+                                    state=state, data_files=args.files, printer=printer, **options)
 
     def show(trial: Any) -> None:
         print(trial.line(), flush=True)

@@ -651,19 +651,12 @@ def train_on_cluster(
     state: JobState | None = None,
     data_files: Sequence[str | Path] = (),
     printer: Callable[[Any], None] | None = None,
-    workers: int = 1,
     **options: Any,
 ) -> Any:
     """:func:`train.train_run` on a cluster worker, with the same progress, partial results and
     Cancel through ``state``; returns the :class:`TrainingRun` with its model, built on this PC.
-    ``options``: train_run's model choice, tree settings and costs. ``workers`` > 1: data-parallel
-    over that many Ray Train workers (:func:`mfg_desktop.core.parallel.train_data_parallel`)."""
-    if workers > 1:
-        from mfg_desktop.core.parallel import train_data_parallel
-
-        return train_data_parallel(session, df, recipe, split_spec, net_spec, workers, seed=seed,
-                                   class_weight=class_weight, state=state, data_files=data_files, printer=printer,
-                                   **options)
+    ``options``: train_run's model choice, tree settings and costs. (Over several data-parallel
+    workers: :func:`mfg_desktop.core.parallel.train_on_workers`.)"""
     import ray
 
     from mfg_desktop.core.train import EpochUpdate, data_fingerprint

@@ -44,6 +44,7 @@ from mfg_desktop.core.cluster import (
     _follow,
     _unwrap,
     rebuild_run,
+    train_on_cluster,
 )
 from mfg_desktop.core.errors import Cancelled
 from mfg_desktop.core.jobs import JobState, ensure_state
@@ -223,3 +224,12 @@ def train_data_parallel(
     run.data_fingerprint = data_fingerprint(df, data_files)
     run.device = f"{run.device} x {workers} Ray Train workers (data-parallel)"
     return run
+
+
+def train_on_workers(session: ClusterSession, df: Any, recipe: Any, split_spec: Any, net_spec: Any, workers: int = 1,
+                     **kwargs: Any) -> Any:
+    """Train on the cluster: on one worker (:func:`cluster.train_on_cluster`) or data-parallel over
+    ``workers`` (:func:`train_data_parallel`); ``kwargs`` as theirs (seed, state, data_files, ...)."""
+    if workers > 1:
+        return train_data_parallel(session, df, recipe, split_spec, net_spec, workers, **kwargs)
+    return train_on_cluster(session, df, recipe, split_spec, net_spec, **kwargs)

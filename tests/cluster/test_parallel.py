@@ -16,6 +16,7 @@ from mfg_desktop.core import cluster
 from mfg_desktop.core.bundle import load_model_file, save_model_file
 from mfg_desktop.core.jobs import JobState
 from mfg_desktop.core.network import preset
+from mfg_desktop.core.parallel import train_on_workers
 from mfg_desktop.core.recipe import propose_recipe
 from mfg_desktop.core.split import SplitSpec
 from mfg_desktop.core.train import EpochUpdate, train_run
@@ -35,8 +36,8 @@ def test_two_workers_train_the_same_network_as_one_process(ray_head, small_frame
     epochs: list[int] = []
     state = JobState(on_partial_result=lambda u: epochs.append(u.epoch) if isinstance(u, EpochUpdate) else None)
     with cluster.connect(_settings(ray_head)) as session:
-        parallel = cluster.train_on_cluster(session, small_frame, recipe, SplitSpec(seed=5), spec, seed=5,
-                                            class_weight=True, state=state, model_choice="network", workers=2)
+        parallel = train_on_workers(session, small_frame, recipe, SplitSpec(seed=5), spec, 2, seed=5,
+                                    class_weight=True, state=state, model_choice="network")
     local = train_run(small_frame, recipe, SplitSpec(seed=5), spec, seed=5, class_weight=True,
                       model_choice="network")
     assert epochs == [1, 2]  # streamed back from the first worker, once each
@@ -59,9 +60,9 @@ def test_cancel_stops_every_worker_at_the_same_step(ray_head, small_frame):
 
     def job():
         with cluster.connect(_settings(ray_head)) as session:
-            outcome["run"] = cluster.train_on_cluster(
+            outcome["run"] = train_on_workers(
                 session, small_frame, recipe, SplitSpec(seed=2), preset("fast").with_changes(epochs=300, patience=300),
-                seed=2, state=state, model_choice="network", workers=2)
+                2, seed=2, state=state, model_choice="network")
 
     worker = threading.Thread(target=job)
     worker.start()

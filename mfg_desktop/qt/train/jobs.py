@@ -74,13 +74,14 @@ def train_model(
     """``train_run`` here, or on the Ray cluster of ``compute`` (same progress, Stop and result)."""
     job_state = StopOrCancelState(state, stop)
     if compute is not None and compute.on_cluster:
-        from mfg_desktop.core.cluster import connect, train_on_cluster
+        from mfg_desktop.core.cluster import connect
+        from mfg_desktop.core.parallel import train_on_workers
 
         job_state.set_progress(0.0, "connecting to the cluster")
         with connect(compute.cluster_settings()) as session:
-            return train_on_cluster(session, frame, recipe, split_spec, spec, seed=seed, class_weight=class_weight,
-                                    state=job_state, data_files=data_files, model_choice=model_choice,
-                                    workers=compute.workers)
+            return train_on_workers(session, frame, recipe, split_spec, spec, compute.workers, seed=seed,
+                                    class_weight=class_weight, state=job_state, data_files=data_files,
+                                    model_choice=model_choice)
     from mfg_desktop.core.train import train_run
 
     return train_run(
