@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from PySide6.QtCore import QCoreApplication
+
 from mfg_desktop.qt.settings import app_settings
 
 if TYPE_CHECKING:
@@ -27,6 +29,16 @@ def cluster_available() -> bool:
     from mfg_desktop.core.cluster import ray_installed
 
     return ray_installed()
+
+
+def not_installed_text() -> str:
+    return QCoreApplication.translate("Compute", "Ray is not installed here: pip install 'mfg-desktop[cluster]'")
+
+
+def workers_tooltip() -> str:
+    return QCoreApplication.translate(
+        "Compute", "1: the whole training on one cluster worker. More: data-parallel training (Ray Train), each "
+        "worker computes the gradients of its share of every batch.")
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,9 @@ from mfg_desktop.qt.compute import (
     ComputeChoice,
     cluster_available,
     load_compute,
+    not_installed_text,
     save_compute,
+    workers_tooltip,
 )
 from mfg_desktop.qt.context import AppContext, TaskSlot
 
@@ -75,7 +77,7 @@ class ComputeDialog(QDialog):
         self.group = QButtonGroup(self)
         self.group.addButton(self.this_pc)
         self.group.addButton(self.cluster)
-        self.hint = QLabel(tr("Ray is not installed here: pip install 'mfg-desktop[cluster]'"))
+        self.hint = QLabel(not_installed_text())
         self.hint.setStyleSheet("color: #8a5a00;")
         self.address_edit = QLineEdit()
         self.address_edit.setPlaceholderText("ray://10.0.0.5:10001  /  10.0.0.5:6379")
@@ -87,8 +89,7 @@ class ComputeDialog(QDialog):
         self.browse_button.clicked.connect(self._browse_token)
         self.workers_spin = QSpinBox()
         self.workers_spin.setRange(1, MAX_WORKERS)
-        self.workers_spin.setToolTip(tr("1: the whole training on one cluster worker. More: data-parallel training, "
-                                        "each worker computes the gradients of its share of every batch."))
+        self.workers_spin.setToolTip(workers_tooltip())
         self.check_button = QPushButton(tr("Check"))
         self.check_button.clicked.connect(self.check)
         self.result_label = QLabel()

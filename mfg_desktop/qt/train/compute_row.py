@@ -17,7 +17,9 @@ from mfg_desktop.qt.compute import (
     ComputeChoice,
     cluster_available,
     load_compute,
+    not_installed_text,
     save_compute,
+    workers_tooltip,
 )
 from mfg_desktop.qt.context import AppContext
 
@@ -54,8 +56,7 @@ class ComputeRow(QWidget):
         self.workers_label = QLabel(tr("Workers"))
         self.workers_spin = QSpinBox()
         self.workers_spin.setRange(1, MAX_WORKERS)
-        self.workers_spin.setToolTip(tr("1: the whole training on one cluster worker. More: data-parallel training "
-                                        "(Ray Train), each worker computes the gradients of its share of every batch."))
+        self.workers_spin.setToolTip(workers_tooltip())
         self.workers_spin.valueChanged.connect(self._edited)
         self.settings_button = QPushButton(tr("Compute…"))
         self.settings_button.setToolTip(tr("Settings › Compute: the cluster's address and token file"))
@@ -87,7 +88,7 @@ class ComputeRow(QWidget):
             item.setEnabled(usable)
             item.setText(tr("Ray cluster {address}").format(address=choice.address) if usable else tr("Ray cluster"))
             if not available:
-                item.setToolTip(tr("Ray is not installed here: pip install 'mfg-desktop[cluster]'"))
+                item.setToolTip(not_installed_text())
             elif not usable:
                 item.setToolTip(tr("Set the cluster's address in Settings › Compute… first"))
             else:
