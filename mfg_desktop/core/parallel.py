@@ -47,6 +47,7 @@ from mfg_desktop.core.cluster import (
     train_on_cluster,
 )
 from mfg_desktop.core.errors import Cancelled
+from mfg_desktop.core.i18n import tr
 from mfg_desktop.core.jobs import JobState, ensure_state
 
 
@@ -137,9 +138,9 @@ def _worker_loop(config: Mapping[str, Any]) -> None:
     rank = ray.train.get_context().get_world_rank()
     keras = import_keras()
     if keras.config.backend() != "tensorflow":
-        raise ClusterError(f"Data-parallel training needs Keras on TensorFlow; the workers run Keras on "
-                           f"{keras.config.backend()}.", hint="Set KERAS_BACKEND=tensorflow on the nodes, or train "
-                                                             "with 1 worker.")
+        raise ClusterError(tr("Data-parallel training needs Keras on TensorFlow; the workers run Keras on {backend}.",
+                              backend=keras.config.backend()),
+                           hint=tr("Set KERAS_BACKEND=tensorflow on the nodes, or train with 1 worker."))
     import tensorflow as tf
 
     strategy = tf.distribute.MultiWorkerMirroredStrategy()
@@ -198,8 +199,9 @@ def train_data_parallel(
     state = ensure_state(state)
     resources = ray.cluster_resources()
     if workers > resources.get("CPU", 0):
-        raise ClusterError(f"{workers} workers were asked for, but the cluster has {resources.get('CPU', 0):g} CPUs.",
-                           hint="Ask for at most one worker per CPU (or GPU) of the cluster.")
+        raise ClusterError(tr("{workers} workers were asked for, but the cluster has {cpus:g} CPUs.",
+                              workers=workers, cpus=resources.get("CPU", 0)),
+                           hint=tr("Ask for at most one worker per CPU (or GPU) of the cluster."))
     state.set_progress(0.0, "sending the data to the cluster")
     channel = ray.remote(num_cpus=0)(ParallelChannel).remote()
     config = {"frame": ray.put(df), "recipe": recipe, "split": split_spec, "spec": net_spec, "seed": int(seed),
@@ -219,7 +221,7 @@ def train_data_parallel(
     finally:
         ray.kill(channel)
     if result is None:
-        raise ClusterError("The data-parallel training ended without a result from its first worker.")
+        raise ClusterError(tr("The data-parallel training ended without a result from its first worker."))
     run = rebuild_run(result)
     run.data_fingerprint = data_fingerprint(df, data_files)
     run.device = f"{run.device} x {workers} Ray Train workers (data-parallel)"

@@ -79,3 +79,10 @@ def test_workers_need_the_cluster(small_csv, tmp_path, capsys):
     rc = cli.main(["train", str(small_csv), "--target", "Machine_failure", "--workers", "2",
                    "--out", str(tmp_path / "m.mfgmodel")])
     assert rc == 2 and "--workers must be at least 1, and more than 1 only with --cluster" in capsys.readouterr().err
+
+
+def test_more_workers_than_the_cluster_has_cpus_is_refused_before_anything_runs(ray_head, small_frame):
+    recipe = propose_recipe(small_frame, "Machine_failure", exclude=LEAKS)
+    with cluster.connect(_settings(ray_head)) as session, \
+            pytest.raises(cluster.ClusterError, match="5 workers were asked for, but the cluster has 2 CPUs"):
+        train_on_workers(session, small_frame, recipe, SplitSpec(seed=2), preset("fast"), 5)

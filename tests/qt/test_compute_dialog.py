@@ -103,3 +103,36 @@ window.close()
     assert done.returncode == 0, done.stderr[-2000:]
     answer = json.loads(done.stdout.strip().splitlines()[-1])
     assert answer == {"dialog": True, "this_pc": True, "ray": []}
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="Ray is not installed (the cluster extra)")
+def test_training_on_a_dead_cluster_says_so_in_the_banner_within_30_s(main_window, qtbot, wait, ai4i_path, tmp_path):
+    import pandas as pd
+
+    from mfg_desktop.qt.context import TaskSlot
+
+    with __import__("socket").socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    token = tmp_path / "token"
+    token.write_text("0123456789abcdef")
+    save_compute(ComputeChoice(CLUSTER, f"127.0.0.1:{port}", str(token)))
+    path = tmp_path / "ai4i_600.csv"
+    pd.read_csv(ai4i_path, encoding="utf-8-sig").iloc[:600].to_csv(path, index=False)
+    main_window.load_files([str(path)])
+    wait.loaded(main_window)
+    main_window.data_panel.pick_target("Machine_failure")
+    qtbot.waitUntil(lambda: main_window.session.target_report is not None, timeout=30_000)
+    main_window.show_step("prepare")
+    qtbot.waitUntil(lambda: main_window.session.recipe is not None, timeout=30_000)
+    main_window.show_step("train")
+    panel = main_window.page("train")
+    assert panel.compute_row.choice().on_cluster
+    job = panel.train()
+    assert isinstance(panel.training, TaskSlot) and job is not None
+    with qtbot.waitSignal(job.ended, timeout=30_000):
+        pass
+    assert f"Nothing listens at 127.0.0.1:{port}: the connection was refused" in main_window.banner.text()
+    assert panel.status_label.text() == "Training did not run: see the message above."
+    assert main_window.session.runs == [] and panel.form.train_button.isEnabled()
+    assert "Ray" not in main_window.device_label.text()
