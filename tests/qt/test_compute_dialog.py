@@ -135,4 +135,6 @@ def test_training_on_a_dead_cluster_says_so_in_the_banner_within_30_s(main_windo
     assert f"Nothing listens at 127.0.0.1:{port}: the connection was refused" in main_window.banner.text()
     assert panel.status_label.text() == "Training did not run: see the message above."
     assert main_window.session.runs == [] and panel.form.train_button.isEnabled()
-    assert "Ray" not in main_window.device_label.text()
+    # this PC's device again, once its worker has named it
+    qtbot.waitUntil(lambda: "Ray" not in main_window.device_label.text(), timeout=60_000)
+    wait.idle()
