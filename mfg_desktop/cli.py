@@ -275,7 +275,7 @@ def _add_train_parser(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--search", type=int, metavar="N",
                        help=tr("try N network configurations and keep the best on the validation rows "
                                "(with --cluster: in parallel with Ray Tune and ASHA early stopping)"))
-    cli_cluster.add_cluster_options(train)
+    cli_cluster.add_cluster_options(train, workers=True)
     _add_read_options(train)
     train.set_defaults(func=_cmd_train)
 
@@ -397,7 +397,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     # checked after the join: a joined table's columns can be excluded too
     unknown = [c for c in excluded if c not in set(map(str, (history.frame if history is not None else df).columns))]
     if unknown:
-        raise MfgError(f"--exclude names a column that is not in the data: {unknown[0]!r}.", column=unknown[0])
+        raise MfgError(tr("--exclude names a column that is not in the data: {column!r}.", column=unknown[0]),
+                       column=unknown[0])
     if history is not None:
         df, target = history.frame, history.target
         for line in joined.lines() if joined is not None else []:

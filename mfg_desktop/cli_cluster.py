@@ -16,8 +16,14 @@ from typing import Any
 from mfg_desktop.core.i18n import tr
 
 
-def add_cluster_options(parser: argparse.ArgumentParser) -> None:
-    """--cluster ADDRESS, --token-file FILE, --insecure-cluster."""
+def add_cluster_options(parser: argparse.ArgumentParser, workers: bool = False) -> None:
+    """--cluster ADDRESS, --token-file FILE, --insecure-cluster (and --workers N for ``train``)."""
+    from mfg_desktop.core.i18n import tr
+
+    if workers:
+        parser.add_argument("--workers", type=int, default=1, metavar="N",
+                            help=tr("with --cluster: data-parallel training over N Ray Train workers (default 1: "
+                                    "the whole training on one worker)"))
     parser.add_argument("--cluster", metavar="ADDRESS",
                         help=tr("run on a Ray cluster: HOST:PORT (what `ray start --head` printed) or "
                                 "ray://HOST:PORT (needs the cluster extra; docs/cluster.md)"))
@@ -65,6 +71,13 @@ def train(args: argparse.Namespace, df: Any, recipe: Any, split: Any, spec: Any,
 
     ``options`` are train_run's model choice, tree settings and costs (a search tries networks only)."""
     search = getattr(args, "search", None)
+    workers = getattr(args, "workers", 1)
+    if workers < 1 or (workers > 1 and (not args.cluster or search)):
+        from mfg_desktop.core.errors import MfgError
+        from mfg_desktop.core.i18n import tr
+
+        raise MfgError(tr("--workers must be at least 1, and more than 1 only with --cluster and without --search "
+                          "(a search already runs its trials in parallel)."))
     if not args.cluster and not search:
         return None
     from mfg_desktop.core import search as sr
@@ -79,11 +92,11 @@ def train(args: argparse.Namespace, df: Any, recipe: Any, split: Any, spec: Any,
 
         session = connect(settings_from(args))
     if not search:
-        from mfg_desktop.core.cluster import train_on_cluster
+        from mfg_desktop.core.parallel import train_on_workers
 
         with session:
             print(tr("training on the cluster ({rows:,} rows sent once)", rows=len(df)), flush=True)
-            return train_on_cluster(session, df, recipe, split, spec, seed=args.seed, class_weight=class_weight,
+            return train_on_workers(session, df, recipe, split, spec, workers, seed=args.seed, class_weight=class_weight,
                                     state=state, data_files=args.files, printer=printer, **options)
 
     def show(trial: Any) -> None:

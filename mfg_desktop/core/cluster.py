@@ -558,7 +558,8 @@ class RemoteJobState(JobState):
 
     def __init__(self, channel: Any) -> None:
         super().__init__(on_progress=lambda f, m: self._buffer("progress", (f, m)),
-                         on_partial_result=lambda r: self._buffer("partial", r))
+                         on_partial_result=lambda r: self._buffer("partial", r),
+                         on_stage=lambda stage: self._buffer("stage", stage))
         self._channel = channel
         self._pending: list[tuple[str, Any]] = []
         self._lock = threading.Lock()
@@ -601,6 +602,8 @@ def _follow(job_ref: Any, channel: Any, state: JobState, on_event: Callable[[str
         for kind, payload in ray.get(channel.pull.remote()):
             if kind == "progress":
                 state.set_progress(*payload)
+            elif kind == "stage":  # "network", then "trees" in an Auto run
+                state.set_stage(payload)
             else:
                 state.set_partial_result(payload)
             if on_event is not None:
@@ -671,7 +674,8 @@ def train_on_cluster(
 ) -> Any:
     """:func:`train.train_run` on a cluster worker, with the same progress, partial results and
     Cancel through ``state``; returns the :class:`TrainingRun` with its model, built on this PC.
-    ``options``: train_run's model choice, tree settings and costs."""
+    ``options``: train_run's model choice, tree settings and costs. (Over several data-parallel
+    workers: :func:`mfg_desktop.core.parallel.train_on_workers`.)"""
     import ray
 
     from mfg_desktop.core.train import EpochUpdate, data_fingerprint

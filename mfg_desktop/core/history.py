@@ -115,7 +115,7 @@ class HistorySpec:
         if self.rul_cap is not None and not self.rul_cap > 0:
             raise MfgError(tr("The RUL cap must be above 0 (got {cap}).", cap=self.rul_cap))
         if self.label == "fails_within" and not (self.fails_within is not None and self.fails_within > 0):
-            raise MfgError("'Fails within N' needs N above 0.", hint="E.g. --fails-within 30.")
+            raise MfgError(tr("'Fails within N' needs N above 0."), hint=tr("E.g. --fails-within 30."))
         if self.windows != "none" and (not self.sizes or any(s < 1 for s in self.sizes)):
             raise MfgError(tr("Window sizes must be whole numbers of at least 1 (got {sizes}).", sizes=list(self.sizes)))
         if self.resample is not None:

@@ -50,6 +50,7 @@ class AppContext(QObject):
     open_files_requested = Signal()  # File > Open… dialog
     sample_data_requested = Signal()
     device_described = Signal(str)  # where training runs, in words
+    compute_changed = Signal(object)  # Settings › Compute saved a ComputeChoice (qt/compute.py)
     batch_report_requested = Signal(object, object, str)  # LoadedModel, list[FileResult], path
 
     def __init__(self, session: SessionModel, parent: QObject | None = None) -> None:

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from mfg_desktop.core.errors import MfgError
 from mfg_desktop.qt import preload
 from mfg_desktop.qt.banner import MessageBanner
+from mfg_desktop.qt.compute_dialog import build_settings_menu
 from mfg_desktop.qt.context import AppContext, data_file_filters
 from mfg_desktop.qt.error_dialog import show_error_dialog
 from mfg_desktop.qt.help_menu import build_help_menu
@@ -370,6 +371,7 @@ class MainWindow(QMainWindow):
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
         self.language_actions = build_view_menu(self)
+        self.compute_action = build_settings_menu(self, self.ctx)  # Settings › Compute…
         self.help_actions = build_help_menu(self)
 
     @Slot()

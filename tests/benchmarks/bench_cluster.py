@@ -9,7 +9,9 @@ Run: ``python tests/benchmarks/bench_cluster.py [--trials 8] [--epochs 3] [--row
 2. ``predict`` of N files of 500 rows: ``score_files`` on this PC against
    ``score_files_on_cluster`` (one task a file); the ratio, and whether the outputs are identical.
    A second cluster run shows the cost once the workers are up (TensorFlow imported, model loaded).
-3. Ray's overhead: the round trip of an empty task, the mean of 200 empty tasks in flight, the
+3. One training on this PC, on one cluster worker, and data-parallel on 2 Ray Train workers
+   (``--workers 2``: TensorflowTrainer; wall time, and the time inside ``train_run`` on worker 0).
+4. Ray's overhead: the round trip of an empty task, the mean of 200 empty tasks in flight, the
    connect (probe + ``ray.init`` with the app's package as ``py_modules``), and a remote training's
    first-task cost (worker start and TensorFlow import on the worker).
 
@@ -60,6 +62,7 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--rows", type=int, default=2000)
     parser.add_argument("--files", type=int, default=20)
+    parser.add_argument("--only-train", action="store_true", help="only the training rows (no search, no predict)")
     args = parser.parse_args()
 
     import pandas as pd
@@ -67,6 +70,7 @@ def main() -> int:
     from mfg_desktop.core import cluster
     from mfg_desktop.core.bundle import load_model_file, save_model_file
     from mfg_desktop.core.network import preset
+    from mfg_desktop.core.parallel import train_on_workers
     from mfg_desktop.core.recipe import propose_recipe
     from mfg_desktop.core.score import score_files
     from mfg_desktop.core.search import search_run
@@ -84,9 +88,10 @@ def main() -> int:
     rows: list[tuple[str, str, str, str]] = []
     try:
         settings = cluster.ClusterSettings(address, token_file=str(token_file))
-        t = time.perf_counter()
-        local_search = search_run(frame, recipe, split, spec, n_trials=args.trials, seed=0)
-        t_local_search = time.perf_counter() - t
+        if not args.only_train:
+            t = time.perf_counter()
+            local_search = search_run(frame, recipe, split, spec, n_trials=args.trials, seed=0)
+            t_local_search = time.perf_counter() - t
 
         t = time.perf_counter()
         session = cluster.connect(settings).__enter__()
@@ -108,11 +113,28 @@ def main() -> int:
             t_in_flight = (time.perf_counter() - t) / 200
 
             t = time.perf_counter()
-            cluster.train_on_cluster(session, frame, recipe, split, spec, seed=0)
+            remote_run = cluster.train_on_cluster(session, frame, recipe, split, spec, seed=0, model_choice="network")
             t_remote_train = time.perf_counter() - t
             t = time.perf_counter()
-            local_run = train_run(frame, recipe, split, spec, seed=0)
+            parallel_run = train_on_workers(session, frame, recipe, split, spec, 2, seed=0, model_choice="network")
+            t_parallel_train = time.perf_counter() - t
+            t = time.perf_counter()
+            local_run = train_run(frame, recipe, split, spec, seed=0, model_choice="network")
             t_local_train = time.perf_counter() - t
+            trainings = [
+                (f"one training, {args.epochs} epochs (network)", f"{t_local_train:.1f} s", f"{t_remote_train:.1f} s",
+                 f"{t_remote_train / t_local_train:.2f}"),
+                ("  inside train_run", f"{local_run.duration_s:.1f} s", f"{remote_run.duration_s:.1f} s", ""),
+                ("  data-parallel, 2 Ray Train workers", "", f"{t_parallel_train:.1f} s",
+                 f"{t_parallel_train / t_local_train:.2f}"),
+                ("  inside train_run (worker 0)", "", f"{parallel_run.duration_s:.1f} s", ""),
+                ("  val_loss (last epoch)", f"{local_run.history['val_loss'][-1]:.4f}",
+                 f"{parallel_run.history['val_loss'][-1]:.4f} (2 workers)", ""),
+            ]
+            if args.only_train:
+                for r in trainings:
+                    print(f"{r[0]:38} {r[1]:>26} {r[2]:>26} {r[3]:>7}")
+                return 0
 
             t = time.perf_counter()
             remote_search = search_run(frame, recipe, split, spec, n_trials=args.trials, seed=0, session=session)
@@ -152,8 +174,7 @@ def main() -> int:
          f"{t_remote_score / t_local_score:.2f}"),
         ("  again, workers warm", "", f"{t_remote_score_warm:.1f} s", f"{t_remote_score_warm / t_local_score:.2f}"),
         ("", "", "outputs identical" if identical else "OUTPUTS DIFFER", ""),
-        (f"one training, {args.epochs} epochs", f"{t_local_train:.1f} s", f"{t_remote_train:.1f} s",
-         f"{t_remote_train / t_local_train:.2f}"),
+        *trainings,
     ]
     print(f"{'':38} {'this PC':>26} {'2-worker cluster':>26} {'ratio':>7}")
     for r in rows:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from mfg_desktop.core.recipe import Recipe
     from mfg_desktop.core.split import SplitSpec
     from mfg_desktop.core.train import TrainingRun
+    from mfg_desktop.qt.compute import ComputeChoice
 
 
 @dataclass(frozen=True)
@@ -66,8 +67,21 @@ def train_model(
     data_files: list[str],
     stop: threading.Event,
     model_choice: str,
+    compute: ComputeChoice | None = None,
+    *,
     state: JobState,
 ) -> TrainingRun:
+    """``train_run`` here, or on the Ray cluster of ``compute`` (same progress, Stop and result)."""
+    job_state = StopOrCancelState(state, stop)
+    if compute is not None and compute.on_cluster:
+        from mfg_desktop.core.cluster import connect
+        from mfg_desktop.core.parallel import train_on_workers
+
+        job_state.set_progress(0.0, "connecting to the cluster")
+        with connect(compute.cluster_settings()) as session:
+            return train_on_workers(session, frame, recipe, split_spec, spec, compute.workers, seed=seed,
+                                    class_weight=class_weight, state=job_state, data_files=data_files,
+                                    model_choice=model_choice)
     from mfg_desktop.core.train import train_run
 
     return train_run(
@@ -77,7 +91,7 @@ def train_model(
         spec,
         seed=seed,
         class_weight=class_weight,
-        state=StopOrCancelState(state, stop),
+        state=job_state,
         data_files=data_files,
         model_choice=model_choice,
     )

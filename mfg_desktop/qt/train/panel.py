@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Slot
-from PySide6.QtWidgets import QFileDialog, QLabel, QProgressBar, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QProgressBar, QSplitter, QVBoxLayout, QWidget
 
 from mfg_desktop.core.errors import TrainingError
 from mfg_desktop.core.network import DEFAULT_PRESET, NetworkSpec, metric_name
 from mfg_desktop.qt.context import AppContext, TaskSlot
 from mfg_desktop.qt.live_plots import TrainingCurves
 from mfg_desktop.qt.settings import MODEL_DIR, dialog_folder, remember_folder
+from mfg_desktop.qt.train.compute_row import ComputeRow, where_text
 from mfg_desktop.qt.train.jobs import StageUpdate, describe_device, save_model, train_model
 from mfg_desktop.qt.train.runs_table import RunsView
 from mfg_desktop.qt.train.settings_form import SettingsForm
@@ -60,6 +61,7 @@ class TrainPanel(QWidget):
         self.form.edited.connect(self._settings_edited)
         self.form.train_button.clicked.connect(self.train)
         self.form.stop_button.clicked.connect(self.cancel)
+        self.compute_row = ComputeRow(ctx)  # This PC or the Ray cluster, at the right of the summary line
         self.runs = RunsView()
         self.runs.row_picked.connect(self._run_picked)
         self.runs.save_button.clicked.connect(self.save_current_run)
@@ -78,7 +80,10 @@ class TrainPanel(QWidget):
         main.setSizes([600, 200])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.summary_label)
+        heading = QHBoxLayout()
+        heading.addWidget(self.summary_label, 1)
+        heading.addWidget(self.compute_row)
+        layout.addLayout(heading)
         layout.addWidget(main, 1)
 
         self.apply_preset(DEFAULT_PRESET)
@@ -163,6 +168,7 @@ class TrainPanel(QWidget):
         self.form.set_buttons(
             self.state.can_train(session.recipe, session.split_spec, training), self.state.can_stop(training)
         )
+        self.compute_row.set_enabled_while_training(training)
         self.runs.save_button.setEnabled(self.state.can_save(session.current_run, self.saving.is_running()))
 
     def is_training(self) -> bool:
@@ -186,13 +192,19 @@ class TrainPanel(QWidget):
         self.ctx.clear_notice()
         files = [str(f.path) for f in getattr(session.data, "files", []) or []]
         task = session.recipe.task
+        compute = self.compute_row.choice()
         stop = self.state.begin(session.frame, spec, task)
+        self.state.where = where_text(compute) if compute.on_cluster else None
         self.tiles.start(spec.epochs, best_caption(self.state.monitor))
         self.curves.start(spec.epochs, metric_name(task or ""))
         self.progress.setValue(0)
-        self.status_label.setText(
-            self.tr("Starting… (the first run of a session loads TensorFlow, a few seconds)")
-        )
+        if compute.on_cluster:
+            self.ctx.device_described.emit(self.state.where)
+            self.status_label.setText(self.tr("Connecting to {where}…").format(where=self.state.where))
+        else:
+            self.status_label.setText(
+                self.tr("Starting… (the first run of a session loads TensorFlow, a few seconds)")
+            )
         job = self.training.start(
             train_model,
             session.frame,
@@ -204,6 +216,7 @@ class TrainPanel(QWidget):
             files,
             stop,
             self.state.settings.model_choice,
+            compute,
             title=self.tr("Training"),
             cancellable=False,
             on_done=self._trained,
@@ -248,14 +261,15 @@ class TrainPanel(QWidget):
             self.tiles.show_epoch(update)
             self.progress.setValue(int(1000 * update.epoch / max(update.epochs, 1)))
             if not self.state.stopping():
-                self.status_label.setText(epoch_text(update, self.state.device))
+                self.status_label.setText(epoch_text(update, self.state.where or self.state.device))
         else:  # a BatchUpdate: only the smooth loss trace
             self.curves.add_batch(update.position, update.loss)
 
     def _trained(self, run: TrainingRun) -> None:
         self.curves.stop()
         frame = self.state.finished(run)
-        self._set_device(run.device)
+        if self.state.where is None:  # a cluster run's device is not this PC's (the runs table names it)
+            self._set_device(run.device)
         self.status_label.setText(outcome_text(run, self.state.monitor))
         self.progress.setValue(1000)
         self.tiles.finish()
@@ -271,6 +285,8 @@ class TrainPanel(QWidget):
         self.status_label.setText(self.tr("Stopped before the first epoch finished; no run was kept."))
 
     def _train_ended(self) -> None:
+        if self.state.where is not None and self.state.device:  # back from the cluster's name
+            self.ctx.device_described.emit(self.state.device)
         self.state.ended()
         self._update_buttons()
 
@@ -286,7 +302,7 @@ class TrainPanel(QWidget):
 
     def _set_device(self, device: str) -> None:
         self.state.device = device
-        self.ctx.device_described.emit(device)
+        self.ctx.device_described.emit(self.state.where or device)  # the cluster while training there
 
     # -- runs -----------------------------------------------------------------------------------
     @Slot(object)

@@ -268,6 +268,7 @@ class TrainState:
 
     settings: NetworkSettings = field(default_factory=lambda: NetworkSettings.from_preset(DEFAULT_PRESET))
     device: str | None = None  # where training runs, in words, once a worker has asked
+    where: str | None = None  # the Ray cluster the training under way runs on, in words (None: this PC)
     run_labels: dict[str, RunLabel] = field(default_factory=dict)
     stop: threading.Event = field(default_factory=threading.Event)
     stop_requested_at: float | None = None  # perf_counter() of the user's Stop
@@ -353,6 +354,7 @@ class TrainState:
     def ended(self) -> None:
         """The training is over, whatever the outcome: let go of its frame."""
         self.training_frame = None
+        self.where = None
 
     def shows_history_of(self, run: TrainingRun | None, training: bool) -> bool:
         """Whether picking ``run`` replaces the curves on show with its history.
