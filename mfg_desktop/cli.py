@@ -266,6 +266,9 @@ def _add_train_parser(sub: argparse._SubParsersAction) -> None:
                        help=tr("auto (default): train the network and LightGBM trees, keep the better on the "
                                "validation rows; or only one of them; sequence (with --entity): a network that reads "
                                "each row's last --sequence-length rows of its entity itself"))
+    train.add_argument("--positive", metavar="VALUE",
+                       help=tr("binary targets: the outcome to detect (default: the value that reads as bad, such "
+                               "as fail, NG, worn or 不合格, else the rarer one)"))
     train.add_argument("--cost-fn", type=float, metavar="X",
                        help=tr("cost of a missed defect (binary targets; with --cost-fp the threshold minimises "
                                "the cost on the validation rows, else it maximises F1)"))
@@ -362,6 +365,19 @@ def _history_training(args: argparse.Namespace, df, excluded: list[str]):
     return prepare_training(df, spec, target=args.target, exclude=excluded), report
 
 
+def _target_value(df, target: str, text: str) -> Any:
+    """The value of the target column that ``text`` names (``--positive 1`` names the number 1)."""
+    from mfg_desktop.core.task import target_series
+
+    values = [v.item() if hasattr(v, "item") else v for v in target_series(df, target).dropna().unique()]
+    match = [v for v in values if str(v).strip().casefold() == text.strip().casefold()]
+    if not match:
+        shown = ", ".join(repr(v) for v in values[:10])
+        raise MfgError(tr("--positive {value!r} is not a value of the target {target!r}.", value=text, target=target),
+                       hint=tr("Its values: {values}.", values=shown))
+    return match[0]
+
+
 def _split_names(values: Sequence[str]) -> list[str]:
     return [name.strip() for value in values for name in value.split(",") if name.strip()]
 
@@ -419,6 +435,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         print(tr("left out (likely leak): {column}: {reason}", column=column, reason=reason))
     recipe = propose_recipe(df, target, exclude=excluded, derived=derived, leak_suspects=leaks,
                             include=included)
+    if args.positive is not None:
+        recipe.positive_class = _target_value(df, target, args.positive)
     for plan in recipe.columns:
         if plan.caution and plan.role == "drop" and plan.name not in excluded and plan.name not in leaks:
             print(tr("left out ({why}): {column} (use --include {column} to use it)", why=plan.caution,
@@ -479,8 +497,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                    "history_spec": history.spec.to_dict() if history is not None else None}
         run = cli_cluster.train(args, df, recipe, split, spec, class_weight, state, print_epoch, options) or \
             train_run(df, recipe, split, spec, seed=args.seed, class_weight=class_weight, state=state,
-                      data_files=args.files, printer=print_epoch, test_baselines=True,
-                      history_spec=history.spec.to_dict() if history is not None else None, **options)
+                      data_files=args.files, printer=print_epoch, test_baselines=True, **options)
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
