@@ -41,6 +41,9 @@ class WorkingSession:
     run_frames: dict[str, Any] = field(default_factory=dict)
     # Evaluate step: the latest evaluation shown (core.evaluate.Evaluation; it holds its run).
     evaluation: Any = None
+    # Binary targets: the outcome to detect, as the user picked it on the Data step (None: the
+    # app's pick, TargetReport.binary_classes[1]); the Prepare step writes it into the recipe.
+    positive_class: Any = None
     # The costs of a missed positive and of a false alarm the user set (Evaluate; Report uses them).
     costs: tuple[float, float] | None = None
     # The model file each run was saved to (run id -> path): a run without one is unsaved work.
@@ -58,6 +61,7 @@ class SessionModel(QObject):
     profile_changed = Signal(object)  # DataProfile | None
     target_changed = Signal(object)  # str | list[str] | None
     target_report_changed = Signal(object)  # TargetReport | None
+    positive_class_changed = Signal(object)  # a value of the target, or None
     recipe_changed = Signal(object)  # Recipe | None
     split_spec_changed = Signal(object)  # SplitSpec | None
     class_weight_changed = Signal(object)  # bool | None
@@ -131,6 +135,7 @@ class SessionModel(QObject):
             return
         self.state.target = target
         self.state.target_report = None
+        self.state.positive_class = None
         self.target_changed.emit(target)
         self.target_report_changed.emit(None)
         self.set_recipe(None)
@@ -138,6 +143,17 @@ class SessionModel(QObject):
     def set_target_report(self, report: TargetReport | None) -> None:
         self.state.target_report = report
         self.target_report_changed.emit(report)
+
+    @property
+    def positive_class(self) -> Any:
+        return self.state.positive_class
+
+    def set_positive_class(self, value: Any) -> None:
+        """Binary targets: the outcome to detect (None: the app's pick)."""
+        if value == self.state.positive_class:
+            return
+        self.state.positive_class = value
+        self.positive_class_changed.emit(value)
 
     def set_recipe(self, recipe: Recipe | None) -> None:
         self.state.recipe = recipe

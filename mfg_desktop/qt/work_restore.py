@@ -160,6 +160,8 @@ class WorkRestore(QObject):
         if gone:
             self.warnings.append(self.tr("Columns of the saved recipe not in the data: {names}.").format(
                 names=", ".join(gone)))
+        if saved.get("positive_class") is not None:  # the outcome to detect, as the user picked it
+            self.session.set_positive_class(saved["positive_class"])
         pca = saved.get("pca") or {}
         view = prepare.pca_view
         view.pca_check.setChecked(bool(pca.get("enabled")))

@@ -52,3 +52,27 @@ def test_a_target_picked_before_the_suggestion_lands_is_kept(wait, qtbot, main_w
     assert panel.target_combo.currentData() == "Tool wear [min]"
     assert not panel.target_box.suggestion_label.isVisibleTo(panel)
     wait.idle()
+
+
+def test_the_outcome_to_detect_is_suggested_and_the_users_pick_reaches_the_recipe(wait, qtbot, main_window,
+                                                                                 data_dir):
+    main_window.load_files([str(data_dir / "gb18030_decimal_comma_zh.csv")])
+    wait.loaded(main_window)
+    panel, session = main_window.data_panel, main_window.session
+    panel.pick_target("结果")
+    qtbot.waitUntil(lambda: session.target_report is not None, timeout=30_000)
+    combo = panel.target_box.positive_combo
+    assert combo.isVisibleTo(panel) and combo.itemData(0) == "不合格" and combo.itemData(1) == "合格"
+    assert "不合格" in combo.itemText(0) and combo.currentIndex() == 0  # the bad outcome, suggested
+    prepare = main_window.page("prepare")
+    qtbot.waitUntil(lambda: session.recipe is not None, timeout=30_000)
+    assert session.recipe.positive_class is None  # the app's pick, 不合格
+    combo.setCurrentIndex(1)
+    combo.activated.emit(1)  # as a user's pick
+    assert session.positive_class == "合格" and session.recipe.positive_class == "合格"
+    assert prepare.current_recipe().positive_class == "合格"
+    panel.pick_target("振动")  # a number: no outcome to pick, and the pick is forgotten
+    qtbot.waitUntil(lambda: session.target_report is not None and session.target_report.task == "regression",
+                    timeout=30_000)
+    assert not combo.isVisibleTo(panel) and session.positive_class is None
+    wait.idle()

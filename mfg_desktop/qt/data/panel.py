@@ -87,6 +87,8 @@ class DataPanel(QWidget):
 
         self.target_box = TargetBox()
         self.target_box.target_chosen.connect(self.pick_target)
+        self.target_box.positive_chosen.connect(self.session.set_positive_class)
+        self.session.positive_class_changed.connect(self.target_box.select_positive)
         self.plot_box = ColumnPlotBox()
         side = QWidget()
         side_layout = QVBoxLayout(side)
@@ -240,7 +242,7 @@ class DataPanel(QWidget):
 
     @Slot(object)
     def _on_target_report(self, report: TargetReport | None) -> None:
-        self.target_box.show_report(report, self.session.target)
+        self.target_box.show_report(report, self.session.target, self.session.positive_class)
         self.quality.set_target_report(report)
         current = self.quality.current_column()
         if current is not None:

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QGroupBox,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QTableWidget,
@@ -33,6 +34,7 @@ class TargetBox(QGroupBox):
     """The target picker and the target's report. The user's pick goes out as ``target_chosen``."""
 
     target_chosen = Signal(object)  # str | list[str] | None
+    positive_chosen = Signal(object)  # binary targets: the value to detect
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(self.tr("Target: what should the model predict?"), parent)
@@ -46,6 +48,17 @@ class TargetBox(QGroupBox):
         self.suggestion_label.hide()
         self.task_label = QLabel()
         self.task_label.setWordWrap(True)
+        # binary targets: which outcome the model detects (recall, the threshold and p(...) are about it)
+        self.positive_label = QLabel(self.tr("Outcome to detect:"))
+        self.positive_combo = QComboBox()
+        self.positive_combo.setToolTip(self.tr(
+            "The class the model looks for: recall, the decision threshold and the probability column are "
+            "about it. Suggested: the value that reads as bad (fail, NG, worn, 不合格), else the rarer one."))
+        self.positive_combo.activated.connect(
+            lambda index: self.positive_chosen.emit(self.positive_combo.itemData(index)))
+        positive_row = QHBoxLayout()
+        positive_row.addWidget(self.positive_label)
+        positive_row.addWidget(self.positive_combo, 1)
         self.balance_table = QTableWidget(0, 3)
         self.balance_table.setHorizontalHeaderLabels([self.tr("Class"), self.tr("Rows"), self.tr("Share")])
         self.balance_table.verticalHeader().hide()
@@ -57,10 +70,12 @@ class TargetBox(QGroupBox):
         layout.addWidget(self.target_combo)
         layout.addWidget(self.suggestion_label)
         layout.addWidget(self.task_label)
+        layout.addLayout(positive_row)
         layout.addWidget(self.balance_table)
         layout.addWidget(self.leak_view, 1)
         self.balance_table.hide()
         self.leak_view.hide()
+        self._show_positive([], None)
 
     # -- the picker -----------------------------------------------------------------------------
     def set_profiling(self) -> None:
@@ -110,7 +125,26 @@ class TargetBox(QGroupBox):
     def set_failed(self) -> None:
         self.task_label.setText(self.tr("This target cannot be used: see the message above."))
 
-    def show_report(self, report: TargetReport | None, target: Any) -> None:
+    def _show_positive(self, classes: list[Any], chosen: Any) -> None:
+        """Binary: offer both values, the chosen one (else the app's pick, ``classes[1]``) first."""
+        combo = self.positive_combo
+        combo.clear()
+        if len(classes) == 2:
+            suggested = classes[1]
+            for value in (suggested, classes[0]):
+                text = str(value) if value != suggested else self.tr("{value} (suggested)").format(value=value)
+                combo.addItem(text, value)
+            combo.setCurrentIndex(max(combo.findData(chosen), 0) if chosen is not None else 0)
+        self.positive_label.setVisible(len(classes) == 2)
+        combo.setVisible(len(classes) == 2)
+
+    def select_positive(self, value: Any) -> None:
+        """Show ``value`` as the outcome to detect (None: the suggested one)."""
+        index = self.positive_combo.findData(value) if value is not None else 0
+        self.positive_combo.setCurrentIndex(max(index, 0))
+
+    def show_report(self, report: TargetReport | None, target: Any, positive: Any = None) -> None:
+        self._show_positive(report.binary_classes if report is not None else [], positive)
         if report is None:
             if target is None:
                 self.task_label.setText(choose_target_hint())

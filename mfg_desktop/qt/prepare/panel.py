@@ -86,6 +86,7 @@ class PreparePanel(QWidget):
         self.session.data_changed.connect(self._on_data)
         self.session.target_changed.connect(self._on_target)
         self.session.target_report_changed.connect(self._on_target_report)
+        self.session.positive_class_changed.connect(lambda _value: self._publish(recompute_pca=False))
         if self.session.target_report is not None:
             self._on_target_report(self.session.target_report)
         else:
@@ -183,7 +184,10 @@ class PreparePanel(QWidget):
         self.split_view.set_split(method, column, train, valid, test)
 
     def current_recipe(self) -> Recipe | None:
-        return self.state.recipe(self.pca_view.settings())
+        recipe = self.state.recipe(self.pca_view.settings())
+        if recipe is not None:  # the outcome to detect, as picked on the Data step
+            recipe.positive_class = self.session.positive_class
+        return recipe
 
     # -- session --------------------------------------------------------------------------------
     def _show_waiting(self) -> None:
