@@ -67,10 +67,11 @@ def train_model(
     stop: threading.Event,
     model_choice: str,
     state: JobState,
+    history_spec: dict | None = None,
 ) -> TrainingRun:
     from mfg_desktop.core.train import train_run
 
-    return train_run(
+    run = train_run(
         frame,
         recipe,
         split_spec,
@@ -81,6 +82,9 @@ def train_model(
         data_files=data_files,
         model_choice=model_choice,
     )
+    # the history set-up goes into the model file, so Predict builds the same windows
+    run.history_spec = history_spec
+    return run
 
 
 def describe_device(state: JobState) -> str:
