@@ -70,7 +70,7 @@ def test_cmapss_rul_with_windows_builds_on_a_worker_and_trains_as_the_cli_does(m
     x, y = view.label_view.curve_line.getData()
     assert len(x) == 192 and y.max() == 100 and y[-1] == 0 and np.all(np.diff(y) <= 0)
     view.label_view.curve_entity.setCurrentIndex(2)
-    assert "of 3" in view.label_view.curve_status.text()
+    assert "col_1 = 3" in view.label_view.curve_status.text()
 
     on_gui_thread = []
     original = history_module.build_history

@@ -43,7 +43,7 @@ CURVE_HEIGHT = 130
 def _compact(combo: QComboBox) -> QComboBox:
     # long column names must not make the side panel wider than the window
     combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-    combo.setMinimumContentsLength(12)
+    combo.setMinimumContentsLength(8)
     return combo
 
 
@@ -121,6 +121,7 @@ class LabelRuleView(QWidget):
         self._cap_row = cap_row
         self._table_row = table_row
         self._frame: Any = None
+        self._entity: str | None = None
         self._choices: HistoryChoices | None = None
 
         self.rule.currentIndexChanged.connect(self._rule_changed)
@@ -175,13 +176,13 @@ class LabelRuleView(QWidget):
             combo.blockSignals(False)
         self.edited.emit()
 
-    def set_entities(self, frame: Any, values: list[Any]) -> None:
+    def set_entities(self, frame: Any, entity: str | None, values: list[Any]) -> None:
         """The entities whose label curve can be shown."""
-        self._frame = frame
+        self._frame, self._entity = frame, entity
         self.curve_entity.blockSignals(True)
         self.curve_entity.clear()
         for value in values:
-            self.curve_entity.addItem(str(value), value)
+            self.curve_entity.addItem(self.tr("{column} = {value}").format(column=self._entity, value=value), value)
         self.curve_entity.blockSignals(False)
 
     def show_choices(self, choices: HistoryChoices) -> None:
@@ -206,9 +207,11 @@ class LabelRuleView(QWidget):
             self.curve_status.setText(str(exc))
             return
         self.curve_line.setData(x, y)
-        self.curve.getPlotItem().setLabel("bottom", choices.order or self.tr("row in the history"))
-        self.curve_status.setText(self.tr("{n} rows of {entity}; the label of its last row is {last:g}.").format(
-            n=len(x), entity=self.curve_entity.currentText(), last=float(y[-1]) if len(y) else 0.0))
+        item = self.curve.getPlotItem()
+        item.setLabel("bottom", choices.order or self.tr("row in the history"))
+        item.setLabel("left", choices.spec().label_column)
+        self.curve_status.setText(self.tr("{n} rows of {entity}; the label of its first row is {first:g}.").format(
+            n=len(x), entity=self.curve_entity.currentText(), first=float(y[0]) if len(y) else 0.0))
 
     # -- slots ----------------------------------------------------------------------------------
     @Slot()

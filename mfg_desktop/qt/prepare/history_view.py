@@ -84,13 +84,18 @@ class HistoryView(QGroupBox):
         self.check_label.setWordWrap(True)
         self.label_view = LabelRuleView()
         self.windows = _compact(QComboBox())
-        for label, value in ((self.tr("minimal: mean, std, slope, change"), "minimal"),
-                             (self.tr("extended: also min, max, lags 1-3"), "extended"),
-                             (self.tr("none"), "none")):
+        for label, value, tip in (
+            (self.tr("minimal"), "minimal", self.tr("Rolling mean, std and slope per size, and the change since "
+                                                   "the entity's start")),
+            (self.tr("extended"), "extended", self.tr("Also the rolling min and max, and lags 1 to 3")),
+            (self.tr("none"), "none", self.tr("No window features: each row as it is")),
+        ):
             self.windows.addItem(label, value)
+            self.windows.setItemData(self.windows.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
         self.sizes = QLineEdit("5, 10, 20")
-        self.sizes.setToolTip(self.tr("The last W rows of each entity (W seconds for a timestamp order)."))
-        self.sizes.setMaximumWidth(110)
+        self.sizes.setToolTip(self.tr("The last W rows of each entity (W seconds for a timestamp order), "
+                                      "from each row and the rows before it only."))
+        self.sizes.setMaximumWidth(90)
         windows_row = QHBoxLayout()
         windows_row.addWidget(self.windows, 1)
         windows_row.addWidget(QLabel(self.tr("sizes")))
@@ -231,7 +236,7 @@ class HistoryView(QGroupBox):
         entity = self.entity.currentData()
         self._show_active(entity is not None)
         frame = self.session.frame
-        self.label_view.set_entities(frame, entity_values(frame, entity) if frame is not None else [])
+        self.label_view.set_entities(frame, entity, entity_values(frame, entity) if frame is not None else [])
         if entity is None and self.session.history is not None:
             self.last_build, self._built_choices = None, None
             self.cleared.emit()

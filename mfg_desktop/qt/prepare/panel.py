@@ -134,7 +134,8 @@ class PreparePanel(QWidget):
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setWidget(right)
-        scroll.setMinimumWidth(380)
+        # never narrower than its forms: without a horizontal scroll bar they would be cut off
+        scroll.setMinimumWidth(max(380, right.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width()))
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
