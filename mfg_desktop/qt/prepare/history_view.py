@@ -199,10 +199,13 @@ class HistoryView(QGroupBox):
         if s.entity:
             entity_why = dict(s.entity_candidates).get(s.entity, "")
             order_why = dict(s.order_candidates).get(s.order, "") if s.order else ""
-            text = self.tr("Suggested: rows of {entity} ({why})").format(entity=s.entity, why=entity_why)
             if s.order:
-                text += " " + self.tr("in the order of {order} ({why}).").format(order=s.order, why=order_why)
-            text += " " + self.tr("Nothing changes until you build.")
+                text = self.tr("Suggested: rows of {entity} ({why}), in the order of {order} ({order_why}). "
+                               "Nothing changes until you build.")
+            else:
+                text = self.tr("Suggested: rows of {entity} ({why}), in the row order of each file. "
+                               "Nothing changes until you build.")
+            text = text.format(entity=s.entity, why=entity_why, order=s.order, order_why=order_why)
         else:
             text = self.tr("No column looks like a machine or batch id: the rows are taken as independent.")
         self.suggestion_label.setText(text)
@@ -273,10 +276,11 @@ class HistoryView(QGroupBox):
         if not check.ok:
             self._show_problem("\n".join(str(e) for e in check.errors))
             return
-        unit = self.tr("seconds") if check.longest and self.choices().order and \
-            self._order_is_time() else self.tr("rows")
-        text = self.tr("{n} entities, {shortest:g} to {longest:g} {unit} each.").format(
-            n=check.n_entities, shortest=check.shortest, longest=check.longest, unit=unit)
+        if self.choices().order and self._order_is_time():
+            text = self.tr("{n} entities, {shortest:g} to {longest:g} seconds each.")
+        else:
+            text = self.tr("{n} entities, {shortest:g} to {longest:g} rows each.")
+        text = text.format(n=check.n_entities, shortest=check.shortest, longest=check.longest)
         style = OK_STYLE
         if check.warnings:
             text += "\n" + "\n".join(check.warnings)
