@@ -344,7 +344,7 @@ class HistoryView(QGroupBox):
     def _built(self, built: HistoryBuild, choices: HistoryChoices) -> None:
         self.last_build, self._built_choices = built, choices
         self.built.emit(built)
-        self._show_status()
+        self._show_status(finished=True)
 
     def _build_failed(self, exc: BaseException) -> None:
         if isinstance(exc, MfgError):
@@ -358,10 +358,12 @@ class HistoryView(QGroupBox):
         self.status_label.setStyleSheet(HINT_STYLE)
         self.status_label.setText(html.escape(self.tr("Building was cancelled; nothing changed.")))
 
-    def _show_status(self) -> None:
-        """What is applied now: independent rows, the build (with its join report), or a stale build."""
-        if self.build_task.is_running():
-            return
+    def _show_status(self, finished: bool = False) -> None:
+        """What is applied now: independent rows, the build (with its join report), or a stale build.
+
+        ``finished``: the build just delivered (its thread may still be winding down)."""
+        if self.build_task.is_running() and not finished:
+            return  # "Building…" stays until the build ends
         built = self.last_build
         if built is None:
             active = self.entity.currentData() is not None
