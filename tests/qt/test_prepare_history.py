@@ -49,7 +49,7 @@ def _reason(page, name) -> tuple[bool, str]:
 
 
 def test_cmapss_rul_with_windows_builds_on_a_worker_and_trains_as_the_cli_does(main_window, qtbot, wait,
-                                                                               monkeypatch):
+                                                                               monkeypatch, tmp_path):
     page = _open(main_window, qtbot, wait, [CMAPSS])
     view = page.history_view
     # pre-filled from the suggestion, said as one with its reason; nothing applied until built
@@ -119,6 +119,16 @@ def test_cmapss_rul_with_windows_builds_on_a_worker_and_trains_as_the_cli_does(m
     assert session.frame_of(run) is built.frame
     engines = np.loadtxt(CMAPSS)[:, 0]
     assert not set(engines[run.split_test]) & set(engines[run.split_train])  # test engines unseen
+    # the saved model applies the same windows to a new history file: a short engine is flagged
+    from mfg_desktop import cli
+    from mfg_desktop.core.bundle import save_model_file
+
+    model = save_model_file(run, tmp_path / "rul.mfgmodel")
+    short = tmp_path / "engine_3_new.txt"
+    short.write_text("\n".join([r for r in CMAPSS.read_text().splitlines() if r.split()[0] == "3"][:8]) + "\n")
+    assert cli.main(["predict", str(model), str(short), "--out", str(tmp_path / "scored")]) == 0
+    scored = pd.read_csv(tmp_path / "scored" / "engine_3_new_scored.csv")
+    assert len(scored) == 8 and scored["short_history"].all() and scored["prediction"].notna().all()
 
     # back to independent rows: the loaded frame and the Data step's target again
     main_window.show_step("prepare")
