@@ -177,3 +177,14 @@ def test_problems_raise_the_cores_messages(cmapss):
     with pytest.raises(MfgError, match="different value on every row"):
         build_history(cmapss.assign(reading=np.arange(len(cmapss))), HistoryChoices(entity="reading", label=LABEL_RUL),
                       None, [], JobState())
+
+
+def test_choices_round_trip_as_saved_work_keeps_them_and_bad_ones_are_refused():
+    choices = HistoryChoices(entity=SOURCE_FILE, label=LABEL_JOIN, join_path="/data/verdicts.csv", join_key="id",
+                             history_key=SOURCE_FILE, join_target="verdict", windows="extended", sizes_text="5, 10")
+    assert HistoryChoices.from_dict(choices.to_dict()) == choices
+    assert HistoryChoices.from_dict({"entity": "unit", "label": "rul", "future_field": 1}).label == LABEL_RUL
+    with pytest.raises(MfgError, match="unknown label rule"):
+        HistoryChoices.from_dict({"entity": "unit", "label": "guess"})
+    with pytest.raises(MfgError, match="at least 1"):
+        HistoryChoices.from_dict({"entity": "unit", "sizes_text": "0"})

@@ -3,6 +3,7 @@ windows, the split by entity, the build on a worker, and training on the built f
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
@@ -237,3 +238,37 @@ def test_building_a_million_rows_leaves_the_window_responsive(main_window, qtbot
     assert results and len(results[0].frame) == rows and "s1 slope20" in results[0].frame.columns
     assert max(np.diff(ticks)) < 2.0  # never frozen for long, however long the build took
     wait.idle()
+
+
+def test_saved_work_keeps_the_history_set_up_and_builds_it_again(main_window, qtbot, wait, tmp_path):
+    from mfg_desktop.qt.main_window import MainWindow
+
+    page = _open(main_window, qtbot, wait, [CMAPSS])
+    view = page.history_view
+    view.label_view.set_rule(LABEL_FAILS)
+    view.label_view.fails.setValue(20)
+    view.set_windows("extended", "5")
+    built = _build(page, qtbot)
+    page.set_used("col_7 lag1", False)
+    page.set_split("group", "col_1", train=0.6, valid=0.2, test=0.2)
+    session = main_window.session
+    saved_recipe, saved_split = session.recipe.to_dict(), session.split_spec.to_dict()
+    path = main_window.work.save_work(tmp_path / "engines")
+    assert json.loads(path.read_text(encoding="utf-8"))["history"]["fails_within"] == 20
+
+    restored = MainWindow()
+    qtbot.addWidget(restored)
+    restored.resize(1400, 900)
+    restored.show()
+    assert restored.work.open_work(path)
+    qtbot.waitUntil(lambda: restored.work.restore is None, timeout=60_000)
+    wait.idle()
+    again = restored.session
+    assert again.history is not None and again.history.spec.to_dict() == built.spec.to_dict()
+    assert again.history.target == "fails_within_20" and again.recipe.target == "fails_within_20"
+    plans = lambda recipe: [(c["name"], c["role"]) for c in recipe["columns"]]
+    assert plans(again.recipe.to_dict()) == plans(saved_recipe)
+    assert again.split_spec.to_dict() == saved_split
+    assert restored.page("prepare").history_view.windows.currentData() == "extended"
+    assert "could not be built" not in restored.banner.text()
+    restored.close()

@@ -147,6 +147,20 @@ class LabelRuleView(QWidget):
     def set_rule(self, rule: str) -> None:
         self.rule.setCurrentIndex(self.rule.findData(rule))
 
+    def set_label_numbers(self, rul_cap: float | None, fails_within: float) -> None:
+        """The cap (None: no cap) and the N of "fails within N", as the user would set them."""
+        self.cap_check.setChecked(rul_cap is not None)
+        if rul_cap is not None:
+            self.cap.setValue(rul_cap)
+        self.fails.setValue(fails_within)
+
+    def set_join(self, table_key: str | None, history_key: str | None, target: str | None) -> None:
+        """The join's keys and target column (those the table and the data have)."""
+        for combo, value in ((self.table_key, table_key), (self.history_key, history_key),
+                             (self.join_target, target)):
+            if combo.findData(value) >= 0:
+                combo.setCurrentIndex(combo.findData(value))
+
     def set_history_columns(self, columns: list[str]) -> None:
         """The loaded columns a join's history key may be (the file name's number first)."""
         self.history_key.blockSignals(True)

@@ -11,7 +11,7 @@ then does what ``cli._history_training`` does, on a worker thread.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -70,6 +70,23 @@ class HistoryChoices:
     @property
     def active(self) -> bool:
         return self.entity is not None or self.order is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON values, as saved work keeps them."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> HistoryChoices:
+        """Rebuild saved choices; raises :class:`MfgError` when they are not the app's own."""
+        known = {f.name for f in fields(cls)}
+        try:
+            choices = cls(**{k: v for k, v in d.items() if k in known})
+        except TypeError as exc:
+            raise MfgError(f"The saved history set-up is malformed ({exc}).") from exc
+        if choices.label not in LABEL_RULES:
+            raise MfgError(f"The saved history set-up has an unknown label rule {choices.label!r}.")
+        choices.spec()
+        return choices
 
     def spec(self) -> HistorySpec:
         """The core spec (checked); raises :class:`MfgError` saying what to change on the form."""

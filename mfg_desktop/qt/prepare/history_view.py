@@ -29,6 +29,7 @@ from mfg_desktop.core.history import SOURCE_FILE
 from mfg_desktop.qt.context import AppContext, TaskSlot
 from mfg_desktop.qt.prepare.history_label_view import LabelRuleView, _compact
 from mfg_desktop.qt.prepare.history_state import (
+    LABEL_JOIN,
     ROLE_ENTITY,
     ROLE_ORDER,
     ROLE_SOURCE,
@@ -60,6 +61,7 @@ class HistoryView(QGroupBox):
     built = Signal(object)  # HistoryBuild
     cleared = Signal()
     time_columns_found = Signal(list)  # columns that say the rows are in time order
+    failed = Signal(str)  # the build did not happen: why
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(self.tr("Sensor histories (machines, engines, tools, batches)"), parent)
@@ -69,6 +71,7 @@ class HistoryView(QGroupBox):
         self.time_columns: list[str] = []
         self.last_build: HistoryBuild | None = None
         self._built_choices: HistoryChoices | None = None
+        self._pending: HistoryChoices | None = None  # saved choices waiting for the label table's columns
         self.suggest_task = TaskSlot(ctx, "suggest history", self)
         self.check_task = TaskSlot(ctx, "check history", self)
         self.table_task = TaskSlot(ctx, "read label table", self)
@@ -156,7 +159,9 @@ class HistoryView(QGroupBox):
         frame = self.session.frame
         return [str(c) for c in frame.columns] if frame is not None else []
 
-    def _fill_entities(self, columns: list[str]) -> None:
+    def _fill_entities(self, columns: list[str], keep: bool = False) -> None:
+        """Offer ``columns``; pre-select the suggestion, or with ``keep`` what is chosen now."""
+        kept_entity, kept_order = self.entity.currentData(), self.order.currentData()
         self.entity.blockSignals(True)
         self.entity.clear()
         for option in entity_options(columns, self.suggestion):
@@ -170,10 +175,14 @@ class HistoryView(QGroupBox):
             else:
                 text = option.column
             self.entity.addItem(text, option.column)
-        if self.suggestion is not None and self.suggestion.entity:
+        if keep:
+            self.entity.setCurrentIndex(max(self.entity.findData(kept_entity), 0))
+        elif self.suggestion is not None and self.suggestion.entity:
             self.entity.setCurrentIndex(self.entity.findData(self.suggestion.entity))
         self.entity.blockSignals(False)
         self._fill_orders()
+        if keep:
+            self.order.setCurrentIndex(max(self.order.findData(kept_order), 0))
 
     def _fill_orders(self) -> None:
         entity = self.entity.currentData()
@@ -195,7 +204,9 @@ class HistoryView(QGroupBox):
         self.suggestion, self.time_columns = result
         self.time_columns_found.emit(list(self.time_columns))
         s = self.suggestion
-        self._fill_entities(self._columns())
+        # a set-up already built or being built (saved work restored) is the user's: keep it
+        chosen = self.last_build is not None or self.build_task.is_running() or self._pending is not None
+        self._fill_entities(self._columns(), keep=chosen)
         if s.entity:
             entity_why = dict(s.entity_candidates).get(s.entity, "")
             order_why = dict(s.order_candidates).get(s.order, "") if s.order else ""
@@ -304,7 +315,44 @@ class HistoryView(QGroupBox):
     # -- the label table ------------------------------------------------------------------------
     def _read_table(self, path: str) -> None:
         self.table_task.start(table_columns_job, path, title=self.tr("Reading the label table"),
-                              on_done=self.label_view.set_table_columns, on_error=self._check_failed)
+                              on_done=self._table_read, on_error=self._table_failed)
+
+    def _table_read(self, columns: list[str]) -> None:
+        self.label_view.set_table_columns(columns)
+        pending, self._pending = self._pending, None
+        if pending is not None:  # restoring saved work: its keys, then the build
+            self.label_view.set_join(pending.join_key, pending.history_key, pending.join_target)
+            self.build()
+
+    def _table_failed(self, exc: BaseException) -> None:
+        if self._pending is not None:
+            self._pending = None
+            self.failed.emit(str(exc))
+        self._check_failed(exc)
+
+    # -- saved work -----------------------------------------------------------------------------
+    def saved_choices(self) -> dict[str, Any] | None:
+        """The set-up in use (built), as saved work keeps it; None for independent rows."""
+        if self.session.history is None or self._built_choices is None:
+            return None
+        return self._built_choices.to_dict()
+
+    def restore(self, saved: dict[str, Any]) -> None:
+        """Fill the form with saved choices and build them (``built`` or ``failed`` follows)."""
+        try:
+            choices = HistoryChoices.from_dict(saved)
+        except MfgError as exc:
+            self.failed.emit(str(exc))
+            return
+        self.set_entity(choices.entity, choices.order)
+        self.label_view.set_rule(choices.label)
+        self.label_view.set_label_numbers(choices.rul_cap, choices.fails_within)
+        self.set_windows(choices.windows, choices.sizes_text)
+        if choices.label == LABEL_JOIN and choices.join_path:
+            self._pending = choices
+            self.label_view.set_table(choices.join_path)  # its columns are read, then it builds
+        elif self.build() is None:
+            self.failed.emit(self.check_label.text() or self.status_label.text())
 
     # -- building -------------------------------------------------------------------------------
     def can_build(self) -> bool:
@@ -347,6 +395,7 @@ class HistoryView(QGroupBox):
         self._show_status(finished=True)
 
     def _build_failed(self, exc: BaseException) -> None:
+        self.failed.emit(str(exc))
         if isinstance(exc, MfgError):
             self.status_label.setStyleSheet(ERROR_STYLE)
             self.status_label.setText(html.escape(str(exc)))
@@ -355,6 +404,7 @@ class HistoryView(QGroupBox):
             self.ctx.report_error(exc, self.tr("building the history features"))
 
     def _build_cancelled(self) -> None:
+        self.failed.emit(self.tr("Building was cancelled; nothing changed."))
         self.status_label.setStyleSheet(HINT_STYLE)
         self.status_label.setText(html.escape(self.tr("Building was cancelled; nothing changed.")))
 
