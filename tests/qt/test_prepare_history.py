@@ -237,6 +237,16 @@ def test_building_a_million_rows_leaves_the_window_responsive(main_window, qtbot
     main_window.killTimer(timer_id)
     assert results and len(results[0].frame) == rows and "s1 slope20" in results[0].frame.columns
     assert max(np.diff(ticks)) < 2.0  # never frozen for long, however long the build took
+    # Cancel: the job ends as cancelled, without a result
+    job = run_in_thread(build_history, frame, choices, None, [], name="build history")
+    outcome = []
+    job.finished.connect(lambda _r: outcome.append("finished"))
+    job.cancelled.connect(lambda: outcome.append("cancelled"))
+    qtbot.wait(300)
+    job.cancel()
+    with qtbot.waitSignal(job.ended, timeout=120_000):
+        pass
+    assert outcome == ["cancelled"]
     wait.idle()
 
 

@@ -87,6 +87,23 @@ def table_columns_job(path: str, state: JobState) -> list[str]:
     return [str(c) for c in load_files([path]).frame.columns]
 
 
+class _Share:
+    """A job state for one part of a job: its progress fills ``start``..``end`` of the whole, and
+    it is cancelled when the whole job is."""
+
+    def __init__(self, whole: JobState, start: float, end: float) -> None:
+        self.whole, self.start, self.end = whole, start, end
+
+    def set_progress(self, fraction: float, message: str = "") -> None:
+        self.whole.set_progress(self.start + (self.end - self.start) * min(max(fraction, 0.0), 1.0), message)
+
+    def is_interruption_requested(self) -> bool:
+        return self.whole.is_interruption_requested()
+
+    def check_cancelled(self) -> None:
+        self.whole.check_cancelled()
+
+
 def build_history(
     frame: pd.DataFrame,
     choices: HistoryChoices,
@@ -102,7 +119,7 @@ def build_history(
 
     from mfg_desktop.core.history import SOURCE_FILE, join_table, prepare_training
     from mfg_desktop.core.ingest import load_files
-    from mfg_desktop.core.profile import analyze_target
+    from mfg_desktop.core.profile import analyze_target, profile_frame
     from mfg_desktop.qt.prepare.history_state import LABEL_JOIN, HistoryBuild, context_roles
 
     spec = choices.spec()
@@ -124,8 +141,11 @@ def build_history(
     state.set_progress(0.25, "building the label and the window features")
     training = prepare_training(frame, spec, target=None if spec.label_column else target)
     state.check_cancelled()
-    state.set_progress(0.8, "analysing the target")
-    report = analyze_target(training.frame, training.target, entity=spec.entity)
+    state.set_progress(0.4, "analysing the target")
+    # the longest part on many rows, profiling every feature column: with progress and Cancel
+    profile = profile_frame(training.frame, state=_Share(state, 0.4, 0.85))
+    report = analyze_target(training.frame, training.target, profile=profile, entity=spec.entity,
+                            state=_Share(state, 0.85, 1.0))
     state.check_cancelled()
     state.set_progress(1.0, "")
     return HistoryBuild(frame=training.frame, target=training.target, spec=training.spec, report=report,
