@@ -20,6 +20,7 @@ from mfg_desktop.qt.prepare.history_state import (
     LABEL_JOIN,
     LABEL_RUL,
     LABEL_TARGET,
+    ONE_HISTORY,
     ROLE_ENTITY,
     ROLE_ORDER,
     ROLE_SOURCE,
@@ -77,20 +78,23 @@ def test_choices_make_the_cli_spec_and_name_the_target():
     assert join.spec().label == "none" and join.target(None) == "verdict"
     with pytest.raises(MfgError, match="needs an entity"):
         HistoryChoices(order="cycle", label=LABEL_RUL).spec()
-    assert not HistoryChoices().active and HistoryChoices(order="t").active
+    assert not HistoryChoices().active and HistoryChoices(order="t").active and HistoryChoices(single=True).active
+    one = HistoryChoices(single=True, order="t", sizes_text="5")
+    assert one.spec().entity is None and default_split(one.spec()) == ("time", "t")
 
 
 def test_options_put_none_first_then_the_suggestion_then_source_file(cmapss):
     suggestion = suggest_history(cmapss)
     options = entity_options(list(cmapss.columns), suggestion)
     assert options[0].column is None
-    assert options[1].column == "col_1" and options[1].suggested and "one run" in options[1].reason
-    assert [o.column for o in options].count("col_1") == 1 and len(options) == 1 + cmapss.shape[1]
+    assert options[1].column == ONE_HISTORY
+    assert options[2].column == "col_1" and options[2].suggested and "one run" in options[2].reason
+    assert [o.column for o in options].count("col_1") == 1 and len(options) == 2 + cmapss.shape[1]
     orders = order_options(list(cmapss.columns), suggestion, "col_1")
     assert orders[0].column is None and orders[1].column == "col_2" and orders[1].suggested
     assert "col_1" not in [o.column for o in orders]
     several = [SOURCE_FILE, "a", "b"]
-    assert [o.column for o in entity_options(several, None)] == [None, SOURCE_FILE, "a", "b"]
+    assert [o.column for o in entity_options(several, None)] == [None, ONE_HISTORY, SOURCE_FILE, "a", "b"]
     assert SOURCE_FILE not in [o.column for o in entity_options(["a", "b"], None)]
     assert history_key_options(["a", SOURCE_FILE]) == [SOURCE_FILE, "a"]
 

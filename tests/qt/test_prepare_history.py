@@ -173,6 +173,26 @@ def test_problems_are_clear_messages_and_block_the_build(main_window, qtbot, wai
     wait.idle()
 
 
+def test_one_machine_is_one_history_split_by_time_with_its_own_target(main_window, qtbot, wait, tmp_path):
+    path = tmp_path / "press_line_1.csv"
+    _machines(1, rows=120).drop(columns="machine").to_csv(path, index=False)
+    page = _open(main_window, qtbot, wait, [path])
+    view = page.history_view
+    assert page.split_view.split_method.currentData() == "random"
+    assert "time" in page.split_view.time_warning.text()  # timestamps split at random: warned
+    view.set_entity(None, "time", single=True)
+    view.label_view.set_rule("target")
+    view.set_windows("minimal", "7200")  # two hours of a timestamp order: seconds
+    qtbot.waitUntil(lambda: "1 entity of" in view.check_label.text() and "seconds" in view.check_label.text(),
+                    timeout=30_000)
+    built = _build(page, qtbot)
+    assert built.spec.entity is None and built.spec.order_kind == "time"
+    assert "vibration slope7200s" in built.frame.columns and built.target == main_window.session.target
+    assert main_window.session.split_spec.method == "time" and main_window.session.split_spec.column == "time"
+    assert page.split_view.time_warning.isHidden()
+    wait.idle()
+
+
 def test_files_as_entities_with_a_joined_label_table_and_unmatched_keys(main_window, qtbot, wait, tmp_path):
     rng = np.random.default_rng(1)
     paths = []

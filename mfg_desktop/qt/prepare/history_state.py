@@ -30,6 +30,8 @@ LABEL_RULES = (LABEL_TARGET, LABEL_RUL, LABEL_FAILS, LABEL_JOIN)
 ROLE_ENTITY, ROLE_ORDER, ROLE_SOURCE = "entity", "order", "source"
 DEFAULT_RUL_CAP = 125.0  # the usual cap of the C-MAPSS literature; the user changes it
 DEFAULT_FAILS_WITHIN = 30.0
+# The entity box's "one history" entry (all rows are one machine's): no column can have this name.
+ONE_HISTORY = "\x00one history"
 CURVE_MAX_ROWS = 5_000  # the label curve of one entity: enough points to see its shape
 
 
@@ -66,10 +68,11 @@ class HistoryChoices:
     join_key: str | None = None  # the table's key column
     history_key: str | None = None  # the history side: a column, or source_file (the file name's number)
     join_target: str | None = None  # the table column that becomes the target
+    single: bool = False  # all rows are one history (one machine): no entity column
 
     @property
     def active(self) -> bool:
-        return self.entity is not None or self.order is not None
+        return self.entity is not None or self.order is not None or self.single
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON values, as saved work keeps them."""
@@ -130,9 +133,9 @@ class EntityOption:
 
 
 def entity_options(columns: list[str], suggestion: HistorySuggestion | None) -> list[EntityOption]:
-    """None (independent rows) first, then the suggested entity columns with their reasons, then
-    ``source_file`` when several files were loaded, then every other column."""
-    options = [EntityOption(None)]
+    """None (independent rows) first, then one history (all rows one machine's), the suggested
+    entity columns with their reasons, ``source_file`` when several files were loaded, the rest."""
+    options = [EntityOption(None), EntityOption(ONE_HISTORY)]
     seen: set[str] = set()
     for name, why in (suggestion.entity_candidates if suggestion else []):
         options.append(EntityOption(name, why, suggested=name == suggestion.entity))

@@ -26,10 +26,12 @@ from PySide6.QtWidgets import (
 
 from mfg_desktop.core.errors import MfgError
 from mfg_desktop.core.history import SOURCE_FILE
+from mfg_desktop.core.i18n import trn
 from mfg_desktop.qt.context import AppContext, TaskSlot
 from mfg_desktop.qt.prepare.history_label_view import LabelRuleView, _compact
 from mfg_desktop.qt.prepare.history_state import (
     LABEL_JOIN,
+    ONE_HISTORY,
     ROLE_ENTITY,
     ROLE_ORDER,
     ROLE_SOURCE,
@@ -167,6 +169,8 @@ class HistoryView(QGroupBox):
         for option in entity_options(columns, self.suggestion):
             if option.column is None:
                 text = self.tr("(none: independent rows)")
+            elif option.column == ONE_HISTORY:
+                text = self.tr("(one history: all rows are one machine's)")
             elif option.column == SOURCE_FILE:
                 text = (self.tr("{column} — one history per loaded file (suggested)") if option.suggested
                         else self.tr("{column} — one history per loaded file")).format(column=option.column)
@@ -185,7 +189,7 @@ class HistoryView(QGroupBox):
             self.order.setCurrentIndex(max(self.order.findData(kept_order), 0))
 
     def _fill_orders(self) -> None:
-        entity = self.entity.currentData()
+        entity = self.choices_entity()
         self.order.blockSignals(True)
         self.order.clear()
         for option in order_options(self._columns(), self.suggestion, entity):
@@ -225,14 +229,21 @@ class HistoryView(QGroupBox):
     # -- the form -------------------------------------------------------------------------------
     def choices(self) -> HistoryChoices:
         """What the form says now."""
-        choices = HistoryChoices(entity=self.entity.currentData(), order=self.order.currentData(),
+        single = self.entity.currentData() == ONE_HISTORY
+        choices = HistoryChoices(entity=self.choices_entity(), order=self.order.currentData(), single=single,
                                  windows=self.windows.currentData(), sizes_text=self.sizes.text())
         self.label_view.fill(choices)
         return choices
 
-    def set_entity(self, entity: str | None, order: str | None = None) -> None:
-        """Choose the entity and order columns as the user would (for scripts and tests)."""
-        self.entity.setCurrentIndex(self.entity.findData(entity))
+    def choices_entity(self) -> str | None:
+        """The entity column chosen (None for independent rows and for one history)."""
+        data = self.entity.currentData()
+        return None if data == ONE_HISTORY else data
+
+    def set_entity(self, entity: str | None, order: str | None = None, single: bool = False) -> None:
+        """Choose the entity and order columns as the user would (for scripts and tests);
+        ``single``: all rows are one history."""
+        self.entity.setCurrentIndex(self.entity.findData(ONE_HISTORY if single else entity))
         self.order.setCurrentIndex(max(self.order.findData(order), 0))
 
     def set_windows(self, windows: str, sizes: str | None = None) -> None:
@@ -247,11 +258,11 @@ class HistoryView(QGroupBox):
     @Slot()
     def _entity_changed(self, *_args: Any) -> None:
         self._fill_orders()
-        entity = self.entity.currentData()
-        self._show_active(entity is not None)
+        selected, entity = self.entity.currentData(), self.choices_entity()
+        self._show_active(selected is not None)
         frame = self.session.frame
         self.label_view.set_entities(frame, entity, entity_values(frame, entity) if frame is not None else [])
-        if entity is None and self.session.history is not None:
+        if selected is None and self.session.history is not None:
             self.last_build, self._built_choices = None, None
             self.cleared.emit()
         self._edited()
@@ -287,11 +298,13 @@ class HistoryView(QGroupBox):
         if not check.ok:
             self._show_problem("\n".join(str(e) for e in check.errors))
             return
+        numbers = {"shortest": check.shortest, "longest": check.longest}
         if self.choices().order and self._order_is_time():
-            text = self.tr("{n} entities, {shortest:g} to {longest:g} seconds each.")
+            text = trn("{n} entity of {longest:g} seconds.", "{n} entities, {shortest:g} to {longest:g} seconds each.",
+                       check.n_entities, **numbers)
         else:
-            text = self.tr("{n} entities, {shortest:g} to {longest:g} rows each.")
-        text = text.format(n=check.n_entities, shortest=check.shortest, longest=check.longest)
+            text = trn("{n} entity of {longest:g} rows.", "{n} entities, {shortest:g} to {longest:g} rows each.",
+                       check.n_entities, **numbers)
         style = OK_STYLE
         if check.warnings:
             text += "\n" + "\n".join(check.warnings)
@@ -344,7 +357,7 @@ class HistoryView(QGroupBox):
         except MfgError as exc:
             self.failed.emit(str(exc))
             return
-        self.set_entity(choices.entity, choices.order)
+        self.set_entity(choices.entity, choices.order, choices.single)
         self.label_view.set_rule(choices.label)
         self.label_view.set_label_numbers(choices.rul_cap, choices.fails_within)
         self.set_windows(choices.windows, choices.sizes_text)
@@ -356,7 +369,7 @@ class HistoryView(QGroupBox):
 
     # -- building -------------------------------------------------------------------------------
     def can_build(self) -> bool:
-        return (self.session.frame is not None and self.choices().entity is not None
+        return (self.session.frame is not None and self.choices().active
                 and not self.build_task.is_running() and self.check_label.styleSheet() != ERROR_STYLE)
 
     def _update_button(self) -> None:
@@ -366,7 +379,7 @@ class HistoryView(QGroupBox):
         """Build the label and window features on a worker (progress and Cancel in the status bar)."""
         frame = self.session.frame
         choices = self.choices()
-        if frame is None or choices.entity is None:
+        if frame is None or not choices.active:
             return None
         try:
             choices.spec()
