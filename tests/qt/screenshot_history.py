@@ -69,7 +69,7 @@ def main() -> None:
     window.show_step("train")
     train = window.page("train")
     train.apply_preset("fast")
-    train.set_settings(epochs=8, model_choice="network")
+    train.set_settings(epochs=int(os.environ.get("SHOT_EPOCHS", "8")), model_choice="network")
     job = train.train()
     wait(lambda: not job.is_running(), limit_s=600)
     settle()
