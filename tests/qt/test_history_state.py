@@ -31,6 +31,7 @@ from mfg_desktop.qt.prepare.history_state import (
     entity_values,
     history_key_options,
     label_curve,
+    order_is_time,
     order_options,
     parse_sizes,
     ticked_context,
@@ -139,6 +140,8 @@ def test_label_curve_of_one_entity_capped_and_fails_within(cmapss):
     t = pd.DataFrame({"m": ["a"] * 5, "t": pd.date_range("2024-01-01", periods=5, freq="30min"), "v": range(5)})
     x, y = label_curve(t, HistoryChoices(entity="m", order="t", label=LABEL_RUL, rul_cap=None), "a")
     assert np.allclose(x, [0, 0.5, 1, 1.5, 2]) and np.allclose(y, [2, 1.5, 1, 0.5, 0])
+    assert order_is_time(t, "t") and not order_is_time(t, "v") and not order_is_time(t, None)
+    assert not order_is_time(None, "t")
 
 
 def _cli_args(**changes) -> argparse.Namespace:

@@ -201,6 +201,11 @@ def time_ordered_columns(frame: pd.DataFrame, suggestion: HistorySuggestion | No
     return found
 
 
+def order_is_time(frame: pd.DataFrame | None, order: str | None) -> bool:
+    """Whether the order column holds timestamps (windows and lengths are then in seconds)."""
+    return frame is not None and order in frame.columns and not pd.api.types.is_numeric_dtype(frame[order])
+
+
 def entity_values(frame: pd.DataFrame, entity: str | None, limit: int = 500) -> list[Any]:
     """The entities in order of first appearance (for the box that picks whose label curve to show)."""
     if not entity or entity not in frame.columns:

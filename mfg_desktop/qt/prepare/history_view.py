@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -34,11 +34,11 @@ from mfg_desktop.qt.prepare.history_state import (
     ONE_HISTORY,
     ROLE_ENTITY,
     ROLE_ORDER,
-    ROLE_SOURCE,
     HistoryBuild,
     HistoryChoices,
     entity_options,
     entity_values,
+    order_is_time,
     order_options,
     ticked_context,
 )
@@ -299,7 +299,7 @@ class HistoryView(QGroupBox):
             self._show_problem("\n".join(str(e) for e in check.errors))
             return
         numbers = {"shortest": check.shortest, "longest": check.longest}
-        if self.choices().order and self._order_is_time():
+        if order_is_time(self.session.frame, self.choices().order):
             text = trn("{n} entity of {longest:g} seconds.", "{n} entities, {shortest:g} to {longest:g} seconds each.",
                        check.n_entities, **numbers)
         else:
@@ -312,12 +312,6 @@ class HistoryView(QGroupBox):
         self.check_label.setStyleSheet(style)
         self.check_label.setText(text)
         self._update_button()
-
-    def _order_is_time(self) -> bool:
-        import pandas as pd
-
-        frame, order = self.session.frame, self.choices().order
-        return frame is not None and order in frame.columns and not pd.api.types.is_numeric_dtype(frame[order])
 
     def _check_failed(self, exc: BaseException) -> None:
         if isinstance(exc, MfgError):
@@ -449,16 +443,21 @@ class HistoryView(QGroupBox):
     def show_context_warnings(self, used: list[str]) -> list[str]:
         """Warn for each entity / order / source-file column ticked as an input on purpose."""
         built = self.last_build
-        texts = {
-            ROLE_ENTITY: self.tr("⚠ '{column}' is the entity id and an input: the model learns which machine a "
-                                 "row is from, which tells nothing about a new machine."),
-            ROLE_ORDER: self.tr("⚠ '{column}' is the order column and an input: the model learns the time or "
-                                "cycle itself, and test rows then have values training never saw."),
-            ROLE_SOURCE: self.tr("⚠ '{column}' is the source file and an input: every file the model scores "
-                                 "must have one of the training files' names."),
-        }
-        out = [texts[role].format(column=column)
+        out = [context_warning(role).format(column=column)
                for column, role in ticked_context(built.roles if built is not None else {}, used)]
         self.ticked_label.setText("\n".join(out))
         self._form.setRowVisible(self.ticked_label, bool(out))
         return out
+
+
+def context_warning(role: str) -> str:
+    """What ticking a context column of ``role`` as an input costs ({column} to be filled)."""
+    translate = QCoreApplication.translate
+    if role == ROLE_ENTITY:
+        return translate("HistoryView", "⚠ '{column}' is the entity id and an input: the model learns which machine "
+                                        "a row is from, which tells nothing about a new machine.")
+    if role == ROLE_ORDER:
+        return translate("HistoryView", "⚠ '{column}' is the order column and an input: the model learns the time "
+                                        "or cycle itself, and test rows then have values training never saw.")
+    return translate("HistoryView", "⚠ '{column}' is the source file and an input: every file the model scores "
+                                    "must have one of the training files' names.")
