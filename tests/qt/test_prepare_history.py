@@ -190,6 +190,11 @@ def test_one_machine_is_one_history_split_by_time_with_its_own_target(main_windo
     assert "vibration slope7200s" in built.frame.columns and built.target == main_window.session.target
     assert main_window.session.split_spec.method == "time" and main_window.session.split_spec.column == "time"
     assert page.split_view.time_warning.isHidden()
+    # another target on the Data step: the build kept the old one, so it no longer applies
+    main_window.data_panel.pick_target("temperature")
+    assert main_window.session.history is None and "Not built yet" in view.status_label.text()
+    qtbot.waitUntil(lambda: main_window.session.recipe is not None
+                    and main_window.session.recipe.target == "temperature", timeout=30_000)
     wait.idle()
 
 

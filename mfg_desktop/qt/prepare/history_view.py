@@ -392,6 +392,11 @@ class HistoryView(QGroupBox):
         self._update_button()
         return job
 
+    def forget_build(self) -> None:
+        """The build no longer applies (the Data step's target it kept changed)."""
+        self.last_build, self._built_choices = None, None
+        self._show_status()
+
     def built_label(self) -> str | None:
         """The label rule of the build in use, or None."""
         return self._built_choices.label if self._built_choices is not None else None

@@ -221,7 +221,8 @@ class PreparePanel(QWidget):
             # session drops the recipe after this signal; put it back once that happened
             QTimer.singleShot(0, self._publish)
             return
-        if history is not None:
+        if history is not None:  # it kept the old target: build again for the new one
+            self.history_view.forget_build()
             self._history_cleared()
         self.state.reset()
         self._reset()
