@@ -120,6 +120,12 @@ def test_cmapss_rul_with_windows_builds_on_a_worker_and_trains_as_the_cli_does(m
     assert session.frame_of(run) is built.frame
     engines = np.loadtxt(CMAPSS)[:, 0]
     assert not set(engines[run.split_test]) & set(engines[run.split_train])  # test engines unseen
+    # the Evaluate step judges the run on its held-out engines of the built frame
+    from mfg_desktop.core.evaluate import evaluate_run
+
+    evaluation = evaluate_run(run, session.frame_of(run), importance=False, baselines=False)
+    assert evaluation.source == "test" and np.array_equal(evaluation.rows, run.split_test)
+    assert evaluation.metrics["rmse"] > 0
     # the saved model applies the same windows to a new history file: a short engine is flagged
     from mfg_desktop import cli
     from mfg_desktop.core.bundle import save_model_file
