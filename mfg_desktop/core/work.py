@@ -65,6 +65,8 @@ class Work:
     split: dict[str, Any] | None = None  # core.split.SplitSpec.to_dict()
     class_weight: bool | None = None
     training: dict[str, Any] | None = None  # the Train step's settings (preset, hidden, epochs, ...)
+    # the Prepare step's sensor-history set-up that was built (entity, order, label rule, windows, join)
+    history: dict[str, Any] | None = None
     models: list[ModelFileRef] = field(default_factory=list)
     steps_visited: list[str] = field(default_factory=list)
     saved: str = ""
@@ -85,6 +87,7 @@ class Work:
             "split": self.split,
             "class_weight": self.class_weight,
             "training": self.training,
+            "history": self.history,
             "models": [asdict(m) for m in self.models],
             "steps_visited": list(self.steps_visited),
         }
@@ -143,6 +146,7 @@ class Work:
             split=check.optional(d.get("split"), dict, "'split'"),
             class_weight=check.optional(d.get("class_weight"), bool, "'class_weight'"),
             training=check.optional(d.get("training"), dict, "'training'"),
+            history=check.optional(d.get("history"), dict, "'history'"),
             models=models,
             steps_visited=[str(s) for s in steps],
             saved=str(d.get("saved", "")),

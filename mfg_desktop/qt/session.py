@@ -34,6 +34,9 @@ class WorkingSession:
     recipe: Recipe | None = None
     split_spec: SplitSpec | None = None
     class_weight: bool | None = None
+    # Prepare step, sensor histories: what was built (qt.prepare.history_state.HistoryBuild: the
+    # frame with label and window features the Train step trains on, and its HistorySpec), or None.
+    history: Any = None
     # Train step: every run of this sitting, the one the later steps use, and the frame each
     # run was trained on (its split positions index that frame, even after other data is loaded).
     runs: list[TrainingRun] = field(default_factory=list)
@@ -65,6 +68,7 @@ class SessionModel(QObject):
     recipe_changed = Signal(object)  # Recipe | None
     split_spec_changed = Signal(object)  # SplitSpec | None
     class_weight_changed = Signal(object)  # bool | None
+    history_changed = Signal(object)  # HistoryBuild | None
     runs_changed = Signal(object)  # list[TrainingRun]
     current_run_changed = Signal(object)  # TrainingRun | None
     evaluation_changed = Signal(object)  # Evaluation | None
@@ -97,6 +101,21 @@ class SessionModel(QObject):
         return self.state.data.frame if self.state.data is not None else None
 
     @property
+    def training_frame(self) -> Any:
+        """The frame the Prepare and Train steps work on: with the history's label and window
+        features when they were built, else the loaded DataFrame (or None)."""
+        return self.state.history.frame if self.state.history is not None else self.frame
+
+    @property
+    def history(self) -> Any:
+        return self.state.history
+
+    def set_history(self, built: Any) -> None:
+        """The history set-up was built (or dropped: None); the recipe for the old frame is gone."""
+        self.state.history = built
+        self.history_changed.emit(built)
+
+    @property
     def recipe(self) -> Recipe | None:
         return self.state.recipe
 
@@ -120,6 +139,8 @@ class SessionModel(QObject):
         self.set_target(None)
         self.set_profile(None)
         self.set_split_spec(None)
+        if self.state.history is not None:
+            self.set_history(None)
         self.state.data = data
         self.data_changed.emit(data)
 

@@ -128,6 +128,8 @@ class WorkController(QObject):
         work.recipe = session.recipe.to_dict() if session.recipe is not None else None
         work.split = session.split_spec.to_dict() if session.split_spec is not None else None
         work.class_weight = session.class_weight
+        prepare = self.window.existing_page("prepare")
+        work.history = prepare.history_view.saved_choices() if prepare is not None else None
         train = self.window.existing_page("train")
         work.training = asdict(train.state.settings) if train is not None else self.training_settings
         models = {m.path: m for m in self.work_models}

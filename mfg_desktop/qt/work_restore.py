@@ -36,6 +36,7 @@ class WorkRestore(QObject):
         self.warnings: list[str] = []
         self._connected: list[Any] = []
         self._derived_added = False
+        self._history_started = False
         self._paths: list[str] = []
 
     # -- plumbing -------------------------------------------------------------------------------
@@ -127,10 +128,16 @@ class WorkRestore(QObject):
         self.window.data_panel.pick_target(target)
 
     def _proposed(self, recipe: Any) -> None:
-        if recipe is None or recipe.target != self.session.target:
+        history = self.session.history
+        if recipe is None or recipe.target != (history.target if history is not None else self.session.target):
             return
         saved = self.work.recipe or {}
         prepare = self.window.page("prepare")
+        if self.work.history and not self._history_started:
+            self._history_started = True  # the history set-up first: its build makes a new frame and recipe
+            self._wait_for(prepare.history_view.failed, self._history_failed)
+            prepare.history_view.restore(self.work.history)
+            return
         if not self._derived_added:
             self._derived_added = True
             wanted = [DerivedColumn.from_dict(d).text for d in saved.get("derived", [])]
@@ -143,6 +150,11 @@ class WorkRestore(QObject):
         self._apply_recipe(prepare, saved)
         self._apply_training()
         self._finish()
+
+    def _history_failed(self, why: str) -> None:
+        """The saved history set-up could not be built again: restore the rest on the loaded rows."""
+        self.warnings.append(self.tr("The sensor-history set-up could not be built again: {why}").format(why=why))
+        self._proposed(self.session.recipe)
 
     def _apply_recipe(self, prepare: Any, saved: dict[str, Any]) -> None:
         known = {plan.name for plan in prepare.plans}

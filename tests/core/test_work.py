@@ -38,6 +38,7 @@ def _work(data_file) -> Work:
                "stratify": True},
         class_weight=True,
         training={"preset": "fast", "epochs": 2, "hidden": "16"},
+        history={"entity": "unit", "order": "cycle", "label": "rul", "rul_cap": 125.0, "sizes_text": "5, 20"},
         models=[ModelFileRef(str(data_file.parent / "y_abc.mfgmodel"), "abc123")],
         steps_visited=["data", "prepare", "train"],
     )
@@ -53,8 +54,8 @@ def test_round_trip_keeps_every_part(tmp_path, data_file):
     assert back.read_options == {"encoding": None, "delimiter": ",", "decimal": ".", "thousands": None,
                                  "header": None, "sheet": None}
     assert ReadOptions(**back.read_options) == ReadOptions(delimiter=",", decimal=".")
-    assert (back.target, back.recipe, back.split, back.class_weight, back.training) == (
-        work.target, work.recipe, work.split, work.class_weight, work.training)
+    assert (back.target, back.recipe, back.split, back.class_weight, back.training, back.history) == (
+        work.target, work.recipe, work.split, work.class_weight, work.training, work.history)
     assert back.models == work.models
     assert back.steps_visited == ["data", "prepare", "train"]
     assert json.loads(path.read_text())["version"] == FORMAT_VERSION
@@ -109,6 +110,7 @@ def test_changed_and_missing_data_files_are_named(tmp_path, data_file):
         (b'{"format": "mfg-desktop work", "version": 1, "data": {"files": []}, "target": 5}', "'target'"),
         (b'{"format": "mfg-desktop work", "version": 1, "data": {"files": []}, "models": [{"path": 3}]}',
          r"'models\[0\].path'"),
+        (b'{"format": "mfg-desktop work", "version": 1, "data": {"files": []}, "history": "unit"}', "'history'"),
     ],
 )
 def test_a_damaged_file_is_refused_with_a_clear_message(tmp_path, content, message):

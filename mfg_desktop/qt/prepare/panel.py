@@ -29,6 +29,8 @@ from mfg_desktop.core.errors import MfgError
 from mfg_desktop.core.recipe import ColumnPlan, PcaSettings, Recipe
 from mfg_desktop.qt.context import AppContext, TaskSlot
 from mfg_desktop.qt.prepare.formula_editor import FormulaEditor
+from mfg_desktop.qt.prepare.history_state import LABEL_TARGET, ROLE_ENTITY, ROLE_ORDER, default_split
+from mfg_desktop.qt.prepare.history_view import HistoryView
 from mfg_desktop.qt.prepare.inputs_table import InputsTable
 from mfg_desktop.qt.prepare.jobs import pca_variance, propose
 from mfg_desktop.qt.prepare.pca_view import PcaView
@@ -87,6 +89,10 @@ class PreparePanel(QWidget):
         self.session.target_changed.connect(self._on_target)
         self.session.target_report_changed.connect(self._on_target_report)
         self.session.positive_class_changed.connect(lambda _value: self._publish(recompute_pca=False))
+        self.history_view.built.connect(self._history_built)
+        self.history_view.cleared.connect(self._history_cleared)
+        self.history_view.time_columns_found.connect(lambda _c: self._update_time_columns())
+        self.history_view.set_data(self.session.frame)
         if self.session.target_report is not None:
             self._on_target_report(self.session.target_report)
         else:
@@ -112,12 +118,14 @@ class PreparePanel(QWidget):
         left_layout.addWidget(self.inputs, 1)
         left_layout.addWidget(self.formulas)
 
+        self.history_view = HistoryView(self.ctx)
         self.split_view = SplitView(self.state)
         self.weights_view = ClassWeightsView()
         self.pca_view = PcaView(self.state)
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 4, 0)
+        right_layout.addWidget(self.history_view)
         right_layout.addWidget(self.split_view)
         right_layout.addWidget(self.weights_view)
         right_layout.addWidget(self.pca_view)
@@ -127,7 +135,8 @@ class PreparePanel(QWidget):
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setWidget(right)
-        scroll.setMinimumWidth(380)
+        # never narrower than its forms: without a horizontal scroll bar they would be cut off
+        scroll.setMinimumWidth(max(380, right.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width()))
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
@@ -204,10 +213,21 @@ class PreparePanel(QWidget):
     def _on_data(self, _data: Any) -> None:
         self.state.set_data(self.session.frame)
         self.formulas.clear()
+        self.history_view.set_data(self.session.frame)
+        self.split_view.set_time_columns([])
         self._reset()
 
     @Slot(object)
     def _on_target(self, _target: Any) -> None:
+        history = self.session.history
+        if history is not None and self.history_view.built_label() != LABEL_TARGET:
+            # the history builds its own target: the Data step's choice does not apply, but the
+            # session drops the recipe after this signal; put it back once that happened
+            QTimer.singleShot(0, self._publish)
+            return
+        if history is not None:  # it kept the old target: build again for the new one
+            self.history_view.forget_build()
+            self._history_cleared()
         self.state.reset()
         self._reset()
 
@@ -220,6 +240,8 @@ class PreparePanel(QWidget):
 
     @Slot(object)
     def _on_target_report(self, report: TargetReport | None) -> None:
+        if self.session.history is not None:
+            return  # the built history's own target report is in use
         if report is None or self.session.frame is None or self.session.target is None:
             self._show_waiting()
             return
@@ -232,7 +254,7 @@ class PreparePanel(QWidget):
     def _propose(self) -> None:
         self.proposal.start(
             propose,
-            self.session.frame,
+            self.session.training_frame,
             self.state.target,
             list(self.state.derived),
             dict(self.state.leaks),
@@ -240,7 +262,56 @@ class PreparePanel(QWidget):
             context=self.tr("proposing a recipe"),
             on_done=self._proposed,
             track=False,
+            not_inputs=self._history_not_inputs(),
         )
+
+    # -- sensor histories -----------------------------------------------------------------------
+    def _history_not_inputs(self) -> dict[str, str]:
+        """The built history's entity, order and source-file columns, each with why it is no input."""
+        built = self.session.history
+        if built is None:
+            return {}
+        why = {
+            ROLE_ENTITY: self.tr("the entity id: not an input unless ticked (test entities are unseen)"),
+            ROLE_ORDER: self.tr("the order column: not an input unless ticked"),
+        }
+        other = self.tr("the source file: not an input unless ticked")
+        return {column: why.get(role, other) for column, role in built.roles.items()}
+
+    @Slot(object)
+    def _history_built(self, built: Any) -> None:
+        """Train on the built frame: its target and report, its split by entity, a new proposal."""
+        self.proposal.drop()
+        self.pca_task.drop()
+        self.pca_view.clear()
+        self.session.set_history(built)
+        self.state.set_data(built.frame)
+        self.formulas.clear()
+        self.state.begin(built.target, built.report)
+        self.split_view.fill_columns()
+        method, column = default_split(built.spec)
+        self.split_view.set_split(method, column)
+        self._update_time_columns()
+        self.session.set_class_weight(self.weights_view.show_advice(WeightAdvice.of(built.report)))
+        self._propose()
+
+    @Slot()
+    def _history_cleared(self) -> None:
+        """Back to independent rows: the loaded frame and the Data step's target."""
+        self.session.set_history(None)
+        self.state.set_data(self.session.frame)
+        self.formulas.clear()
+        self._update_time_columns()
+        self._reset()
+        if self.session.target_report is not None:
+            self._on_target_report(self.session.target_report)
+
+    def _update_time_columns(self) -> None:
+        built = self.session.history
+        columns = list(self.history_view.time_columns)
+        if built is not None and built.spec.order and built.spec.order not in columns:
+            columns.insert(0, built.spec.order)
+        self.split_view.set_time_columns(columns)
 
     def _proposed(self, result: tuple[Recipe, dict[str, ColumnPlan]]) -> None:
         recipe, natural = result
@@ -265,6 +336,7 @@ class PreparePanel(QWidget):
     def _publish(self, recompute_pca: bool = True) -> None:
         """Write the recipe into the session (the Train step reads it from there)."""
         self.session.set_recipe(self.current_recipe())
+        self.history_view.show_context_warnings(self.state.used_columns())
         self._update_header()
         if recompute_pca:
             self._schedule_pca()
@@ -299,12 +371,12 @@ class PreparePanel(QWidget):
         self._pca_timer.stop()
         recipe = self.current_recipe()
         spec = self.session.split_spec
-        if recipe is None or spec is None or self.session.frame is None:
+        if recipe is None or spec is None or self.session.training_frame is None:
             self.pca_view.show_status(self.tr("Fix the inputs and the split first."), error=True)
             return None
         return self.pca_task.start(
             pca_variance,
-            self.session.frame,
+            self.session.training_frame,
             replace(recipe, pca=PcaSettings()),
             spec,
             title=self.tr("Computing the PCA preview"),

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox,
 from mfg_desktop.core.errors import MfgError
 from mfg_desktop.core.split import SplitSpec
 from mfg_desktop.qt.prepare.state import PrepareState, split_spec
-from mfg_desktop.qt.prepare.text import ERROR_STYLE, OK_STYLE, split_text
+from mfg_desktop.qt.prepare.text import ERROR_STYLE, LEAK_COLOR, OK_STYLE, split_text
 
 
 def _share_box(value: float) -> QDoubleSpinBox:
@@ -52,13 +52,19 @@ class SplitView(QGroupBox):
         shares.addStretch(1)
         self.split_status = QLabel()
         self.split_status.setWordWrap(True)
+        self.time_warning = QLabel()
+        self.time_warning.setWordWrap(True)
+        self.time_warning.setStyleSheet(f"color: {LEAK_COLOR};")
+        self.time_columns: list[str] = []
         form = QFormLayout(self)
         form.addRow(self.tr("Method"), self.split_method)
         form.addRow(self.tr("Column"), self.split_column)
         form.addRow(self.tr("Shares"), shares)
         form.addRow(self.split_status)
+        form.addRow(self.time_warning)
         self._form = form
         form.setRowVisible(self.split_column, False)
+        form.setRowVisible(self.time_warning, False)
         self.split_method.currentIndexChanged.connect(self._method_changed)
         self.split_column.currentIndexChanged.connect(lambda _i: self._edited())
         for box in (self.train_share, self.valid_share, self.test_share):
@@ -120,5 +126,22 @@ class SplitView(QGroupBox):
         self.split_status.setText(split_text(spec, self.state.task))
         return spec
 
+    def set_time_columns(self, columns: list[str]) -> None:
+        """Columns that say the rows are in time order (timestamps, a cycle counter within each
+        machine): a random split of such rows is warned about."""
+        self.time_columns = list(columns)
+        self._show_time_warning()
+
+    def _show_time_warning(self) -> None:
+        random = self.split_method.currentData() == "random"
+        shown = random and bool(self.time_columns)
+        if shown:
+            self.time_warning.setText(self.tr(
+                "⚠ The rows look ordered in time ({columns}): a random split puts the neighbours of each test "
+                "row into training, so the test score is too good. Split by time or by machine instead."
+            ).format(columns=", ".join(self.time_columns[:3])))
+        self._form.setRowVisible(self.time_warning, shown)
+
     def _edited(self) -> None:
+        self._show_time_warning()
         self.edited.emit(self.current_split())

@@ -70,6 +70,7 @@ def train_model(
     compute: ComputeChoice | None = None,
     *,
     state: JobState,
+    history_spec: dict | None = None,
 ) -> TrainingRun:
     """``train_run`` here, or on the Ray cluster of ``compute`` (same progress, Stop and result)."""
     job_state = StopOrCancelState(state, stop)
@@ -84,7 +85,7 @@ def train_model(
                                     model_choice=model_choice)
     from mfg_desktop.core.train import train_run
 
-    return train_run(
+    run = train_run(
         frame,
         recipe,
         split_spec,
@@ -95,6 +96,9 @@ def train_model(
         data_files=data_files,
         model_choice=model_choice,
     )
+    # the history set-up goes into the model file, so Predict builds the same windows
+    run.history_spec = history_spec
+    return run
 
 
 def describe_device(state: JobState) -> str:

@@ -181,7 +181,7 @@ class TrainPanel(QWidget):
         if self.is_training():
             return None
         session = self.session
-        if session.frame is None or session.recipe is None or session.split_spec is None:
+        if session.training_frame is None or session.recipe is None or session.split_spec is None:
             self.ctx.notify(self.tr("Prepare the data first: pick a target, the inputs and a valid split."))
             return None
         try:
@@ -193,7 +193,7 @@ class TrainPanel(QWidget):
         files = [str(f.path) for f in getattr(session.data, "files", []) or []]
         task = session.recipe.task
         compute = self.compute_row.choice()
-        stop = self.state.begin(session.frame, spec, task)
+        stop = self.state.begin(session.training_frame, spec, task)
         self.state.where = where_text(compute) if compute.on_cluster else None
         self.tiles.start(spec.epochs, best_caption(self.state.monitor))
         self.curves.start(spec.epochs, metric_name(task or ""))
@@ -207,7 +207,7 @@ class TrainPanel(QWidget):
             )
         job = self.training.start(
             train_model,
-            session.frame,
+            session.training_frame,
             session.recipe,
             session.split_spec,
             spec,
@@ -223,6 +223,7 @@ class TrainPanel(QWidget):
             on_partial=self._partial,
             on_error=self._train_failed,
             on_cancelled=self._train_cancelled,
+            history_spec=session.history.spec.to_dict() if session.history is not None else None,
         )
         if job is not None:
             job.progress.connect(lambda fraction, message, j=job: self._progress(j, message))
