@@ -136,6 +136,13 @@ def test_cmapss_rul_with_windows_builds_on_a_worker_and_trains_as_the_cli_does(m
     assert cli.main(["predict", str(model), str(short), "--out", str(tmp_path / "scored")]) == 0
     scored = pd.read_csv(tmp_path / "scored" / "engine_3_new_scored.csv")
     assert len(scored) == 8 and scored["short_history"].all() and scored["prediction"].notna().all()
+    # the sequence network reads the same histories: chosen in the Train step, trained from the window
+    train.set_settings(epochs=1, model_choice="sequence")
+    job = train.train()
+    with qtbot.waitSignal(job.ended, timeout=180_000):
+        pass
+    run = session.current_run
+    assert run is not None and run.is_sequence and run.history_spec["entity"] == "col_1"
 
     # back to independent rows: the loaded frame and the Data step's target again
     main_window.show_step("prepare")

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mfg_desktop.core.errors import Cancelled
+from mfg_desktop.core.i18n import tr
 from mfg_desktop.core.jobs import JobState
 
 if TYPE_CHECKING:
@@ -78,11 +79,11 @@ def train_model(
         from mfg_desktop.core.cluster import connect
         from mfg_desktop.core.parallel import train_on_workers
 
-        job_state.set_progress(0.0, "connecting to the cluster")
+        job_state.set_progress(0.0, tr("connecting to the cluster"))
         with connect(compute.cluster_settings()) as session:
             return train_on_workers(session, frame, recipe, split_spec, spec, compute.workers, seed=seed,
                                     class_weight=class_weight, state=job_state, data_files=data_files,
-                                    model_choice=model_choice)
+                                    model_choice=model_choice, history_spec=history_spec)
     from mfg_desktop.core.train import train_run
 
     run = train_run(
@@ -95,9 +96,8 @@ def train_model(
         state=job_state,
         data_files=data_files,
         model_choice=model_choice,
+        history_spec=history_spec,  # stored in the model file: Predict builds the same windows
     )
-    # the history set-up goes into the model file, so Predict builds the same windows
-    run.history_spec = history_spec
     return run
 
 
