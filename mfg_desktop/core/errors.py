@@ -38,8 +38,11 @@ class MfgError(Exception):
             where.append(tr("row {row}", row=self.row))
         if self.column is not None:
             where.append(tr("column '{column}'", column=self.column))
-        # TRANSLATORS: joins the pieces of an error's location: file, row, column
-        text = tr("{where}: {message}", where=tr(", ").join(where), message=self.message) if where else self.message
+        place = where[0] if where else ""
+        for piece in where[1:]:
+            # TRANSLATORS: joins the pieces of an error's location (file, row, column): a comma, not a list's 、
+            place = tr("{place}, {more}", place=place, more=piece)
+        text = tr("{where}: {message}", where=place, message=self.message) if where else self.message
         if self.hint:
             # TRANSLATORS: a message followed by its hint (what to do); Chinese needs no space between
             text = tr("{message} {hint}", message=text, hint=self.hint)
