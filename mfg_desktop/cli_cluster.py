@@ -74,7 +74,6 @@ def train(args: argparse.Namespace, df: Any, recipe: Any, split: Any, spec: Any,
     workers = getattr(args, "workers", 1)
     if workers < 1 or (workers > 1 and (not args.cluster or search)):
         from mfg_desktop.core.errors import MfgError
-        from mfg_desktop.core.i18n import tr
 
         raise MfgError(tr("--workers must be at least 1, and more than 1 only with --cluster and without --search "
                           "(a search already runs its trials in parallel)."))
@@ -96,8 +95,9 @@ def train(args: argparse.Namespace, df: Any, recipe: Any, split: Any, spec: Any,
 
         with session:
             print(tr("training on the cluster ({rows:,} rows sent once)", rows=len(df)), flush=True)
-            return train_on_workers(session, df, recipe, split, spec, workers, seed=args.seed, class_weight=class_weight,
-                                    state=state, data_files=args.files, printer=printer, **options)
+            return train_on_workers(session, df, recipe, split, spec, workers, seed=args.seed,
+                                    class_weight=class_weight, state=state, data_files=args.files, printer=printer,
+                                    **options)
 
     def show(trial: Any) -> None:
         print(trial.line(), flush=True)

@@ -160,7 +160,7 @@ def test_an_auto_run_says_which_model_it_fits_and_which_it_kept(panel, main_wind
     trees_at = seen.index("Fitting LightGBM trees…")
     assert network_at < trees_at
     assert any(line.startswith("Fitting the network on ") for line in seen[network_at:trees_at])
-    kept = "LightGBM trees" if run.chosen == "trees" else "network"
+    kept = {"trees": "LightGBM trees", "network": "network", "blend": "network + LightGBM (averaged)"}[run.chosen]
     assert f"Kept the {kept}: {run.choice_reason}." in panel.status_label.text()
     assert panel.runs.cell(0, 8).startswith(kept)
     wait.idle()
