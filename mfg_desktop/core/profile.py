@@ -122,7 +122,8 @@ class TargetReport:
     leak_suspects: list[LeakSuspect]
     warnings: list[str]
     # binary: [negative, positive] as the target's own values, the positive being the app's pick (the
-    # value that reads as bad: fail, NG, worn, 不合格; else the rarer); the user may pick the other
+    # value that reads as bad: fail, NG, worn, 不合格; else the rarer; core.recipe.binary_classes), for
+    # the Data step to offer both; empty until filled there
     binary_classes: list[Any] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -656,16 +657,10 @@ def analyze_target(
     suspects = [LeakSuspect(c, " ".join(r)) for c, r in reasons.items() if r]
     if suspects:
         warnings.append(tr(_LEAK_LIST, columns=", ".join(s.column for s in suspects)))
-    binary_classes: list[Any] = []
-    if task == BINARY:
-        from mfg_desktop.core.recipe import LabelMapping
-
-        binary_classes = [v.item() if hasattr(v, "item") else v
-                          for v in LabelMapping.fit(target_series(df, columns), BINARY).classes]
     state.set_progress(1.0, tr("target analysed"))
     return TargetReport(
         target=target_name, columns=list(columns), task=task, class_counts=class_counts,
-        minority_share=minority_share, leak_suspects=suspects, warnings=warnings, binary_classes=binary_classes,
+        minority_share=minority_share, leak_suspects=suspects, warnings=warnings,
     )
 
 

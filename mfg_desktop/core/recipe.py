@@ -747,6 +747,11 @@ def _maybe_number(v: Any) -> Any:
     return v
 
 
+def binary_classes(y: pd.Series) -> list[Any]:
+    """A binary target's [negative, positive] values as :meth:`LabelMapping.fit` picks them (plain Python)."""
+    return [_plain(v) for v in LabelMapping.fit(y, BINARY).classes]
+
+
 def _sorted_labels(labels: list[Any]) -> list[Any]:
     try:
         return sorted(labels)

@@ -147,7 +147,7 @@ def test_label_curve_of_one_entity_capped_and_fails_within(cmapss):
 def _cli_args(**changes) -> argparse.Namespace:
     args = argparse.Namespace(entity=None, order=None, rul=False, rul_cap=None, fails_within=None, join=None,
                               join_key=None, windows="minimal", window_sizes="5,10,20", files=[str(CMAPSS)],
-                              target=None)
+                              target=None, resample=None, max_gap=None)
     vars(args).update(changes)
     return args
 

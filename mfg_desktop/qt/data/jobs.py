@@ -20,8 +20,14 @@ def profile_job(frame: Any, state: Any) -> DataProfile:
 
 def target_job(frame: Any, target: str | list[str], profile: DataProfile | None, state: Any) -> TargetReport:
     from mfg_desktop.core.profile import analyze_target
+    from mfg_desktop.core.recipe import binary_classes
+    from mfg_desktop.core.task import BINARY, target_columns, target_series
 
-    return analyze_target(frame, target, profile=profile, state=state)
+    report = analyze_target(frame, target, profile=profile, state=state)
+    if report.task == BINARY:  # both outcomes, the app's pick last, for the "outcome to detect" choice
+        columns = target_columns(target, [str(c) for c in frame.columns])
+        report.binary_classes = binary_classes(target_series(frame, columns))
+    return report
 
 
 def column_plot_job(series: Any, kind: str, categories: int, state: Any) -> tuple:
