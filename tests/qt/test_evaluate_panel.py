@@ -55,10 +55,11 @@ def test_current_run_is_evaluated_in_the_background(qtbot, wait, main_window, tr
 
     # metrics table: the chosen model, the other one Auto trained, both baselines, the numbers core computed
     headers = [panel.metrics.table.horizontalHeaderItem(i).text() for i in range(panel.metrics.table.columnCount())]
-    assert headers[-2:] == ["Gradient boosting", "Trivial baseline"] and len(headers) == 4
-    names = {"network": "Network", "trees": "LightGBM trees"}
+    assert headers[-2:] == ["Gradient boosting", "Trivial baseline"] and len(headers) == len(ev.models) + 2
+    names = {"network": "Network", "trees": "LightGBM trees", "blend": "Network + LightGBM (averaged)"}
+    stacked = {"network": "Network", "trees": "LightGBM trees", "blend": "Network +\nLightGBM\n(averaged)"}
     other = next(name for name in ev.models if name != ev.model_name)
-    assert headers[0] == names[ev.model_name] + "\n(chosen)" and headers[1] == names[other]
+    assert headers[0] == stacked[ev.model_name] + "\n(chosen)" and headers[1] == stacked[other]
     assert panel.metrics.per_class_caption.text() == f"{names[ev.model_name]}, per class:"
     rows = [panel.metrics.table.verticalHeaderItem(i).text() for i in range(panel.metrics.table.rowCount())]
     r = rows.index("PR-AUC")

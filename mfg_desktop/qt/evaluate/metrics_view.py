@@ -57,7 +57,9 @@ class MetricsView(QGroupBox):
                      chosen_marked: bool = False) -> None:
         """``models``: column keys, the chosen model first (marked as chosen when Auto compared two)."""
         labels = model_labels()
-        headers = [labels.get(n, n) for n in models]
+        # stacked at their natural breaks: five models share the table's width at 1366 x 768
+        headers = [labels.get(n, n).replace(" + ", " +\n").replace(" (", "\n(").replace("（", "\n（")
+                   for n in models]
         if chosen_marked and headers:
             headers[0] = self.tr("{model}\n(chosen)").format(model=headers[0])
         table = self.table
