@@ -320,3 +320,30 @@ def test_saved_work_keeps_the_history_set_up_and_builds_it_again(main_window, qt
     assert restored.page("prepare").history_view.windows.currentData() == "extended"
     assert "could not be built" not in restored.banner.text()
     restored.close()
+
+
+def test_irregular_timestamps_are_resampled_to_a_fixed_step_with_the_gap_rule(main_window, qtbot, wait, tmp_path):
+    frame = _machines(3, rows=40)
+    rng = np.random.default_rng(3)
+    # readings at irregular times within each hour, and a 6-hour hole in machine M2
+    frame["time"] = frame["time"] + pd.to_timedelta(rng.integers(0, 3000, len(frame)), unit="s")
+    hole = frame.index[(frame["machine"] == "M2")][10:16]
+    path = tmp_path / "irregular.csv"
+    frame.drop(index=hole).to_csv(path, index=False)
+    page = _open(main_window, qtbot, wait, [path])
+    view = page.history_view
+    view.set_entity("machine", "time")
+    view.label_view.set_rule(LABEL_RUL)
+    view.set_windows("minimal", "3")
+    view.resample.set_values("1h", 2)
+    assert view.choices().spec().resample == "1h" and view.choices().spec().max_gap == 2
+    built = _build(page, qtbot)
+    assert built.spec.resample == "1h"
+    m2 = built.frame[built.frame["machine"] == "M2"]
+    steps = pd.to_datetime(m2["time"]).diff().dropna()
+    assert (steps == pd.Timedelta("1h")).all()  # one row per step, the hole included
+    others = built.frame[built.frame["machine"] != "M2"]
+    # the hole is longer than 2 steps: left missing and flagged, not invented; the other machines have none
+    assert 4 <= m2["resampled_gap"].sum() <= 7 and not others["resampled_gap"].any()
+    assert "vibration mean3" in built.frame.columns
+    wait.idle()

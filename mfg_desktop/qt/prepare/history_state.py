@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from mfg_desktop.core.errors import MfgError
-from mfg_desktop.core.history import DEFAULT_SIZES, SOURCE_FILE, HistorySpec, build_label
+from mfg_desktop.core.history import DEFAULT_MAX_GAP, DEFAULT_SIZES, SOURCE_FILE, HistorySpec, build_label
+from mfg_desktop.core.i18n import tr
 
 if TYPE_CHECKING:
     from mfg_desktop.core.history import HistorySuggestion
@@ -69,6 +70,8 @@ class HistoryChoices:
     history_key: str | None = None  # the history side: a column, or source_file (the file name's number)
     join_target: str | None = None  # the table column that becomes the target
     single: bool = False  # all rows are one history (one machine): no entity column
+    resample: str | None = None  # a fixed step for irregular timestamps ("10s", "1min"); None keeps the rows
+    max_gap: int = DEFAULT_MAX_GAP  # empty steps filled with the last reading; a longer gap stays missing
 
     @property
     def active(self) -> bool:
@@ -85,9 +88,9 @@ class HistoryChoices:
         try:
             choices = cls(**{k: v for k, v in d.items() if k in known})
         except TypeError as exc:
-            raise MfgError(f"The saved history set-up is malformed ({exc}).") from exc
+            raise MfgError(tr("The saved history set-up is malformed ({reason}).", reason=exc)) from exc
         if choices.label not in LABEL_RULES:
-            raise MfgError(f"The saved history set-up has an unknown label rule {choices.label!r}.")
+            raise MfgError(tr("The saved history set-up has an unknown label rule {rule!r}.", rule=choices.label))
         choices.spec()
         return choices
 
@@ -100,15 +103,16 @@ class HistoryChoices:
             fails_within=self.fails_within if label == LABEL_FAILS else None,
             windows=self.windows,
             sizes=parse_sizes(self.sizes_text) if self.windows != "none" else DEFAULT_SIZES,
+            resample=self.resample, max_gap=int(self.max_gap),
         )
         spec.check()
         if self.label == LABEL_JOIN:
             if not self.join_path:
-                raise MfgError("Choose the label table to join (Browse…).")
+                raise MfgError(tr("Choose the label table to join (Browse…)."))
             if not (self.join_key and self.history_key):
-                raise MfgError("Choose the key column on each side of the join.")
+                raise MfgError(tr("Choose the key column on each side of the join."))
             if not self.join_target:
-                raise MfgError("Choose the column of the label table that is the target.")
+                raise MfgError(tr("Choose the column of the label table that is the target."))
         return spec
 
     def target(self, data_target: Any) -> str | None:

@@ -21,11 +21,12 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSpinBox,
     QWidget,
 )
 
 from mfg_desktop.core.errors import MfgError
-from mfg_desktop.core.history import SOURCE_FILE
+from mfg_desktop.core.history import DEFAULT_MAX_GAP, SOURCE_FILE
 from mfg_desktop.core.i18n import trn
 from mfg_desktop.qt.context import AppContext, TaskSlot
 from mfg_desktop.qt.prepare.history_label_view import LabelRuleView, _compact
@@ -57,6 +58,46 @@ CHECK_DEBOUNCE_MS = 300
 WARNING_STYLE = f"color: {LEAK_COLOR};"
 
 
+def _wrapping(label: QLabel) -> QLabel:
+    label.setWordWrap(True)
+    return label
+
+
+class ResampleRow(QWidget):
+    """Irregular timestamps on a fixed step first: the step ("" keeps the rows) and the gap rule."""
+
+    edited = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.step = QLineEdit()
+        self.step.setPlaceholderText(self.tr("off (e.g. 10s, 1min, 1h)"))
+        self.step.setToolTip(self.tr("Put each entity's timestamps on this fixed step before the labels and "
+                                     "windows: a row per step holds the readings of the step ending there, and "
+                                     "window sizes then count steps."))
+        self.max_gap = QSpinBox()
+        self.max_gap.setRange(0, 1000)
+        self.max_gap.setValue(DEFAULT_MAX_GAP)
+        self.max_gap.setToolTip(self.tr("A gap of up to this many empty steps is filled with the last reading; a "
+                                        "longer gap stays missing and is flagged in the column resampled_gap."))
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.step, 1)
+        row.addWidget(QLabel(self.tr("fill gaps up to")))
+        row.addWidget(self.max_gap)
+        row.addWidget(QLabel(self.tr("steps")))
+        self.step.textChanged.connect(lambda _t: self.edited.emit())
+        self.max_gap.valueChanged.connect(lambda _v: self.edited.emit())
+
+    def values(self) -> dict[str, Any]:
+        """The HistoryChoices fields: resample (None: off) and max_gap."""
+        return {"resample": self.step.text().strip() or None, "max_gap": int(self.max_gap.value())}
+
+    def set_values(self, resample: str | None, max_gap: int) -> None:
+        self.step.setText(resample or "")
+        self.max_gap.setValue(int(max_gap))
+
+
 class HistoryView(QGroupBox):
     """The history form; owns its worker jobs (suggest, check, read the label table, build)."""
 
@@ -82,11 +123,9 @@ class HistoryView(QGroupBox):
 
         self.entity = _compact(QComboBox())
         self.order = _compact(QComboBox())
-        self.suggestion_label = QLabel()
-        self.suggestion_label.setWordWrap(True)
+        self.suggestion_label = _wrapping(QLabel())
         self.suggestion_label.setStyleSheet(HINT_STYLE)
-        self.check_label = QLabel()
-        self.check_label.setWordWrap(True)
+        self.check_label = _wrapping(QLabel())
         self.label_view = LabelRuleView()
         self.windows = _compact(QComboBox())
         for label, value, tip in (
@@ -105,13 +144,12 @@ class HistoryView(QGroupBox):
         windows_row.addWidget(self.windows, 1)
         windows_row.addWidget(QLabel(self.tr("sizes")))
         windows_row.addWidget(self.sizes)
+        self.resample = ResampleRow()
         self.build_button = QPushButton(self.tr("Build label and window features"))
         self.build_button.clicked.connect(self.build)
-        self.status_label = QLabel()
-        self.status_label.setWordWrap(True)
+        self.status_label = _wrapping(QLabel())
         self.status_label.setTextFormat(Qt.TextFormat.RichText)
-        self.ticked_label = QLabel()
-        self.ticked_label.setWordWrap(True)
+        self.ticked_label = _wrapping(QLabel())
         self.ticked_label.setStyleSheet(WARNING_STYLE)
 
         form = QFormLayout(self)
@@ -120,12 +158,12 @@ class HistoryView(QGroupBox):
         form.addRow(self.suggestion_label)
         form.addRow(self.check_label)
         form.addRow(self.label_view)
+        form.addRow(self.tr("Resample"), self.resample)
         form.addRow(self.tr("Windows"), windows_row)
         form.addRow(self.build_button)
         form.addRow(self.status_label)
         form.addRow(self.ticked_label)
-        self._form = form
-        self._windows_row = windows_row
+        self._form, self._windows_row = form, windows_row
 
         self._check_timer = QTimer(self)
         self._check_timer.setSingleShot(True)
@@ -135,6 +173,7 @@ class HistoryView(QGroupBox):
         self.order.currentIndexChanged.connect(lambda _i: self._edited())
         self.windows.currentIndexChanged.connect(lambda _i: self._edited())
         self.sizes.textChanged.connect(lambda _t: self._edited())
+        self.resample.edited.connect(self._edited)
         self.label_view.edited.connect(self._edited)
         self.label_view.table_chosen.connect(self._read_table)
         self._show_active(False)
@@ -231,7 +270,8 @@ class HistoryView(QGroupBox):
         """What the form says now."""
         single = self.entity.currentData() == ONE_HISTORY
         choices = HistoryChoices(entity=self.choices_entity(), order=self.order.currentData(), single=single,
-                                 windows=self.windows.currentData(), sizes_text=self.sizes.text())
+                                 windows=self.windows.currentData(), sizes_text=self.sizes.text(),
+                                 **self.resample.values())
         self.label_view.fill(choices)
         return choices
 
@@ -252,7 +292,8 @@ class HistoryView(QGroupBox):
             self.sizes.setText(sizes)
 
     def _show_active(self, active: bool) -> None:
-        for row in (self.order, self.label_view, self._windows_row, self.build_button, self.check_label):
+        for row in (self.order, self.label_view, self.resample, self._windows_row, self.build_button,
+                    self.check_label):
             self._form.setRowVisible(row, active)
 
     @Slot()
@@ -355,6 +396,7 @@ class HistoryView(QGroupBox):
         self.label_view.set_rule(choices.label)
         self.label_view.set_label_numbers(choices.rul_cap, choices.fails_within)
         self.set_windows(choices.windows, choices.sizes_text)
+        self.resample.set_values(choices.resample, choices.max_gap)
         if choices.label == LABEL_JOIN and choices.join_path:
             self._pending = choices
             self.label_view.set_table(choices.join_path)  # its columns are read, then it builds
