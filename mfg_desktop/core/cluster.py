@@ -678,7 +678,7 @@ def train_on_cluster(
     workers: :func:`mfg_desktop.core.parallel.train_on_workers`.)"""
     import ray
 
-    from mfg_desktop.core.train import EpochUpdate, data_fingerprint
+    from mfg_desktop.core.train import data_fingerprint
 
     state = ensure_state(state)
     state.set_progress(0.0, tr("sending the data to the cluster"))
@@ -686,13 +686,8 @@ def train_on_cluster(
     channel = ray.remote(num_cpus=0)(Channel).remote()
     task = ray.remote(num_cpus=1, max_retries=0)(_remote_train)
     ref = task.remote(frame_ref, recipe, split_spec, net_spec, int(seed), class_weight, channel, dict(options))
-
-    def print_epochs(kind: str, payload: Any) -> None:
-        if printer is not None and isinstance(payload, EpochUpdate):
-            printer(payload)
-
     try:
-        result = _follow(ref, channel, state, print_epochs)
+        result = _follow(ref, channel, state, epoch_relay(printer))
     except ray.exceptions.RayTaskError as exc:
         raise _unwrap(exc) from None
     finally:
@@ -702,6 +697,17 @@ def train_on_cluster(
     run.data_fingerprint = data_fingerprint(df, data_files)
     run.device = tr("{device} on a Ray cluster node", device=run.device)
     return run
+
+
+def epoch_relay(printer: Callable[[Any], None] | None) -> Callable[[str, Any], None]:
+    """What :func:`_follow` calls with each remote event: the epoch updates go on to ``printer``."""
+    from mfg_desktop.core.train import EpochUpdate
+
+    def relay(kind: str, payload: Any) -> None:
+        if printer is not None and isinstance(payload, EpochUpdate):
+            printer(payload)
+
+    return relay
 
 
 def _unwrap(exc: Any) -> BaseException:

@@ -57,7 +57,8 @@ SELECTION_METRIC = {BINARY: "pr_auc", MULTICLASS: "accuracy", REGRESSION: "rmse"
 # shown through tr() (the language is chosen after import); the acronyms read the same in every language
 SELECTION_TEXT = {"pr_auc": "PR-AUC", "accuracy": N_("accuracy"), "rmse": "RMSE", "log_loss": N_("log-loss"),
                   "roc_auc": "ROC-AUC", "mae": "MAE", "r2": "R²"}
-MODEL_TEXT = {"network": N_("network"), "trees": N_("LightGBM trees"), "blend": N_("network + LightGBM (averaged)")}
+MODEL_TEXT = {"network": N_("network"), "trees": N_("LightGBM trees"), "blend": N_("network + LightGBM (averaged)"),
+              "sequence": N_("sequence network")}
 
 
 def validation_scores(y: np.ndarray, outputs: np.ndarray, task: str) -> dict[str, float]:
@@ -382,9 +383,8 @@ def models_summary(run: Any) -> list[str]:
     candidates: dict[str, Candidate] = getattr(run, "candidates", {}) or {}
     asked = getattr(run, "model_choice", "network")
     how = tr("chosen by Auto on the validation rows") if asked == "auto" else tr("asked for")
-    kept = tr("sequence network") if chosen == "network" and getattr(run, "is_sequence", False) else \
-        tr(MODEL_TEXT.get(chosen, chosen))
-    lines = [tr("model: {model} ({how})", model=kept, how=how)]
+    kept = getattr(run, "kept_model", chosen)
+    lines = [tr("model: {model} ({how})", model=tr(MODEL_TEXT.get(kept, kept)), how=how)]
     if getattr(run, "choice_reason", ""):
         lines.append("  " + tr("why: {reason}", reason=run.choice_reason))
     for name in sorted(candidates, key=lambda n: n != chosen):

@@ -43,6 +43,7 @@ from mfg_desktop.core.cluster import (
     RemoteJobState,
     _follow,
     _unwrap,
+    epoch_relay,
     rebuild_run,
     train_on_cluster,
 )
@@ -194,7 +195,7 @@ def train_data_parallel(
     progress, partial results and Cancel through ``state``, the run with its model built here."""
     import ray
 
-    from mfg_desktop.core.train import EpochUpdate, data_fingerprint
+    from mfg_desktop.core.train import data_fingerprint
 
     state = ensure_state(state)
     resources = ray.cluster_resources()
@@ -202,19 +203,14 @@ def train_data_parallel(
         raise ClusterError(tr("{workers} workers were asked for, but the cluster has {cpus:g} CPUs.",
                               workers=workers, cpus=resources.get("CPU", 0)),
                            hint=tr("Ask for at most one worker per CPU (or GPU) of the cluster."))
-    state.set_progress(0.0, "sending the data to the cluster")
+    state.set_progress(0.0, tr("sending the data to the cluster"))
     channel = ray.remote(num_cpus=0)(ParallelChannel).remote()
     config = {"frame": ray.put(df), "recipe": recipe, "split": split_spec, "spec": net_spec, "seed": int(seed),
               "class_weight": class_weight, "channel": channel, "options": dict(options)}
     use_gpu = resources.get("GPU", 0) >= workers
     ref = ray.remote(num_cpus=0, max_retries=0)(_run_trainer).remote(config, int(workers), use_gpu)
-
-    def print_epochs(kind: str, payload: Any) -> None:
-        if printer is not None and isinstance(payload, EpochUpdate):
-            printer(payload)
-
     try:
-        _follow(ref, channel, state, print_epochs)
+        _follow(ref, channel, state, epoch_relay(printer))
         result = ray.get(channel.result.remote())
     except ray.exceptions.RayTaskError as exc:
         raise _unwrap(exc) from None
@@ -224,7 +220,7 @@ def train_data_parallel(
         raise ClusterError(tr("The data-parallel training ended without a result from its first worker."))
     run = rebuild_run(result)
     run.data_fingerprint = data_fingerprint(df, data_files)
-    run.device = f"{run.device} x {workers} Ray Train workers (data-parallel)"
+    run.device = tr("{device} x {n} Ray Train workers (data-parallel)", device=run.device, n=workers)
     return run
 
 

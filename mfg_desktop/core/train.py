@@ -41,7 +41,7 @@ from mfg_desktop.core.backend import describe_device, import_keras
 from mfg_desktop.core.decisions import Candidate, choose_model, make_candidate, prefer_average
 from mfg_desktop.core.errors import Cancelled, DataError, TrainingError
 from mfg_desktop.core.fingerprint import data_fingerprint, file_sha256, frame_fingerprint  # noqa: F401 - also known from here
-from mfg_desktop.core.i18n import N_, tr
+from mfg_desktop.core.i18n import tr
 from mfg_desktop.core.jobs import JobState, ensure_state
 from mfg_desktop.core.network import (
     NetworkSpec,
@@ -75,8 +75,6 @@ MODEL_CHOICES = (AUTO, NETWORK, TREES, SEQUENCE)
 DEFAULT_MODEL = AUTO
 # Auto's third candidate: the network's and the trees' raw outputs averaged (no model of its own)
 BLEND = "blend"
-MODEL_TEXT = {NETWORK: N_("network"), TREES: N_("LightGBM trees"), BLEND: N_("network + LightGBM (averaged)"),
-              SEQUENCE: N_("sequence network")}
 
 
 @dataclass
@@ -532,6 +530,11 @@ class TrainingRun:
     def is_sequence(self) -> bool:
         """The network reads each row's window of its entity's rows (network.SEQUENCE)."""
         return self.network.architecture == SEQUENCE
+
+    @property
+    def kept_model(self) -> str:
+        """The kept model's kind, as decisions.MODEL_TEXT names it ("sequence" for a sequence network)."""
+        return SEQUENCE if self.chosen == NETWORK and self.is_sequence else self.chosen
 
     def sequence_inputs(self, x: np.ndarray, frame: pd.DataFrame) -> np.ndarray:
         """The sequence network's input for ``frame``'s rows from their recipe matrix ``x``: each row's

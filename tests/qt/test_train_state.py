@@ -49,6 +49,7 @@ def _run(run_id="a1b2c3d4", files=("line3_march.csv",), target="Machine failure"
         "choice_reason": "",
     }
     values.update(changes)
+    values.setdefault("kept_model", values["chosen"])  # TrainingRun's: the chosen model's kind
     return SimpleNamespace(**values)
 
 

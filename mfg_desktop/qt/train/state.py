@@ -210,7 +210,7 @@ class RunRow:
     duration_s: float
     device: str
     outcome: str  # "cancelled", "stopped early" or "finished"
-    chosen: str = NETWORK  # the model the run's predictions come from ("network" or "trees")
+    chosen: str = NETWORK  # the kept model (TrainingRun.kept_model: network, sequence, trees or blend)
 
 
 def run_outcome(run: TrainingRun) -> str:
@@ -242,7 +242,7 @@ def run_row(number: int, run: TrainingRun, label: RunLabel | None) -> RunRow:
         duration_s=run.duration_s,
         device=run.device,
         outcome=run_outcome(run),
-        chosen=run.chosen,
+        chosen=run.kept_model,
     )
 
 

@@ -96,6 +96,8 @@ def model_label(name: str) -> str:
         return translate("TrainPanel", "LightGBM trees")
     if name == "blend":
         return translate("TrainPanel", "network + LightGBM (averaged)")
+    if name == "sequence":
+        return translate("TrainPanel", "sequence network")
     return translate("TrainPanel", "network")
 
 
@@ -120,7 +122,7 @@ def outcome_text(run: Any, monitor: str | None) -> str:
     kept = ""
     if run.choice_reason:
         kept = translate("TrainPanel", "Kept the {model}: {reason}.").format(
-            model=model_label(run.chosen), reason=run.choice_reason
+            model=model_label(run.kept_model), reason=run.choice_reason
         )
     took = translate("TrainPanel", "Took {t}.").format(t=clock(run.duration_s))
     if run.epochs_run == 0 and run.chosen == "trees":  # the network was not asked for
