@@ -647,6 +647,10 @@ def _add_evaluate_parser(sub: argparse._SubParsersAction) -> None:
     evaluate.add_argument("model", metavar="MODEL", help=tr("model file (.mfgmodel)"))
     evaluate.add_argument("files", nargs="+", metavar="DATA", help=tr("labelled CSV or Excel files (stacked)"))
     evaluate.add_argument("--json", action="store_true", help=tr("print machine-readable JSON"))
+    evaluate.add_argument("--explain-row", type=int, action="append", default=[], metavar="ROW",
+                          help=tr("also say which inputs moved the prediction of data row ROW (as numbered on the "
+                                  "Evaluate step, 1 = the first row under the header; one of the evaluated rows); "
+                                  "may be repeated"))
     _add_read_options(evaluate)
     evaluate.set_defaults(func=_cmd_evaluate)
 
@@ -666,17 +670,38 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     evaluation = evaluate_model_file(loaded, data.frame, data_files=args.files, state=state)
     if state is not None:
         print(file=sys.stderr)
+    explained = [(row, evaluation.explain_row(evaluation.position_of(row))) for row in args.explain_row]
     if args.json:
-        print(json.dumps(evaluation.to_dict(), ensure_ascii=False, indent=2, allow_nan=False))
+        out = evaluation.to_dict()
+        if explained:
+            out["explanations"] = [{"data_row": row, **c.to_dict()} for row, c in explained]
+        print(json.dumps(out, ensure_ascii=False, indent=2, allow_nan=False))
     else:
-        print(_evaluation_text(evaluation))
+        print("\n\n".join([_evaluation_text(evaluation), *(_explanation_text(row, c) for row, c in explained)]))
     return 0
+
+
+def _explanation_text(row: int, c) -> str:
+    """One row's contributions as aligned text, largest effect first."""
+    from mfg_desktop.core.explain import format_change
+
+    lines = [tr("data row {row}: {output} = {value:.3f}; what moved it (each input alone set to its typical "
+                "training value):", row=row, output=c.output, value=c.prediction)]
+    table = [[tr("input"), tr("value"), tr("typical"), tr("change")]]
+    table += [[str(column), _cell(value), _cell(reference), format_change(delta)]
+              for column, value, reference, delta in c.ranked()]
+    return "\n".join(lines + ["  " + line for line in _aligned(table, right={1, 2, 3})])
+
+
+def _cell(value) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def _evaluation_text(evaluation) -> str:
     """The evaluation as plain text: metrics beside the baselines, confusion matrix, importance."""
     from mfg_desktop.core.decisions import format_threshold
     from mfg_desktop.core.evaluate import METRIC_TEXT, MODEL_LABEL, metrics_table, model_columns
+    from mfg_desktop.core.explain import derived_note, format_change
 
     d = evaluation.to_dict()
     lines = [tr("task: {task}   target: {target}", task=tr(d["task"]), target=d["target"]),
@@ -728,9 +753,11 @@ def _evaluation_text(evaluation) -> str:
                          metric=metric, repeats=info["n_repeats"], rows=info["n_rows"])]
         width = max(len(c) for c in d["importance"])
         for column, v in d["importance"].items():
-            mean = "—" if v["mean"] is None else f"{v['mean']:+.4f}"
-            std = "" if v["std"] is None else f" ± {v['std']:.4f}"
+            mean = format_change(v["mean"])
+            std = "" if v["std"] is None else f" ± {format_change(v['std'], 2, sign=False)}"
             lines.append(f"  {column.ljust(width)}  {mean}{std}")
+        if info.get("derived"):
+            lines.append("  " + derived_note(info["derived"]))
         if info["pca"]:
             lines.append("  " + tr("PCA is on: importance is per original column, measured through the PCA."))
     return "\n".join(lines)

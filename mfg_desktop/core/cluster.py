@@ -344,8 +344,9 @@ def _translate_init_error(exc: BaseException, address: Address) -> ClusterError:
     if "authentication" in low or "token" in low:
         return ClusterError(tr("The cluster at {address} refused the token while connecting.", address=address.for_ray),
                             hint=tr("Use the token the head was started with (`ray get-auth-token` on the head)."))
+    detail = f"{type(exc).__name__}: {text[:300]}"  # the library's own words, as they are
     return ClusterError(tr("Connecting to the cluster at {address} failed ({error}).", address=address.for_ray,
-                           error=f"{type(exc).__name__}: {text[:300]}"))
+                           error=detail))
 
 
 class ClusterSession:

@@ -426,6 +426,18 @@ class Evaluation:
             raise DataError(tr("This evaluation keeps no rows to explain."))
         return contributions(self.run, self.frame.iloc[[int(position)]], class_index=class_index)
 
+    def position_of(self, data_row: int) -> int:
+        """The evaluated position of ``data_row`` (1-based, as in a spreadsheet without its header, and
+        as the Evaluate step lists them). Raises DataError when that row was not evaluated."""
+        hits = np.flatnonzero(np.asarray(self.rows) == int(data_row) - 1)
+        if not len(hits):
+            examples = tr(", ").join(str(int(r) + 1) for r in np.sort(np.asarray(self.rows))[:5])
+            raise DataError(tr("Data row {row} is not among the {n:,} evaluated rows: {note}", row=data_row,
+                               n=self.n_rows, note=self.note),
+                            hint=tr("Pick an evaluated row, for example {rows}.", rows=examples) if examples
+                            else None)
+        return int(hits[0])
+
     def to_dict(self, curves: bool = False) -> dict[str, Any]:
         """JSON-able summary (NaN as null); ``curves=True`` adds the ROC/PR points."""
         out: dict[str, Any] = {

@@ -1,10 +1,13 @@
 """Explanations in the user's own column names: permutation importance and per-row contributions.
 
-Both work on the ORIGINAL input columns of the table, never on the model's features: a column is
-changed in the DataFrame and the rows are pushed through the fitted recipe (derived formulas,
-imputation, scaling, one-hot, PCA) and the network again. So ``Type`` is one entry, not three
-one-hot features, and the names stay meaningful when PCA hides the features behind components.
-A column that feeds a derived formula counts with everything computed from it.
+Both work on the model's inputs as the user named them, never on the model's features: an input
+is changed in the DataFrame and the rows are pushed through the fitted recipe (imputation,
+scaling, one-hot, PCA) and the model again. So ``Type`` is one entry, not three one-hot features,
+a date is one entry, not its parts, and the names stay meaningful when PCA hides the features
+behind components. A derived column (``dT = [Process temperature] - [Air temperature]``) that the
+model reads is an input of its own: it is changed as computed, and the columns its formula reads
+are changed with it held, so each effect is counted once. A column that only feeds formulas is
+explained through them.
 
 * :func:`permutation_importance`: how much the task's main metric drops when one column's values
   are shuffled among the evaluated rows (Breiman 2001; scikit-learn's
@@ -66,14 +69,32 @@ def score_outputs(task: str, y: np.ndarray, outputs: np.ndarray) -> float:
     return float(skm.r2_score(y, outputs))
 
 
-def model_outputs(run: Any, frame: pd.DataFrame) -> np.ndarray:
-    """Probabilities (n, n_classes) or regression values (n,) for raw rows, through the fitted recipe."""
-    return run.predict_matrix(run.fitted.transform(frame), frame=frame)
+def model_outputs(run: Any, frame: pd.DataFrame, *, derived_given: bool = False) -> np.ndarray:
+    """Probabilities (n, n_classes) or regression values (n,) for raw rows, through the fitted recipe
+    (``derived_given``: ``frame`` holds the derived columns already, see :func:`with_derived`)."""
+    return run.predict_matrix(run.fitted.transform(frame, derived_given=derived_given), frame=frame)
 
 
 def explained_columns(run: Any) -> list[str]:
-    """The raw columns a user gave the model (derived columns are explained through their inputs)."""
-    return list(run.fitted.required_columns())
+    """The model's inputs as the user named them: raw and derived columns, a categorical column as one
+    entry (its one-hot group), a date as one entry (its parts)."""
+    return list(run.fitted.recipe.inputs)
+
+
+def derived_inputs(run: Any) -> dict[str, str]:
+    """``{name: formula}`` of the derived columns among the model's inputs."""
+    inputs = set(run.fitted.recipe.inputs)
+    return {d.name: d.expression for d in run.fitted.recipe.derived if d.name in inputs}
+
+
+def with_derived(run: Any, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame``'s raw columns (and history context) with the derived columns computed, index 0..n-1:
+    the rows whose inputs explanations change one at a time."""
+    from mfg_desktop.core.formula import apply_derived
+
+    raw = list(run.fitted.required_columns())
+    context = [c for c in history_columns(run) if c in frame.columns and c not in raw]
+    return apply_derived(frame[raw + context].reset_index(drop=True), run.fitted.recipe.derived)
 
 
 def history_columns(run: Any) -> list[str]:
@@ -120,6 +141,7 @@ class Importance:
     note: str
     seconds: float = 0.0
     scores: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)), repr=False)  # (columns, repeats)
+    derived: dict[str, str] = field(default_factory=dict)  # formula of each derived input
 
     def as_mapping(self) -> dict[str, dict[str, float | None]]:
         """``{column: {"mean": ..., "std": ...}}`` in ranking order (JSON-able, NaN as None)."""
@@ -135,7 +157,23 @@ class Importance:
             "pca": bool(self.pca),
             "note": self.note,
             "columns": self.as_mapping(),
+            "derived": dict(self.derived),
         }
+
+
+def format_change(value: float | None, digits: int = 3, sign: bool = True) -> str:
+    """A change (an importance, a contribution) with ``digits`` significant digits, however small:
+    ``+0.312``, ``-0.000420``, ``0`` for none, ``—`` when not a number. Four fixed decimals would
+    print a real but small change as ``-0.0000``."""
+    if value is None or not math.isfinite(value):
+        return "—"
+    if value == 0:
+        return "0"
+    magnitude = math.floor(math.log10(abs(value)))
+    if magnitude < -5:  # 0.0000012 is hard to read
+        return f"{value:+.{digits - 1}e}" if sign else f"{value:.{digits - 1}e}"
+    decimals = max(digits, digits - 1 - magnitude) if magnitude < 0 else max(0, digits - 1 - magnitude)
+    return f"{value:+.{decimals}f}" if sign else f"{value:.{decimals}f}"
 
 
 def _num(v: Any) -> float | None:
@@ -173,16 +211,18 @@ def permutation_importance(
         raise ValueError("frame and y have different lengths")
     columns = explained_columns(run)
     # a sequence network reads each row's window of earlier rows: whole histories, no subsample
-    context = [c for c in history_columns(run) if c in frame.columns and c not in columns]
-    pick = np.arange(len(y)) if context else _subsample(y, max_rows, task, seed)
-    rows = frame.iloc[pick][columns + context].reset_index(drop=True)
+    pick = np.arange(len(y)) if history_columns(run) else _subsample(y, max_rows, task, seed)
+    rows = with_derived(run, frame.iloc[pick])
     y_sub = y[pick]
     metric = MAIN_METRIC[task]
-    base = score_outputs(task, y_sub, model_outputs(run, rows))
+    base = score_outputs(task, y_sub, model_outputs(run, rows, derived_given=True))
     pca = uses_pca(run)
+    derived = derived_inputs(run)
     note = tr("Drop in {metric} when one column's values are shuffled among {rows:,} evaluated rows ({repeats} "
               "shuffles each; bars show ± one standard deviation).", metric=tr(MAIN_METRIC_TEXT[metric]),
               rows=len(rows), repeats=n_repeats)
+    if derived:
+        note += " " + derived_note(derived)
     if pca:
         note += " " + tr("PCA is on: the network sees principal components, not columns; each column's importance "
                          "is measured through the PCA, by shuffling the column before it.")
@@ -190,7 +230,7 @@ def permutation_importance(
         nan = np.full(len(columns), np.nan)
         return Importance(columns, nan, nan, metric, base, len(rows), n_repeats, pca,
                           note + " " + tr("Not measurable: the evaluated rows hold only one class."),
-                          time.perf_counter() - t0, np.full((len(columns), n_repeats), np.nan))
+                          time.perf_counter() - t0, np.full((len(columns), n_repeats), np.nan), derived)
 
     lo, hi = progress_span
     done = [0]
@@ -207,10 +247,11 @@ def permutation_importance(
             shuffled.append(rows[column].iloc[rng.permutation(len(rows))])
         stacked[column] = pd.concat(shuffled, ignore_index=True)
         n = len(rows)
-        if context:  # each repeat is the same histories again: scored one at a time
-            out = np.concatenate([model_outputs(run, stacked.iloc[r * n:(r + 1) * n]) for r in range(n_repeats)])
+        if history_columns(run):  # each repeat is the same histories again: scored one at a time
+            out = np.concatenate([model_outputs(run, stacked.iloc[r * n:(r + 1) * n], derived_given=True)
+                                  for r in range(n_repeats)])
         else:
-            out = model_outputs(run, stacked)
+            out = model_outputs(run, stacked, derived_given=True)
         scores = np.array([score_outputs(task, y_sub, out[r * n:(r + 1) * n]) for r in range(n_repeats)])
         with lock:
             done[0] += 1
@@ -226,8 +267,15 @@ def permutation_importance(
     return Importance(
         columns=[columns[i] for i in order], mean=mean[order], std=std[order], metric=metric,
         baseline_score=base, n_rows=len(rows), n_repeats=n_repeats, pca=pca, note=note,
-        seconds=time.perf_counter() - t0, scores=drops[order],
+        seconds=time.perf_counter() - t0, scores=drops[order], derived=derived,
     )
+
+
+def derived_note(derived: Mapping[str, str]) -> str:
+    """What a derived input's entry means, with its formula."""
+    formulas = tr("; ").join(f"{name} = {expression}" for name, expression in derived.items())
+    return tr("Derived columns count on their own ({formulas}): each is shuffled as computed, and the columns "
+              "its formula reads are shuffled with it held.", formulas=formulas)
 
 
 def _default_jobs() -> int:
@@ -336,12 +384,12 @@ def contributions(
         raise DataError(tr("Pick exactly one row to explain (got {rows}).", rows=len(row)))
     refs = dict(references) if references is not None else reference_values(run)
     columns = [c for c in explained_columns(run) if refs.get(c) is not None]
+    row = with_derived(run, row)
     own = row.iloc[0]
     values = [own[c] for c in columns]
     data: dict[str, list[Any]] = {}
-    for c in run.fitted.required_columns():
-        base = own[c]
-        column = [base] * (len(columns) + 1)
+    for c in row.columns:
+        column = [own[c]] * (len(columns) + 1)
         if c in columns:
             column[columns.index(c) + 1] = refs[c]
         data[c] = column
@@ -353,7 +401,7 @@ def contributions(
             variants[c] = variants[c].astype(row[c].dtype)
         except (TypeError, ValueError):
             pass
-    out = model_outputs(run, variants)
+    out = model_outputs(run, variants, derived_given=True)
     if run.task == REGRESSION:
         explained = out
         label = tr("value")

@@ -519,15 +519,18 @@ def evaluate(derived: DerivedColumn, df: pd.DataFrame) -> pd.Series:
     return pd.Series(result, index=df.index, name=derived.name, dtype="float64")
 
 
-def apply_derived(df: pd.DataFrame, derived_list: Sequence[DerivedColumn]) -> pd.DataFrame:
+def apply_derived(df: pd.DataFrame, derived_list: Sequence[DerivedColumn], *, given: bool = False) -> pd.DataFrame:
     """A new frame with the derived columns added in order (later formulas may use earlier ones).
 
     A column of the same name already in ``df`` (say, a file exported with the derived column) is
     replaced by the computed one, so the model always sees values made the way it was trained.
+    ``given``: such a column is taken as it is instead (explanations change a derived column on its
+    own, see ``core.explain``).
     """
     out = df.copy(deep=False)
     for derived in derived_list:
-        out[derived.name] = evaluate(derived, out)
+        if not (given and derived.name in out.columns):
+            out[derived.name] = evaluate(derived, out)
     return out
 
 

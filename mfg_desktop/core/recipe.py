@@ -1305,12 +1305,13 @@ class FittedRecipe:
         """The raw columns a prediction file must hold (derived columns are computed)."""
         return [e["name"] for e in self.schema if e["derived"] is None]
 
-    def transform(self, df: pd.DataFrame) -> np.ndarray:
+    def transform(self, df: pd.DataFrame, *, derived_given: bool = False) -> np.ndarray:
         """The model's input matrix (float32, C-contiguous) for ``df``'s rows.
 
+        ``derived_given``: derived columns already in ``df`` are read as they are, not computed again.
         Raises :class:`DataError` naming columns that are missing, or whose values would leave NaN/inf.
         """
-        frame = apply_derived(df, self.recipe.derived)
+        frame = apply_derived(df, self.recipe.derived, given=derived_given)
         _require_columns(frame, self.recipe, what=N_("data"))
         prepared, _ = _prepare(frame, self.recipe, self.datetime_origins)
         n = len(prepared)

@@ -926,7 +926,7 @@ def _regression_charts(ev: Any) -> list[Block]:
 
 
 def _importance_section(ev: Any) -> list[Block]:
-    from mfg_desktop.core.explain import MAIN_METRIC_TEXT
+    from mfg_desktop.core.explain import MAIN_METRIC_TEXT, format_change
 
     imp = getattr(ev, "importance", None) if ev is not None else None
     if imp is None:
@@ -939,7 +939,7 @@ def _importance_section(ev: Any) -> list[Block]:
     chart = BarChart(tr("Permutation importance: drop in {metric}", metric=metric), labels,
                      [0.0 if not math.isfinite(v) else float(v) for v in mean],
                      [0.0 if not math.isfinite(v) else float(v) for v in std], value_label=drop)
-    rows = [[str(i), c, f"{m:+.4f}" if math.isfinite(m) else "—", f"{s:.4f}" if math.isfinite(s) else "—"]
+    rows = [[str(i), c, format_change(m), format_change(s, 2, sign=False)]
             for i, (c, m, s) in enumerate(zip(labels, mean, std, strict=True), start=1)]
     return [Paragraph(imp.note, "note"), chart,
             Table([tr("rank"), tr("column"), drop, tr("std")], rows, align=["r", "l", "r", "r"],

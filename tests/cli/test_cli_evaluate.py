@@ -107,3 +107,46 @@ def test_bad_input_messages(trained, tmp_path, capsys):
 
     assert cli.main(["evaluate", str(tmp_path / "missing.mfgmodel"), str(data)]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_explain_rows_with_a_derived_input(ai4i_path, tmp_path, capsys):
+    """A model reading dT: importance lists dT under its own name with its formula, and
+    ``--explain-row`` says what moved one row's prediction, in enough digits; a row that was not
+    evaluated is refused with one that was."""
+    from mfg_desktop.core.formula import parse_derived_list
+
+    lines = ai4i_path.read_bytes().split(b"\r\n")
+    data = tmp_path / "ai4i.csv"
+    data.write_bytes(b"\r\n".join(lines[:2001]) + b"\r\n")
+    frame = load_files([data]).frame
+    derived = parse_derived_list(['dT = "Process temperature [K]" - "Air temperature [K]"'], list(frame.columns))
+    recipe = propose_recipe(frame, "Machine_failure", derived=derived,
+                            exclude=["UDI", "Product ID", "TWF", "HDF", "PWF", "OSF", "RNF"])
+    run = train_run(frame, recipe, SplitSpec(), TINY, seed=0, data_files=[data], model_choice="network")
+    model = save_model_file(run, tmp_path / "dT.mfgmodel")
+    first = int(sorted(run.split_test)[0]) + 1  # the data row number the Evaluate step shows
+
+    d = _json(capsys, model, data, "--explain-row", first)
+    assert "dT" in d["importance"] and d["importance_info"]["derived"] == {"dT": derived[0].expression}
+    (e,) = d["explanations"]
+    assert e["data_row"] == first and e["output"] == "p(1)"
+    names = [c["column"] for c in e["contributions"]]
+    assert sorted(names) == sorted(recipe.inputs) and "dT" in names and "Type" in names
+    gap = frame.iloc[first - 1]["Process temperature [K]"] - frame.iloc[first - 1]["Air temperature [K]"]
+    assert next(c for c in e["contributions"] if c["column"] == "dT")["value"] == pytest.approx(gap)
+
+    assert cli.main(["evaluate", str(model), str(data), "--explain-row", str(first)]) == 0
+    text = capsys.readouterr().out
+    assert f"data row {first}: p(1) = " in text and "Derived columns count on their own (dT = " in text
+    table = text[text.index(f"data row {first}: "):].splitlines()
+    assert table[1].split() == ["input", "value", "typical", "change"]
+    changes = [line.split()[-1] for line in table[3:] if line.strip()]
+    assert len(changes) == len(recipe.inputs)
+    # a change is never printed as a signed zero: a small one keeps its significant digits
+    assert not any(c in ("+0.000", "-0.000", "+0.0000", "-0.0000") for c in changes)
+
+    training_row = int(sorted(run.split_train)[0]) + 1
+    assert cli.main(["evaluate", str(model), str(data), "--explain-row", str(training_row)]) == 2
+    err = capsys.readouterr().err
+    assert f"Data row {training_row} is not among the {len(run.split_test)} evaluated rows" in err
+    assert f"for example {first}," in err and "Traceback" not in err

@@ -126,3 +126,67 @@ def test_evaluation_explains_its_own_rows(evaluation):
     assert len(c.columns) == 5 and np.all(np.isfinite(c.deltas))
     row = evaluation.frame.iloc[0]
     assert c.values[c.columns.index("line")] == row["line"]
+
+
+@pytest.fixture(scope="module")
+def derived_run():
+    """As in AI4I: failures come from the temperature difference dT, a derived column; the two
+    temperatures on their own say little (they move together)."""
+    from mfg_desktop.core.formula import parse_derived_list
+
+    rng = np.random.default_rng(1)
+    n = 2000
+    air = rng.normal(300, 2, n)
+    df = pd.DataFrame({
+        "Air temperature [K]": air,
+        "Process temperature [K]": air + 10 + rng.normal(0, 1, n),
+        "Type": rng.choice(["L", "M", "H"], n, p=[0.5, 0.3, 0.2]),
+        "noise": rng.normal(size=n),
+    })
+    df["failure"] = np.where(df["Process temperature [K]"] - df["Air temperature [K]"] < 9.5, "fail", "ok")
+    derived = parse_derived_list(['dT = "Process temperature [K]" - "Air temperature [K]"'], list(df.columns))
+    recipe = propose_recipe(df, "failure", derived=derived)
+    assert "dT" in recipe.inputs and "Type" in recipe.inputs
+    return train_run(df, recipe, SplitSpec(), SPEC, seed=0, model_choice="network"), df
+
+
+def test_a_derived_input_is_explained_under_its_own_name(derived_run):
+    run, df = derived_run
+    ev = evaluate_run(run, df, baselines=False, n_repeats=3)
+    imp = ev.importance
+    # one entry per input as the user named it: the derived column, both temperatures, Type (not Type=L, ...)
+    assert set(imp.columns) == {"dT", "Air temperature [K]", "Process temperature [K]", "Type", "noise"}
+    assert imp.columns[0] == "dT" and imp.mean[0] > 0.2
+    assert imp.mean[0] > 3 * max(imp.mean[1:].max(), 1e-3)  # held dT, the temperatures barely matter
+    assert imp.derived == {"dT": '"Process temperature [K]" - "Air temperature [K]"'}
+    assert "dT = " in imp.note and imp.to_dict()["derived"] == imp.derived
+
+    # one row: dT's own value and its training median; the delta is the occlusion of dT alone
+    test = df.iloc[run.split_test]
+    gap = (test["Process temperature [K]"] - test["Air temperature [K]"]).to_numpy()
+    row = test.iloc[[int(np.argmin(gap))]]  # the smallest dT: surely a failure
+    c = contributions(run, row)
+    assert c.output == "p(fail)"
+    column, value, reference, delta = c.ranked()[0]
+    assert column == "dT" and value == pytest.approx(gap.min()) and delta > 0.2
+    train = df.iloc[run.split_train]
+    assert reference == pytest.approx(float((train["Process temperature [K]"] - train["Air temperature [K]"]).median()))
+    # changing dT alone: a frame holding the derived column as given, the temperatures untouched
+    from mfg_desktop.core.explain import with_derived
+
+    swapped = with_derived(run, row)
+    swapped["dT"] = reference
+    assert delta == pytest.approx(c.prediction - model_outputs(run, swapped, derived_given=True)[0, 1], abs=1e-6)
+    # without derived_given the formula is computed again from the temperatures: dT comes back
+    assert model_outputs(run, swapped)[0, 1] == pytest.approx(c.prediction, abs=1e-6)
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    (0.3124, "+0.312"), (-0.00042, "-0.000420"), (0.0, "0"), (12.34, "+12.3"), (1234.5, "+1234"),
+    (-0.0000106, "-0.0000106"), (6.51e-6, "+6.51e-06"), (float("nan"), "—"), (None, "—"),
+])
+def test_changes_keep_their_significant_digits(value, text):
+    from mfg_desktop.core.explain import format_change
+
+    assert format_change(value) == text
+    assert format_change(0.0087, 2, sign=False) == "0.0087"

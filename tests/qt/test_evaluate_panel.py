@@ -4,6 +4,7 @@ live and is stored, and a model file on a labelled file gives the numbers the CL
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,8 @@ import pytest
 
 from mfg_desktop import cli
 from mfg_desktop.core.bundle import load_model_file, save_model_file
+from mfg_desktop.core.explain import format_change
+from mfg_desktop.core.formula import parse_derived_list
 from mfg_desktop.core.ingest import load_files
 from mfg_desktop.core.network import NetworkSpec
 from mfg_desktop.core.recipe import propose_recipe
@@ -29,7 +32,9 @@ def trained(ai4i_path, tmp_path_factory):
     data = folder / "ai4i_part.csv"
     data.write_bytes(b"\r\n".join(lines[:2501]) + b"\r\n")
     frame = load_files([data]).frame
-    recipe = propose_recipe(frame, "Machine_failure", exclude=["UDI", "Product ID", "TWF", "HDF", "PWF", "OSF", "RNF"])
+    derived = parse_derived_list(['dT = "Process temperature [K]" - "Air temperature [K]"'], list(frame.columns))
+    recipe = propose_recipe(frame, "Machine_failure", derived=derived,
+                            exclude=["UDI", "Product ID", "TWF", "HDF", "PWF", "OSF", "RNF"])
     run = train_run(frame, recipe, SplitSpec(), TINY, seed=0, data_files=[data])
     model = save_model_file(run, folder / "failure.mfgmodel")
     return run, frame, model, data
@@ -95,9 +100,18 @@ def test_current_run_is_evaluated_in_the_background(qtbot, wait, main_window, tr
     panel.tabs.setCurrentIndex(3)
     panel.explain.rows_view.selectRow(4)
     assert panel.state.explained_row == 4
-    assert any(name.startswith("Torque [Nm] = ") for name in panel.explain.chart.names)
-    # importance bars in original column names, training curves drawn
-    assert set(panel.importance.chart.names) == set(ev.importance.columns)
+    names = panel.explain.chart.names
+    assert any(name.startswith("Torque [Nm] = ") for name in names)
+    assert any(name.startswith("dT = ") for name in names)  # the derived input, under its own name
+    explained = ev.explain_row(4)
+    assert [t.toPlainText() for t in panel.explain.chart.value_items] == [
+        format_change(d) for *_rest, d in explained.ranked()]
+    assert not re.search(r"by [+-]0\.0+$", panel.explain.text.text(), re.MULTILINE)  # digits that mean something
+    # importance bars in the user's column names, dT among them, each with its number
+    assert set(panel.importance.chart.names) == set(ev.importance.columns) == set(run.fitted.recipe.inputs)
+    assert "dT" in ev.importance.columns and "dT = " in panel.importance.note.text()
+    assert [t.toPlainText() for t in panel.importance.chart.value_items] == [
+        format_change(m) for m in ev.importance.mean]
     assert panel.training_curves.loss_train.count == len(run.history["loss"])
 
 

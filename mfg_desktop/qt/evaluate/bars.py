@@ -26,14 +26,17 @@ class HorizontalBars(QWidget):
         self.errors: pg.ErrorBarItem | None = None
         self.names: list[str] = []
         self.values = np.zeros(0)
+        self.value_items: list[pg.TextItem] = []
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot)
 
     def show_bars(self, names: list[str], values: np.ndarray, errors: np.ndarray | None = None,
-                  colors: list[str] | None = None) -> None:
+                  colors: list[str] | None = None, value_texts: list[str] | None = None) -> None:
+        """``value_texts``: each bar's number, written beside the bar's end (past its whisker)."""
         item = self.plot.getPlotItem()
         item.clear()
+        self.value_items = []
         self.names = list(names)
         self.values = np.nan_to_num(np.asarray(values, dtype=np.float64))
         n = len(names)
@@ -54,12 +57,23 @@ class HorizontalBars(QWidget):
                                         for yy, nm in zip(y, names, strict=True)]])
         if n:
             spread = np.abs(self.values) + (np.nan_to_num(np.asarray(errors)) if errors is not None else 0)
-            limit = float(max(spread.max(), 1e-6)) * 1.15
-            low = -limit if (self.values < 0).any() else -0.02 * limit
-            item.setXRange(low, limit, padding=0)
+            negative = self.values < 0
+            right = float(spread[~negative].max()) if (~negative).any() else 0.0
+            left = float(spread[negative].max()) if negative.any() else 0.0
+            span = max(right, left, 1e-6)
+            room = (0.25 if value_texts else 0.12) * span  # beside the longest bars, for their numbers
+            item.setXRange(-(left + room) if left else -0.02 * span, right + room if right else 0.02 * span,
+                           padding=0)
             item.setYRange(-0.7, n - 0.3, padding=0)
+            for yy, value, reach, text in zip(y, self.values, spread, value_texts or [], strict=False):
+                right = value >= 0
+                label = pg.TextItem(text, color="#222", anchor=(0.0 if right else 1.0, 0.5))
+                label.setPos(float(reach if right else -reach), float(yy))
+                item.addItem(label, ignoreBounds=True)
+                self.value_items.append(label)
 
     def clear(self) -> None:
         self.plot.getPlotItem().clear()
+        self.value_items = []
         self.names = []
         self.values = np.zeros(0)

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mfg_desktop.core.explain import format_change
 from mfg_desktop.qt.evaluate.bars import HorizontalBars
 from mfg_desktop.qt.evaluate.state import RowExplanation, RowsListing
 from mfg_desktop.qt.evaluate.text import number_text, value_text
@@ -107,12 +108,13 @@ class RowExplainView(QSplitter):
     def show_explanation(self, c: RowExplanation) -> None:
         names = [f"{col} = {value_text(value)}" for col, value, _ref, _d in c.ranked]
         deltas = np.array([d for *_rest, d in c.ranked])
-        self.chart.show_bars(names, deltas, colors=[UP_COLOR if d > 0 else DOWN_COLOR for d in deltas])
+        self.chart.show_bars(names, deltas, colors=[UP_COLOR if d > 0 else DOWN_COLOR for d in deltas],
+                             value_texts=[format_change(d) for d in deltas])
         self.chart.plot.getPlotItem().setTitle(
             self.tr("Data row {row}: {out} = {p}").format(row=c.file_row, out=c.output, p=number_text(c.prediction, 3)),
             size="10pt")
-        lines = [self.tr("{col}: {v} instead of the typical {ref} moved {out} by {d:+.3f}").format(
-            col=col, v=value_text(v), ref=value_text(ref), out=c.output, d=d) for col, v, ref, d in c.top]
+        lines = [self.tr("{col}: {v} instead of the typical {ref} moved {out} by {d}").format(
+            col=col, v=value_text(v), ref=value_text(ref), out=c.output, d=format_change(d)) for col, v, ref, d in c.top]
         self.text.setText(self.tr("Red bars pushed the prediction up, blue bars down.") + "\n" + "\n".join(lines))
 
     def show_problem(self, text: str) -> None:

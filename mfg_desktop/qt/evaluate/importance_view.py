@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from mfg_desktop.core.explain import derived_note, format_change
 from mfg_desktop.qt.evaluate.bars import HorizontalBars
 from mfg_desktop.qt.evaluate.labels import metric_label
 
@@ -32,13 +33,16 @@ class ImportanceView(QWidget):
         if imp is None:
             self.note.setText(self.tr("Importance was not computed."))
             return
-        self.chart.show_bars(imp.columns, imp.mean, imp.std)
+        self.chart.show_bars(imp.columns, imp.mean, imp.std,
+                             value_texts=[format_change(m) for m in imp.mean])
         metric = metric_label(imp.metric)
         self.chart.plot.getPlotItem().setLabel(
             "bottom", self.tr("drop in {m} when the column is shuffled").format(m=metric))
         text = self.tr("Drop in {m} when one column's values are shuffled among {n:,} evaluated rows ({r} shuffles "
                        "each); the whiskers show ± one standard deviation. Near zero or below: the model does not "
                        "rely on the column.").format(m=metric, n=imp.n_rows, r=imp.n_repeats)
+        if imp.derived:
+            text += "\n" + derived_note(imp.derived)
         if imp.pca:
             text += "\n" + self.tr("PCA is on: the network sees principal components, not your columns. Each "
                                    "column's importance is measured through the PCA, by shuffling the column "
