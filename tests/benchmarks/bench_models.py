@@ -66,6 +66,7 @@ def run_dataset(name: str, seeds: int, preset_name: str) -> dict:
     times: dict[str, list[float]] = {"auto": [], "network": [], "trees": []}
     costs: list[tuple[float, float, float]] = []
     chosen: list[str] = []
+    paired: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # per seed: test y, Auto's and HGB's outputs
     # one-time costs (TensorFlow's start, LightGBM's import) paid before anything is timed
     train_run(df.iloc[:400], recipe, SplitSpec(seed=99), preset("fast").with_changes(epochs=1),
               model_choice="auto", tree_spec=tree_preset("fast"))
@@ -92,6 +93,7 @@ def run_dataset(name: str, seeds: int, preset_name: str) -> dict:
                 scores[model][k].append(metrics.get(k, np.nan))
         chosen.append(auto.chosen)
         main = "pr_auc" if auto.task == "binary" else "accuracy"
+        paired.append((ev.y, ev.outputs, ev.baseline_outputs[HGB]))
         line = (f"  seed {seed}: Auto chose {auto.chosen} ({auto.choice_reason}); test {main}: Auto "
                 f"{ev.metrics[main]:.3f}, network alone {ev_net.metrics[main]:.3f}, LightGBM "
                 f"{ev.models['trees']['metrics'][main]:.3f}, HGB {ev.baselines[HGB][main]:.3f}; "
@@ -103,7 +105,26 @@ def run_dataset(name: str, seeds: int, preset_name: str) -> dict:
             line += (f"; expected cost on the test rows at {format_threshold(entry['threshold'])}: "
                      f"{entry['cost']:.0f}, at 0.500: {entry['cost_at_0.5']:.0f}")
         print(line, flush=True)
-    return {"scores": scores, "times": times, "costs": costs, "chosen": chosen, "main": main}
+    return {"scores": scores, "times": times, "costs": costs, "chosen": chosen, "main": main, "paired": paired}
+
+
+def paired_interval(paired: list, main: str, resamples: int = 1000, seed: int = 0) -> tuple[float, float]:
+    """95 % interval of (Auto − HGB), mean over seeds, when each seed's test rows are drawn again with
+    replacement (the same rows for both models): how far apart the two are beyond test-row noise."""
+    from mfg_desktop.core.explain import score_outputs
+
+    task = "binary" if main == "pr_auc" else "multiclass"
+    rng = np.random.default_rng(seed)
+    diffs = np.zeros(resamples)
+    for y, auto, hgb in paired:
+        for r in range(resamples):
+            rows = rng.integers(0, len(y), len(y))
+            if main == "accuracy":
+                diffs[r] += np.mean(auto[rows].argmax(1) == y[rows]) - np.mean(hgb[rows].argmax(1) == y[rows])
+            else:
+                diffs[r] += score_outputs(task, y[rows], auto[rows]) - score_outputs(task, y[rows], hgb[rows])
+    low, high = np.quantile(diffs / len(paired), [0.025, 0.975])
+    return float(low), float(high)
 
 
 def print_table(name: str, result: dict, seeds: int) -> None:
@@ -123,6 +144,8 @@ def print_table(name: str, result: dict, seeds: int) -> None:
     hgb = np.nanmean(scores[HGB][main])
     for model in ("Auto", "network alone", "LightGBM alone"):
         print(f"{model} − HGB ({main}): {np.nanmean(scores[model][main]) - hgb:+.3f}")
+    low, high = paired_interval(result["paired"], main)
+    print(f"Auto − HGB, 95 % interval over resampled test rows (paired, mean of the seeds): [{low:+.3f}, {high:+.3f}]")
     t = result["times"]
     ratio = np.mean(t["auto"]) / np.mean(t["network"])
     print(f"training time: Auto {np.mean(t['auto']):.1f} s, network alone {np.mean(t['network']):.1f} s "
