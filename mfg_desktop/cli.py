@@ -490,7 +490,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             state.request_cancel()
             signal.signal(signal.SIGINT, previous or signal.default_int_handler)
 
-        previous = signal.signal(signal.SIGINT, on_interrupt)
+        previous = _take_over_interrupt(on_interrupt)
     try:
         options = {"model_choice": args.model, "tree_spec": tree_preset(args.preset), "cost_fn": args.cost_fn,
                    "cost_fp": args.cost_fp,
@@ -588,8 +588,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             stopped_by.append(signum)
             state.request_cancel()
 
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            previous[sig] = signal.signal(sig, stop)
+        previous[signal.SIGTERM] = signal.signal(signal.SIGTERM, stop)
+        previous[signal.SIGINT] = _take_over_interrupt(stop)
     try:
         if args.cluster and args.watch:
             raise MfgError(tr("--watch scores on this PC; drop --cluster to watch a folder."))
@@ -614,8 +614,9 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
             watchers = [FolderWatcher(f, args.out, model, poll_s=args.poll, stable_s=args.stable,
                                       on_event=on_event, options=options) for f in folders]
-            for f in folders:
-                print(tr("watching {folder} (Ctrl+C to stop)", folder=f), file=sys.stderr, flush=True)
+            if not state.is_interruption_requested():
+                for f in folders:
+                    print(tr("watching {folder} (Ctrl+C to stop)", folder=f), file=sys.stderr, flush=True)
             while not state.is_interruption_requested():
                 for watcher in watchers:
                     watcher.poll_once(state)
@@ -905,7 +906,30 @@ def _argparse_in_language() -> None:
     argparse.ngettext = catalog().ngettext  # type: ignore[attr-defined]
 
 
+_EARLY_INTERRUPT = threading.Event()
+
+
+def _note_interrupt(signum: int, frame: object) -> None:
+    """Ctrl+C before a command takes it over: Python's own KeyboardInterrupt, and remembered,
+    because CPython drops an exception raised inside a weakref callback (an import lock's, during
+    the start-up imports) and the program would go on as if no key had been pressed."""
+    _EARLY_INTERRUPT.set()
+    raise KeyboardInterrupt
+
+
+def _take_over_interrupt(handler: Any) -> Any:
+    """Install a command's own SIGINT handler; a Ctrl+C that start-up lost reaches it at once.
+    Returns the handler it replaced."""
+    previous = signal.signal(signal.SIGINT, handler)
+    if _EARLY_INTERRUPT.is_set():
+        handler(signal.SIGINT, None)
+    return previous
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _EARLY_INTERRUPT.clear()
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, _note_interrupt) if main_thread else None
     try:
         rc = _main(argv)
     except KeyboardInterrupt:
@@ -913,10 +937,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         # TensorFlow import): stop quietly, with the shell's status for SIGINT, no traceback.
         print(tr("interrupted"), file=sys.stderr, flush=True)
         rc = 130
-    if argv is None and threading.current_thread() is threading.main_thread():
+    if argv is None and main_thread:
         # The program is ending (not a call from a test or a script): a further Ctrl+C during the
         # interpreter's shutdown would otherwise end it by SIGINT, with a traceback.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+    elif main_thread:
+        signal.signal(signal.SIGINT, previous)
     return rc
 
 

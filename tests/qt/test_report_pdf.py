@@ -17,6 +17,7 @@ from PySide6.QtCore import QLocale
 from mfg_desktop.core import report as rp
 from mfg_desktop.core.errors import MfgError
 from mfg_desktop.core.evaluate import evaluate_run
+from mfg_desktop.core.explain import format_change
 from mfg_desktop.core.network import preset
 from mfg_desktop.core.recipe import propose_recipe
 from mfg_desktop.core.split import SplitSpec
@@ -90,7 +91,7 @@ def test_pdf_holds_the_sections_and_the_runs_numbers(model_pdf, run, evaluation)
     assert f"{tp:,} caught, {fn:,} missed, {fp:,} false alarms" in text
     assert "yes/no (binary classification)" in text  # no "fi" ligature in the text layer
     top = evaluation.importance.columns[0]
-    assert f"1 {top} {evaluation.importance.mean[0]:+.4f}" in text
+    assert f"1 {top} {format_change(evaluation.importance.mean[0])}" in text
 
 
 def test_every_page_has_the_header_and_page_n_of_m(model_pdf, run):
