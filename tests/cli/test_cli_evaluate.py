@@ -124,7 +124,7 @@ def test_explain_rows_with_a_derived_input(ai4i_path, tmp_path, capsys):
                             exclude=["UDI", "Product ID", "TWF", "HDF", "PWF", "OSF", "RNF"])
     run = train_run(frame, recipe, SplitSpec(), TINY, seed=0, data_files=[data], model_choice="network")
     model = save_model_file(run, tmp_path / "dT.mfgmodel")
-    first = int(sorted(run.split_test)[0]) + 1  # the data row number the Evaluate step shows
+    first = int(min(run.split_test)) + 1  # the data row number the Evaluate step shows
 
     d = _json(capsys, model, data, "--explain-row", first)
     assert "dT" in d["importance"] and d["importance_info"]["derived"] == {"dT": derived[0].expression}
@@ -145,7 +145,7 @@ def test_explain_rows_with_a_derived_input(ai4i_path, tmp_path, capsys):
     # a change is never printed as a signed zero: a small one keeps its significant digits
     assert not any(c in ("+0.000", "-0.000", "+0.0000", "-0.0000") for c in changes)
 
-    training_row = int(sorted(run.split_train)[0]) + 1
+    training_row = int(min(run.split_train)) + 1
     assert cli.main(["evaluate", str(model), str(data), "--explain-row", str(training_row)]) == 2
     err = capsys.readouterr().err
     assert f"Data row {training_row} is not among the {len(run.split_test)} evaluated rows" in err

@@ -119,7 +119,8 @@ def test_a_ctrl_c_that_start_up_lost_still_stops_the_watch(model_path, tmp_path)
     line.mkdir()
     proc = subprocess.run([sys.executable, "-c", LOST_INTERRUPT, "predict", str(model_path), str(line),
                            "--out", str(tmp_path / "out"), "--watch", "--poll", "0.2"],
-                          capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                          check=False, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)},
                           cwd=tmp_path)
     assert "Exception ignored" in proc.stderr  # the interrupt was indeed lost by Python
     assert proc.returncode == 130, proc.stderr[-3000:]
