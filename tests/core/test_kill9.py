@@ -121,6 +121,13 @@ def _temporaries(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if is_temporary(p))
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:  # renamed into place meanwhile
+        return 0
+
+
 def _half_written(folder: Path, sources: dict[str, Path]) -> list[str]:
     """The final names that hold neither nothing nor one complete version."""
     from pypdf import PdfReader
@@ -213,11 +220,12 @@ def test_kill_9_of_mfg_desktop_predict_while_it_writes_then_a_rerun(sources, tmp
     deadline = time.monotonic() + 120
     try:
         while time.monotonic() < deadline and proc.poll() is None:
-            if out.is_dir() and _temporaries(out):  # the scored CSV is being streamed
+            # the scored CSV is being streamed: its first rows are written (of 120,000, in two chunks)
+            if out.is_dir() and any(_size(p) > 0 for p in _temporaries(out)):
                 break
-            time.sleep(0.005)
+            time.sleep(0.002)
         assert proc.poll() is None, proc.stderr.read()[-3000:]
-        time.sleep(0.2)  # inside the stream of 120,000 rows (two chunks)
+        # at once: a fixed wait here let an idle machine finish the stream first
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         if proc.poll() is None:
