@@ -432,7 +432,7 @@ class Evaluation:
         hits = np.flatnonzero(np.asarray(self.rows) == int(data_row) - 1)
         if not len(hits):
             examples = tr(", ").join(str(int(r) + 1) for r in np.sort(np.asarray(self.rows))[:5])
-            raise DataError(tr("Data row {row} is not among the {n:,} evaluated rows: {note}", row=data_row,
+            raise DataError(tr("Data row {row} is not among the {n:,} evaluated rows ({note}).", row=data_row,
                                n=self.n_rows, note=self.note),
                             hint=tr("Pick an evaluated row, for example {rows}.", rows=examples) if examples
                             else None)
