@@ -211,7 +211,8 @@ def permutation_importance(
         raise ValueError("frame and y have different lengths")
     columns = explained_columns(run)
     # a sequence network reads each row's window of earlier rows: whole histories, no subsample
-    pick = np.arange(len(y)) if history_columns(run) else _subsample(y, max_rows, task, seed)
+    sequence = bool(history_columns(run))
+    pick = np.arange(len(y)) if sequence else _subsample(y, max_rows, task, seed)
     rows = with_derived(run, frame.iloc[pick])
     y_sub = y[pick]
     metric = MAIN_METRIC[task]
@@ -247,7 +248,7 @@ def permutation_importance(
             shuffled.append(rows[column].iloc[rng.permutation(len(rows))])
         stacked[column] = pd.concat(shuffled, ignore_index=True)
         n = len(rows)
-        if history_columns(run):  # each repeat is the same histories again: scored one at a time
+        if sequence:  # each repeat is the same histories again: scored one at a time
             out = np.concatenate([model_outputs(run, stacked.iloc[r * n:(r + 1) * n], derived_given=True)
                                   for r in range(n_repeats)])
         else:

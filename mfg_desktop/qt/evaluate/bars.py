@@ -6,6 +6,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from mfg_desktop.core.explain import format_change
 from mfg_desktop.qt import plots
 from mfg_desktop.qt.evaluate.text import short
 
@@ -32,8 +33,8 @@ class HorizontalBars(QWidget):
         layout.addWidget(self.plot)
 
     def show_bars(self, names: list[str], values: np.ndarray, errors: np.ndarray | None = None,
-                  colors: list[str] | None = None, value_texts: list[str] | None = None) -> None:
-        """``value_texts``: each bar's number, written beside the bar's end (past its whisker)."""
+                  colors: list[str] | None = None, numbers: bool = False) -> None:
+        """``numbers``: each bar's value written beside its end (past its whisker)."""
         item = self.plot.getPlotItem()
         item.clear()
         self.value_items = []
@@ -61,16 +62,17 @@ class HorizontalBars(QWidget):
             right = float(spread[~negative].max()) if (~negative).any() else 0.0
             left = float(spread[negative].max()) if negative.any() else 0.0
             span = max(right, left, 1e-6)
-            room = (0.25 if value_texts else 0.12) * span  # beside the longest bars, for their numbers
+            room = (0.25 if numbers else 0.12) * span  # beside the longest bars, for their numbers
             item.setXRange(-(left + room) if left else -0.02 * span, right + room if right else 0.02 * span,
                            padding=0)
             item.setYRange(-0.7, n - 0.3, padding=0)
-            for yy, value, reach, text in zip(y, self.values, spread, value_texts or [], strict=False):
-                right = value >= 0
-                label = pg.TextItem(text, color="#222", anchor=(0.0 if right else 1.0, 0.5))
-                label.setPos(float(reach if right else -reach), float(yy))
-                item.addItem(label, ignoreBounds=True)
-                self.value_items.append(label)
+            if numbers:
+                for yy, value, reach, below in zip(y, np.asarray(values, dtype=np.float64), spread, negative,
+                                                   strict=True):
+                    label = pg.TextItem(format_change(value), color="#222", anchor=(1.0 if below else 0.0, 0.5))
+                    label.setPos(float(-reach if below else reach), float(yy))
+                    item.addItem(label, ignoreBounds=True)
+                    self.value_items.append(label)
 
     def clear(self) -> None:
         self.plot.getPlotItem().clear()

@@ -108,8 +108,7 @@ class RowExplainView(QSplitter):
     def show_explanation(self, c: RowExplanation) -> None:
         names = [f"{col} = {value_text(value)}" for col, value, _ref, _d in c.ranked]
         deltas = np.array([d for *_rest, d in c.ranked])
-        self.chart.show_bars(names, deltas, colors=[UP_COLOR if d > 0 else DOWN_COLOR for d in deltas],
-                             value_texts=[format_change(d) for d in deltas])
+        self.chart.show_bars(names, deltas, colors=[UP_COLOR if d > 0 else DOWN_COLOR for d in deltas], numbers=True)
         self.chart.plot.getPlotItem().setTitle(
             self.tr("Data row {row}: {out} = {p}").format(row=c.file_row, out=c.output, p=number_text(c.prediction, 3)),
             size="10pt")

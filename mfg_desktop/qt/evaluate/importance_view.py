@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from mfg_desktop.core.explain import derived_note, format_change
+from mfg_desktop.core.explain import derived_note
 from mfg_desktop.qt.evaluate.bars import HorizontalBars
 from mfg_desktop.qt.evaluate.labels import metric_label
 
@@ -33,8 +33,7 @@ class ImportanceView(QWidget):
         if imp is None:
             self.note.setText(self.tr("Importance was not computed."))
             return
-        self.chart.show_bars(imp.columns, imp.mean, imp.std,
-                             value_texts=[format_change(m) for m in imp.mean])
+        self.chart.show_bars(imp.columns, imp.mean, imp.std, numbers=True)
         metric = metric_label(imp.metric)
         self.chart.plot.getPlotItem().setLabel(
             "bottom", self.tr("drop in {m} when the column is shuffled").format(m=metric))
